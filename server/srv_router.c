@@ -32,6 +32,7 @@ static const struct route_def routes[] = {
     {SRV_ROUTE_JOB_SUMMARY, "GET", {"api", "jobs", ID, "summary", NULL}},
     {SRV_ROUTE_JOB_WEIGHTS, "GET", {"api", "jobs", ID, "weights", NULL}},
     {SRV_ROUTE_JOB_EVENTS, "GET", {"api", "jobs", ID, "events", NULL}},
+    {SRV_ROUTE_EVENTS, "GET", {"api", "events", NULL}},
     {SRV_ROUTE_MODELS, "GET", {"api", "models", NULL}},
     {SRV_ROUTE_HEALTH, "GET", {"api", "health", NULL}},
     {SRV_ROUTE_OPENAPI, "GET", {"api", "openapi.json", NULL}},
@@ -43,7 +44,7 @@ const char *srv_route_name(enum srv_route_id id)
 {
     static const char *names[SRV_ROUTE_COUNT] = {
         "none", "jobs_create", "jobs_list", "job_get", "job_delete", "job_cancel",
-        "job_reconstructions", "job_metrics", "job_summary", "job_weights", "job_events",
+        "job_reconstructions", "job_metrics", "job_summary", "job_weights", "job_events", "events",
         "models", "health", "openapi", "prometheus", "static",
     };
     return (id >= 0 && id < SRV_ROUTE_COUNT) ? names[id] : "none";

@@ -28,6 +28,7 @@ enum srv_route_id {
     SRV_ROUTE_JOB_SUMMARY, /* GET    /api/jobs/{id}/summary */
     SRV_ROUTE_JOB_WEIGHTS, /* GET    /api/jobs/{id}/weights */
     SRV_ROUTE_JOB_EVENTS,  /* GET    /api/jobs/{id}/events (SSE) */
+    SRV_ROUTE_EVENTS,      /* GET    /api/events (SSE of every job) */
     SRV_ROUTE_MODELS,      /* GET    /api/models */
     SRV_ROUTE_HEALTH,      /* GET    /api/health */
     SRV_ROUTE_OPENAPI,     /* GET    /api/openapi.json */

@@ -135,6 +135,8 @@ static void test_router(void)
     CHECK_EQ_INT(r.id, SRV_ROUTE_JOB_WEIGHTS);
     route("GET", "/api/jobs/3/events", &r);
     CHECK_EQ_INT(r.id, SRV_ROUTE_JOB_EVENTS);
+    route("GET", "/api/events", &r);
+    CHECK_EQ_INT(r.id, SRV_ROUTE_EVENTS);
     route("GET", "/api/models", &r);
     CHECK_EQ_INT(r.id, SRV_ROUTE_MODELS);
     route("GET", "/api/health", &r);
@@ -200,7 +202,7 @@ static void test_router(void)
         const char *m;
         char path[96];
         while (srv_router_template(n, &m, path, sizeof path)) n++;
-        CHECK_EQ_INT(n, 14);
+        CHECK_EQ_INT(n, 15);
         CHECK(srv_router_template(4, &m, path, sizeof path));
         CHECK_EQ_STR(m, "POST");
         CHECK_EQ_STR(path, "/api/jobs/{id}/cancel");
