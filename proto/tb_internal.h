@@ -31,4 +31,20 @@ bool tb_crc32c_hw_available(void);
  * in the header and footer.  rec must hold n + 16 bytes. */
 void tb_record_frame(uint8_t *rec, size_t n);
 
+/* UTF-8 (tb_utf8.c).  tb_utf8_decode: length (1..4) of the valid sequence at
+ * s[0..n) with its code point in *cp, or 0 if invalid.  tb_utf8_valid: the
+ * whole NUL-terminated string is valid UTF-8. */
+int tb_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+bool tb_utf8_valid(const char *s);
+
+/* Python's repr() of a float as json.dumps prints it: "1e-09", "0.001",
+ * "50.0", "NaN", "-Infinity" (tb_hparams_json.c). */
+void tb_py_float_repr(double v, char out[32]);
+
+/* Check values and return them sorted by name in *sorted (caller frees the
+ * array, not the values): TB_ERR_ARG on a missing, duplicate or non-UTF-8
+ * name, a NULL or non-UTF-8 string value or an unknown kind. */
+enum tb_status tb_hparams_sorted(const struct tb_hparam_value *values, int32_t n_values,
+                                 const struct tb_hparam_value ***sorted, struct tb_err *err);
+
 #endif /* TB_INTERNAL_H */
