@@ -443,7 +443,7 @@ void srv_api_job_delete(struct srv_app *app, const struct srv_request *req, stru
     /* Purge first: if it fails, the record stays and the client can retry. */
     if (purge && nftw(run_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT) {
         char d[600];
-        snprintf(d, sizeof d, "could not delete the run directory %s: %s; the job was kept",
+        snprintf(d, sizeof d, "could not delete the run directory %.400s: %s; the job was kept",
                  run_dir, strerror(errno));
         srv_problem(r, 500, "io-error", d, NULL);
         goto out;

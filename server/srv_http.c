@@ -299,6 +299,7 @@ enum srv_status srv_http_start(struct srv_app *app, struct srv_http **out, unsig
     h->quiesced = MHD_INVALID_SOCKET;
     h->d = MHD_start_daemon(
         flags, app->cfg.listen_port, NULL, NULL, access_cb, app,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_URI_LOG_CALLBACK, uri_cb, app,
         MHD_OPTION_NOTIFY_COMPLETED, completed_cb, app,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -308,7 +309,6 @@ enum srv_status srv_http_start(struct srv_app *app, struct srv_http **out, unsig
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)256,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_END);
     if (!h->d) {
         free(h);

@@ -131,8 +131,11 @@ static void resolve_web_root(struct srv_app *app)
 struct load_ctx {
     struct srv_app *app;
     int64_t *pending; /* ids to queue, in id order */
+    bool *was_running; /* per pending id: left running by a crash or shutdown */
     size_t n_pending, cap_pending;
     int failed;
+    int64_t *bad;      /* ids of records whose settings could not be read */
+    int n_bad;
 };
 
 static int on_load_job(void *user, const struct srv_store_job *r)
@@ -160,32 +163,33 @@ static int on_load_job(void *user, const struct srv_store_job *r)
     if (!j) return 1;
     srv_job_restore(j, r->started_at, r->finished_at, r->error);
     if (bad && !srv_job_state_final(st)) {
-        snprintf(e.msg, sizeof e.msg, "stored settings could not be read");
-        srv_job_finish(j, c->app->store, NULL, SRV_JOB_FAILED, "stored settings could not be read",
-                       NULL);
+        /* Memory only here (the store is busy loading); written below. */
+        int64_t *b = realloc(c->bad, (size_t)(c->n_bad + 1) * sizeof *b);
+        srv_job_finish(j, NULL, NULL, SRV_JOB_FAILED, "stored settings could not be read", NULL);
         c->failed++;
+        if (b) {
+            c->bad = b;
+            c->bad[c->n_bad++] = r->id;
+        }
     }
     if (srv_registry_add(c->app->registry, j, &e) != SRV_OK) {
         srv_job_unref(j);
         return 1;
     }
     if (!bad && (st == SRV_JOB_QUEUED || st == SRV_JOB_RUNNING)) {
-        if (st == SRV_JOB_RUNNING) {
-            /* Interrupted by a crash or a shutdown: queued again; it resumes
-             * from its checkpoint when a worker takes it. */
-            srv_store_job_update(c->app->store, r->id, "queued", r->started_at, 0, NULL, NULL);
-            srv_log(SRV_LOG_INFO, r->id, "msg=\"job was running; queued to resume\"");
-        }
         if (c->n_pending == c->cap_pending) {
             size_t cap = c->cap_pending ? c->cap_pending * 2 : 64;
             int64_t *p = realloc(c->pending, cap * sizeof *p);
-            if (!p) {
+            bool *w = realloc(c->was_running, cap * sizeof *w);
+            if (p) c->pending = p;
+            if (w) c->was_running = w;
+            if (!p || !w) {
                 srv_job_unref(j);
                 return 1;
             }
-            c->pending = p;
             c->cap_pending = cap;
         }
+        c->was_running[c->n_pending] = st == SRV_JOB_RUNNING;
         c->pending[c->n_pending++] = r->id;
     }
     srv_job_unref(j);
@@ -207,11 +211,28 @@ static enum srv_status load_jobs(struct srv_app *app, struct ae_err *err)
 {
     struct load_ctx c = {.app = app};
     enum srv_status st = srv_store_load(app->store, on_load_job, on_load_metric, &c, err);
+    /* Records that could not be read become failed ones. */
+    for (int i = 0; st == SRV_OK && i < c.n_bad; i++) {
+        struct srv_job *j = srv_registry_get(app->registry, c.bad[i]);
+        if (!j) continue;
+        srv_store_job_update(app->store, j->id, "failed", j->started_at, j->finished_at, j->error,
+                             NULL);
+        srv_job_unref(j);
+    }
+    free(c.bad);
     for (size_t i = 0; st == SRV_OK && i < c.n_pending; i++) {
         struct srv_job *j = srv_registry_get(app->registry, c.pending[i]);
-        if (j) st = srv_queue_push_force(app->queue, j, err); /* the queue keeps this ref */
+        if (!j) continue;
+        if (c.was_running[i]) {
+            /* Interrupted by a crash or a shutdown: queued again; it resumes
+             * from its checkpoint when a worker takes it. */
+            srv_store_job_update(app->store, j->id, "queued", j->started_at, 0, NULL, NULL);
+            srv_log(SRV_LOG_INFO, j->id, "msg=\"job was running; queued to resume\"");
+        }
+        st = srv_queue_push_force(app->queue, j, err); /* the queue keeps this ref */
         if (st != SRV_OK) srv_job_unref(j);
     }
+    free(c.was_running);
     if (st == SRV_OK) {
         size_t counts[SRV_JOB_STATE_COUNT];
         srv_registry_count(app->registry, counts);
