@@ -108,7 +108,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
     size_t n_inst = 0;
     char *settings_txt = NULL, *canon = NULL, hash[65] = "";
     const char *key = req->idempotency_key;
-    bool reserved = false, replayed = false;
+    bool reserved = false, replayed = false, locked = false;
     int64_t id = 0;
     int line = 0, col = 0;
     struct srv_job *j = NULL;
@@ -196,8 +196,10 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
             .state = "queued",
             .created_at = srv_now_unix(),
         };
-        enum srv_status st =
-            srv_store_job_insert(app->store, &rec, key, key ? hash : NULL, &id, &replayed, &e);
+        enum srv_status st;
+        pthread_mutex_lock(&app->submit_lock);
+        locked = true;
+        st = srv_store_job_insert(app->store, &rec, key, key ? hash : NULL, &id, &replayed, &e);
         if (st != SRV_OK) {
             srv_problem_status(r, st, e.msg);
             if (st != SRV_ERR_CONFLICT) srv_log(SRV_LOG_ERROR, 0, "msg=\"submit failed\" error=\"%s\"", e.msg);
@@ -226,6 +228,8 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
     }
     srv_queue_push_reserved(app->queue, srv_job_ref(j));
     reserved = false;
+    pthread_mutex_unlock(&app->submit_lock);
+    locked = false;
     srv_feed_publish(app->feed, j->id, SRV_FEED_CREATED, 0);
     srv_log(SRV_LOG_INFO, j->id, "msg=\"job queued\" model=%s dataset=%s epochs=%d", j->model,
             j->dataset, j->cfg.epochs);
@@ -233,6 +237,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
     job_response(app, j, 201, true, r);
 
 out:
+    if (locked) pthread_mutex_unlock(&app->submit_lock);
     if (reserved) srv_queue_unreserve(app->queue);
     srv_job_unref(j);
     free(settings_txt);

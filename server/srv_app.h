@@ -9,6 +9,7 @@
 #ifndef SRV_APP_H
 #define SRV_APP_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,6 +49,10 @@ struct srv_app {
     struct srv_workers *workers;
     struct srv_http *http;
     struct srv_metrics metrics;
+
+    /* Held from a submission's commit to its push, so the queue's order is
+     * the order of ids (the order a restart restores). */
+    pthread_mutex_t submit_lock;
 
     atomic_bool stopping;     /* shutdown began: running jobs suspend */
     double started_mono;      /* srv_now_mono() at start-up */

@@ -310,6 +310,7 @@ int main(int argc, char **argv)
     srv_log_set_level(app.cfg.log_level);
     srv_metrics_init(&app.metrics);
     atomic_init(&app.stopping, false);
+    pthread_mutex_init(&app.submit_lock, NULL);
     app.started_mono = srv_now_mono();
 
     /* Signals: blocked here, before any thread exists, so every thread

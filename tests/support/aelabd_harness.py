@@ -59,7 +59,7 @@ def summary(name):
 # Paths given by meson
 # ---------------------------------------------------------------------------
 
-AELABD = os.environ.get("AELABD", "")
+AELABD = os.path.abspath(os.environ.get("AELABD", "aelabd"))
 AELAB_CLI = os.environ.get("AELAB_CLI", "")
 SOURCE_ROOT = os.environ.get("AELAB_SOURCE_ROOT", os.getcwd())
 MNIST = os.path.normpath(os.path.join(SOURCE_ROOT, "..", "shared", "data", "mnist"))
