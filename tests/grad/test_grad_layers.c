@@ -251,7 +251,9 @@ static void grad_bce(int lanes)
     size_t n = 64;
     struct bce_ctx c = {malloc(4 * n), malloc(4 * n), malloc(4 * n), n, lanes};
     float *dz = malloc(4 * n), *p = malloc(4 * n);
-    fill(c.z, n, 6);
+    /* |z| <= 3: the loss takes logs of the float32 p (as Keras does), whose
+     * rounding near 1 would dominate a finite difference at larger z. */
+    fill(c.z, n, 3);
     for (size_t i = 0; i < n; i++) c.y[i] = (float)(rs % 256) / 255.f, rs = rs * 1103515245u + 12345u;
     c.z[3] = 25.f;  /* clipped high: gradient 0 */
     c.z[4] = -25.f; /* clipped low: gradient 0 */
@@ -266,8 +268,8 @@ static void grad_bce(int lanes)
     double want3 = -(c.y[3] * log((double)(1.f - 1e-7f)) + (1 - c.y[3]) * log((double)(1.f - (1.f - 1e-7f))));
     float one[1] = {25.f}, g1[1], y1[1] = {c.y[3]};
     CHECK_REL(ae_bce_sigmoid(one, g1, y1, 1, 1.f, LN), want3, 1e-5, 0);
-    /* smooth: 2e-3 with step 1e-3 */
-    check_fd(lanes < LN ? "bce (masked lanes) dz" : "bce dz", c.z, n, 1, dz, 1e-3f, 2e-3, bce_loss, &c);
+    /* smooth: 2e-3 with step 1e-2 */
+    check_fd(lanes < LN ? "bce (masked lanes) dz" : "bce dz", c.z, n, 1, dz, 1e-2f, 2e-3, bce_loss, &c);
     if (lanes < LN) {
         int zero = 1;
         for (size_t i = 0; i < n; i++)
