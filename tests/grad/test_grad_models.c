@@ -77,7 +77,7 @@ static void check_model(enum ae_model_kind kind)
     CHECK(isfinite(loss0) && loss0 > 0);
     CHECK_NEAR(loss_at(&r), loss0, 1e-9 * fabs(loss0));
 
-    const float h = 1e-2f;
+    const float h = 1e-3f;
     for (int32_t li = 0; li < r.m->n_layers; li++) {
         const struct ae_layer *l = &r.m->layers[li];
         if (!l->n_params) continue;
