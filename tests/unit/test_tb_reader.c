@@ -165,6 +165,12 @@ static void test_round_trip(void)
                  TB_OK);
     CHECK_EQ_INT(tb_writer_add_hparams_end(w, WALL + 2, 1, TB_SESSION_FAILURE, WALL + 2, &err), TB_OK);
     CHECK_EQ_INT(tb_writer_add_session_start(w, WALL + 3, 7, &err), TB_OK);
+    /* Event{step: 1, summary{value{tag "a" simple 1.0} value{tag "b" simple 2.0}}},
+     * serialized by hand: one event, two values. */
+    static const uint8_t two[] = {0x10, 0x01, 0x2a, 0x14,
+                                  0x0a, 0x08, 0x0a, 0x01, 'a', 0x15, 0x00, 0x00, 0x80, 0x3f,
+                                  0x0a, 0x08, 0x0a, 0x01, 'b', 0x15, 0x00, 0x00, 0x00, 0x40};
+    CHECK_EQ_INT(tb_writer_add_raw(w, two, sizeof two, &err), TB_OK);
     char path[4096];
     snprintf(path, sizeof path, "%s", tb_writer_path(w));
     CHECK_EQ_INT(tb_writer_close(w, &err), TB_OK);
@@ -218,6 +224,14 @@ static void test_round_trip(void)
     NEXT();
     CHECK_EQ_INT(rec.event.kind, TB_EVENT_SESSION_LOG);
     CHECK_EQ_INT(rec.event.step, 7);
+    NEXT();
+    CHECK_EQ_INT(rec.event.kind, TB_EVENT_SUMMARY);
+    CHECK_EQ_INT(rec.event.n_values, 2);
+    if (rec.event.n_values == 2) {
+        CHECK(!strcmp(rec.event.values[0].tag, "a") && rec.event.values[0].scalar == 1.0f);
+        CHECK(!strcmp(rec.event.values[1].tag, "b") && rec.event.values[1].scalar == 2.0f);
+    }
+    CHECK_NEAR(rec.event.wall_time, 0, 0);
     CHECK_EQ_INT(tb_reader_next(r, &rec, &err), TB_END);
 #undef NEXT
 #undef VAL
