@@ -412,14 +412,14 @@ def case_logdir(ctx):
 def case_logdir_resume(ctx):
     """Ctrl-C in the middle of a --logdir run, then --resume RUN_DIR."""
     logdir = os.path.join(ctx.tmp, "runs")
-    common = ["--data-dir", ctx.mnist, "--train-size", "6000", "--test-size", "200", "--threads", "1"]
+    common = ["--data-dir", ctx.mnist, "--train-size", "10000", "--test-size", "200", "--threads", "1"]
     # Reference: the same job uninterrupted.
-    rc, out, err = ctx.run("train", "--model", "conv", "--epochs", "3", "--seed", "4", "--json",
+    rc, out, err = ctx.run("train", "--model", "deep", "--epochs", "3", "--seed", "4", "--json",
                            "--logdir", os.path.join(ctx.tmp, "ref"), *common)
     check(rc == 0, f"reference run: {err}")
     ref = [e for e in json_lines(out) if "epoch" in e]
 
-    p = subprocess.Popen([ctx.aelab, "train", "--model", "conv", "--epochs", "3", "--seed", "4",
+    p = subprocess.Popen([ctx.aelab, "train", "--model", "deep", "--epochs", "3", "--seed", "4",
                           "--json", "--logdir", logdir, *common],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ctx.tmp)
     line1 = p.stdout.readline()
@@ -427,7 +427,7 @@ def case_logdir_resume(ctx):
     time.sleep(min(max(secs * 0.3, 0.02), 5.0))
     p.send_signal(signal.SIGINT)
     rest, err = p.communicate(timeout=300)
-    run = os.path.join(logdir, "cli-0001-conv")
+    run = os.path.join(logdir, "cli-0001-deep")
     check(p.returncode == 130, f"Ctrl-C exit {p.returncode}: {err}")
     check(f"resume with: aelab train --resume {run}" in err, f"resume hint {err!r}")
     before = [e for e in json_lines(line1 + rest) if "epoch" in e]
@@ -447,7 +447,7 @@ def case_logdir_resume(ctx):
           ["epoch-0001.aew", "epoch-0002.aew", "epoch-0003.aew"], "weights per epoch")
     # The checker applies TensorBoard's START semantics: no step twice, START
     # at 0 in the first file and at the resume step in the second.
-    decode_run(ctx, run, "--model", "conv", "--epochs", "3", "--image-size", "280x56",
+    decode_run(ctx, run, "--model", "deep", "--epochs", "3", "--image-size", "280x56",
                "--resumed")
 
 
