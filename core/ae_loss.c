@@ -1,0 +1,92 @@
+/*
+ * ae_loss.c - elementwise layers and the losses: relu backward, sigmoid,
+ * the fused sigmoid + binary cross-entropy + gradient, the L1 activity
+ * penalty.
+ *
+ * Owns the loss maths exactly as Keras computes it (NOTES.md):
+ * p = sigmoid(z) clipped to [1e-7, 1 - 1e-7] (float32),
+ * BCE = -(y log p + (1 - y) log(1 - p)), gradient zero where p was clipped.
+ * Inside the clip range the loss is evaluated from the logit as
+ * softplus(-z) + (1 - y) z, which is the same quantity with one exp and one
+ * log instead of two logs.
+ */
+#include <math.h>
+
+#include "ae_ops.h"
+#include "ae_vmath.h"
+
+#define EPS 1e-7f
+#define ONE_M_EPS (1.f - 1e-7f)
+
+void ae_relu_backward(float *dz, const float *dy, const float *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) dz[i] = y[i] > 0.f ? dy[i] : 0.f;
+}
+
+static inline float sigmoid_from(float z, float *a_out)
+{
+    float t = fminf(fabsf(z), 87.f);
+    float a = ae_expf_poly(-t);
+    float inv = 1.f / (1.f + a);
+    if (a_out) *a_out = a;
+    return z >= 0.f ? inv : a * inv;
+}
+
+void ae_sigmoid(float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) x[i] = sigmoid_from(x[i], NULL);
+}
+
+/* One element: returns the loss, writes p into *z and the gradient. */
+static inline float bce_one(float *z, float *dz, float y, float scale)
+{
+    float zv = *z, a;
+    float p = sigmoid_from(zv, &a);
+    float loss, g;
+    if (p < EPS) {
+        loss = -(y * logf(EPS) + (1.f - y) * logf(ONE_M_EPS));
+        g = 0.f;
+    } else if (p > ONE_M_EPS) {
+        loss = -(y * logf(ONE_M_EPS) + (1.f - y) * logf(1.f - ONE_M_EPS));
+        g = 0.f;
+    } else {
+        float softplus = ae_logf_poly(1.f + a) + fmaxf(-zv, 0.f);
+        loss = fmaf(1.f - y, zv, softplus);
+        g = (p - y) * scale;
+    }
+    *z = p;
+    if (dz) *dz = g;
+    return loss;
+}
+
+double ae_bce_sigmoid(float *z, float *dz, const float *y, int64_t n, float grad_scale, int lanes)
+{
+    double total = 0.0;
+    for (int64_t i0 = 0; i0 < n; i0 += AE_LANES) {
+        int64_t len = n - i0 < AE_LANES ? n - i0 : AE_LANES;
+        float part = 0.f;
+        for (int64_t k = 0; k < len; k++) {
+            float *dzp = dz ? dz + i0 + k : NULL;
+            if (lanes < AE_LANES && k >= lanes) {
+                z[i0 + k] = sigmoid_from(z[i0 + k], NULL);
+                if (dzp) *dzp = 0.f;
+                continue;
+            }
+            part += bce_one(z + i0 + k, dzp, y[i0 + k], grad_scale);
+        }
+        total += part;
+    }
+    return total;
+}
+
+double ae_l1_activity(const float *code, float *dcode, int64_t n, float l1, int lanes)
+{
+    double total = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        if (lanes < AE_LANES && (i % AE_LANES) >= lanes) continue;
+        float c = code[i];
+        total += fabsf(c);
+        if (dcode) dcode[i] += c > 0.f ? l1 : (c < 0.f ? -l1 : 0.f);
+    }
+    return total;
+}

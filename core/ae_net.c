@@ -1,0 +1,344 @@
+/*
+ * ae_net.c - the executor: input assembly, forward, loss, backward.
+ *
+ * Owns the order in which the layer kernels of ae_ops.h are called for a
+ * model, and the per-thread work area.  Does not own threads (the trainer
+ * splits a minibatch into one src per thread) or the optimiser.
+ *
+ * Design: dense models run a whole chunk of rows per layer, so each layer
+ * is one sgemm; the conv models run one block of 16 images through every
+ * layer and back before the next block, so a block's activations (2.4 MB)
+ * stay in cache and the work area is small whatever the batch size.  Conv
+ * weight gradients accumulate per lane and are summed over lanes once per
+ * run (ae_lanes_reduce).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ae_net.h"
+#include "ae_ops.h"
+#include "ae_rng.h"
+#include "ae_vmath.h"
+
+#define L AE_LANES
+
+/* i / 255.f for every byte value, exactly as numpy's float32 division. */
+#define S1(i) ((float)(i) / 255.f)
+#define S4(i) S1(i), S1(i + 1), S1(i + 2), S1(i + 3)
+#define S16(i) S4(i), S4(i + 4), S4(i + 8), S4(i + 12)
+#define S64(i) S16(i), S16(i + 16), S16(i + 32), S16(i + 48)
+static const float byte_scale[256] = {S64(0), S64(64), S64(128), S64(192)};
+
+static int64_t max_layer_size(const struct ae_model *m)
+{
+    int64_t mx = AE_IMAGE_PIXELS;
+    for (int32_t i = 0; i < m->n_layers; i++) {
+        int64_t a = ae_layer_in_size(&m->layers[i]), b = ae_layer_out_size(&m->layers[i]);
+        if (a > mx) mx = a;
+        if (b > mx) mx = b;
+    }
+    return mx;
+}
+
+static int64_t round16(int64_t n) { return (n + 15) & ~(int64_t)15; }
+
+int64_t ae_work_floats(const struct ae_model *m, int32_t cap)
+{
+    int64_t total = round16((int64_t)cap * AE_IMAGE_PIXELS) * 2; /* input + target */
+    for (int32_t i = 0; i < m->n_layers; i++)
+        total += round16((int64_t)cap * ae_layer_out_size(&m->layers[i]));
+    total += 2 * round16((int64_t)cap * max_layer_size(m));
+    total += round16((int64_t)cap * (m->cfg.latent_dim > 0 ? m->cfg.latent_dim : 1));
+    if (m->blocked) total += round16(m->n_params * L);
+    return total;
+}
+
+void ae_work_init(struct ae_work *w, const struct ae_model *m, int32_t cap, float *arena)
+{
+    float *p = arena;
+    memset(w, 0, sizeof *w);
+    w->m = m;
+    w->cap = cap;
+    w->arena = arena;
+    w->act[0] = p;
+    p += round16((int64_t)cap * AE_IMAGE_PIXELS);
+    w->target = p;
+    p += round16((int64_t)cap * AE_IMAGE_PIXELS);
+    for (int32_t i = 0; i < m->n_layers; i++) {
+        w->act[i + 1] = p;
+        p += round16((int64_t)cap * ae_layer_out_size(&m->layers[i]));
+    }
+    int64_t g = round16((int64_t)cap * max_layer_size(m));
+    w->g0 = p;
+    p += g;
+    w->g1 = p;
+    p += g;
+    w->eps = p;
+    p += round16((int64_t)cap * (m->cfg.latent_dim > 0 ? m->cfg.latent_dim : 1));
+    if (m->blocked) w->dlanes = p;
+}
+
+static inline int32_t src_image(const struct ae_src *s, int32_t k)
+{
+    return s->idx ? s->idx[k] : s->first + k;
+}
+
+/* Pixel value of the noisy input: clip(x + f n, 0, 1). */
+static inline float noisy_pixel(float x, float f, uint64_t key, int64_t image, int p)
+{
+    float n = ae_normal_scalar(ae_rng_at(key, (uint64_t)image * AE_IMAGE_PIXELS + (uint64_t)p));
+    float v = x + f * n;
+    return v < 0.f ? 0.f : (v > 1.f ? 1.f : v);
+}
+
+/* Rows k0..k0+n of src into act[0] (and target when noisy), row-major. */
+static void fill_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
+                      int32_t k0, int32_t n)
+{
+    float f = (float)w->m->cfg.noise_factor;
+    for (int32_t r = 0; r < n; r++) {
+        int32_t img = src_image(s, k0 + r);
+        const uint8_t *px = s->images + (size_t)img * AE_IMAGE_PIXELS;
+        float *x = w->act[0] + (size_t)r * AE_IMAGE_PIXELS;
+        float *t = w->target + (size_t)r * AE_IMAGE_PIXELS;
+        for (int p = 0; p < AE_IMAGE_PIXELS; p++) {
+            float v = byte_scale[px[p]];
+            t[p] = v;
+            x[p] = ctx->noisy ? noisy_pixel(v, f, ctx->noise_key, img, p) : v;
+        }
+    }
+}
+
+/* Images k0..k0+nv of src into one block (784, 16); lanes >= nv are 0. */
+static void fill_block(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
+                       int32_t k0, int nv)
+{
+    float f = (float)w->m->cfg.noise_factor;
+    float *x = w->act[0], *t = w->target;
+    for (int l = 0; l < L; l++) {
+        if (l >= nv) {
+            for (int p = 0; p < AE_IMAGE_PIXELS; p++) x[p * L + l] = t[p * L + l] = 0.f;
+            continue;
+        }
+        int32_t img = src_image(s, k0 + l);
+        const uint8_t *px = s->images + (size_t)img * AE_IMAGE_PIXELS;
+        for (int p = 0; p < AE_IMAGE_PIXELS; p++) {
+            float v = byte_scale[px[p]];
+            t[p * L + l] = v;
+            x[p * L + l] = ctx->noisy ? noisy_pixel(v, f, ctx->noise_key, img, p) : v;
+        }
+    }
+}
+
+/* ---- vae sampling layer ------------------------------------------------ */
+
+static void sample_forward(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
+                           int32_t k0, int32_t n, const float *in, float *z)
+{
+    int32_t Ld = w->m->cfg.latent_dim;
+    for (int32_t r = 0; r < n; r++) {
+        const float *mean = in + (size_t)r * 2 * Ld, *logvar = mean + Ld;
+        float *e = w->eps + (size_t)r * Ld;
+        int64_t img = src_image(s, k0 + r);
+        for (int32_t j = 0; j < Ld; j++) {
+            e[j] = ctx->sample ? ae_normal_scalar(ae_rng_at(ctx->eps_key, (uint64_t)img * Ld + j))
+                               : 0.f;
+            z[(size_t)r * Ld + j] = mean[j] + expf(0.5f * logvar[j]) * e[j];
+        }
+    }
+}
+
+/* Sum over rows of KL(N(mean, exp(logvar)) || N(0, 1)). */
+static double kl_sum(const float *in, int32_t n, int32_t Ld)
+{
+    double total = 0.0;
+    for (int32_t r = 0; r < n; r++) {
+        const float *mean = in + (size_t)r * 2 * Ld, *logvar = mean + Ld;
+        float s = 0.f;
+        for (int32_t j = 0; j < Ld; j++)
+            s += 1.f + logvar[j] - mean[j] * mean[j] - expf(logvar[j]);
+        total += -0.5 * (double)s;
+    }
+    return total;
+}
+
+/* din = gradient wrt (mean | logvar) from dz (gradient wrt z) plus the KL
+ * term scaled by kl_scale. */
+static void sample_backward(const struct ae_work *w, float *din, const float *dz, const float *in,
+                            int32_t n, float kl_scale)
+{
+    int32_t Ld = w->m->cfg.latent_dim;
+    for (int32_t r = 0; r < n; r++) {
+        const float *mean = in + (size_t)r * 2 * Ld, *logvar = mean + Ld;
+        const float *e = w->eps + (size_t)r * Ld, *g = dz + (size_t)r * Ld;
+        float *dmean = din + (size_t)r * 2 * Ld, *dlogvar = dmean + Ld;
+        for (int32_t j = 0; j < Ld; j++) {
+            float sd = expf(0.5f * logvar[j]);
+            dmean[j] = g[j] + kl_scale * mean[j];
+            dlogvar[j] = g[j] * e[j] * 0.5f * sd + kl_scale * 0.5f * (expf(logvar[j]) - 1.f);
+        }
+    }
+}
+
+/* ---- dense chain ------------------------------------------------------- */
+
+static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
+                     int32_t k0, int32_t n, struct ae_loss_parts *parts)
+{
+    const struct ae_model *m = w->m;
+    const float *P = ctx->params;
+    int32_t last = m->n_layers - 1;
+    bool train = ctx->dparams != NULL;
+    fill_rows(w, ctx, s, k0, n);
+    for (int32_t i = 0; i <= last; i++) {
+        const struct ae_layer *l = &m->layers[i];
+        if (l->kind == AE_LAYER_DENSE)
+            ae_dense_forward(w->act[i + 1], w->act[i], P + l->w_off, P + l->b_off, n, l->in_c,
+                             l->out_c, l->act);
+        else
+            sample_forward(w, ctx, s, k0, n, w->act[i], w->act[i + 1]);
+    }
+    float *z = w->act[last + 1];
+    if (!ctx->want_loss) {
+        ae_sigmoid(z, (int64_t)n * AE_IMAGE_PIXELS);
+        return;
+    }
+    bool vae = m->cfg.model == AE_MODEL_VAE;
+    bool sparse = m->cfg.model == AE_MODEL_SPARSE;
+    float scale = vae ? 1.f / (float)ctx->n_total : 1.f / ((float)ctx->n_total * AE_IMAGE_PIXELS);
+    float *g = w->g0, *gn = w->g1;
+    parts->bce += ae_bce_sigmoid(z, train ? g : NULL, w->target, (int64_t)n * AE_IMAGE_PIXELS,
+                                 scale, L);
+    const struct ae_layer *code = &m->layers[m->code_layer];
+    if (sparse)
+        parts->reg += ae_l1_activity(w->act[m->code_layer + 1], NULL, (int64_t)n * code->out_c,
+                                     0.f, L);
+    if (vae) parts->kl += kl_sum(w->act[2], n, m->cfg.latent_dim);
+    if (!train) return;
+
+    for (int32_t i = last; i >= 0; i--) {
+        const struct ae_layer *l = &m->layers[i];
+        /* g holds the gradient wrt layer i's output; make it wrt the
+         * pre-activation. */
+        if (sparse && i == m->code_layer)
+            ae_l1_activity(w->act[i + 1], g, (int64_t)n * l->out_c, (float)m->cfg.l1, L);
+        if (l->act == AE_ACT_RELU) ae_relu_backward(g, g, w->act[i + 1], (int64_t)n * l->out_c);
+        if (l->kind == AE_LAYER_DENSE)
+            ae_dense_backward(i > 0 ? gn : NULL, ctx->dparams + l->w_off, ctx->dparams + l->b_off,
+                              g, w->act[i], P + l->w_off, n, l->in_c, l->out_c);
+        else
+            sample_backward(w, gn, g, w->act[i], n, 1.f / (float)ctx->n_total);
+        float *t = g;
+        g = gn;
+        gn = t;
+    }
+}
+
+/* ---- conv chain, one block -------------------------------------------- */
+
+static void run_block(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
+                      int32_t k0, int nv, struct ae_loss_parts *parts)
+{
+    const struct ae_model *m = w->m;
+    const float *P = ctx->params;
+    int32_t last = m->n_layers - 1;
+    bool train = ctx->dparams != NULL;
+    fill_block(w, ctx, s, k0, nv);
+    for (int32_t i = 0; i <= last; i++) {
+        const struct ae_layer *l = &m->layers[i];
+        switch (l->kind) {
+        case AE_LAYER_CONV:
+            ae_conv_forward(w->act[i + 1], w->act[i], P + l->w_off, P + l->b_off, l->in_h, l->in_w,
+                            l->in_c, l->out_c, l->pad, l->act);
+            break;
+        case AE_LAYER_MAXPOOL: ae_maxpool_forward(w->act[i + 1], w->act[i], l->in_h, l->in_w, l->in_c); break;
+        case AE_LAYER_UPSAMPLE: ae_upsample_forward(w->act[i + 1], w->act[i], l->in_h, l->in_w, l->in_c); break;
+        default: break;
+        }
+    }
+    float *z = w->act[last + 1];
+    if (!ctx->want_loss) {
+        ae_sigmoid(z, (int64_t)AE_IMAGE_PIXELS * L);
+        return;
+    }
+    float scale = 1.f / ((float)ctx->n_total * AE_IMAGE_PIXELS);
+    float *g = w->g0, *gn = w->g1;
+    parts->bce += ae_bce_sigmoid(z, train ? g : NULL, w->target, (int64_t)AE_IMAGE_PIXELS * L,
+                                 scale, nv);
+    if (!train) return;
+
+    bool preact = true; /* g is wrt the pre-activation of layer i */
+    for (int32_t i = last; i >= 0; i--) {
+        const struct ae_layer *l = &m->layers[i];
+        int64_t out_n = ae_layer_out_size(l) * L;
+        if (l->act == AE_ACT_RELU && !preact) ae_relu_backward(g, g, w->act[i + 1], out_n);
+        preact = false;
+        switch (l->kind) {
+        case AE_LAYER_CONV:
+            ae_conv_backward_weights(w->dlanes + l->w_off * L, w->dlanes + l->b_off * L, w->act[i], g,
+                                     l->in_h, l->in_w, l->in_c, l->out_c, l->pad);
+            if (i > 0)
+                ae_conv_backward_data(gn, g, P + l->w_off, l->in_h, l->in_w, l->in_c, l->out_c,
+                                      l->pad);
+            break;
+        case AE_LAYER_MAXPOOL:
+            /* Every pool follows a relu conv: the relu's backward is fused. */
+            ae_maxpool_backward_relu(gn, g, w->act[i], w->act[i + 1], l->in_h, l->in_w, l->in_c);
+            preact = true;
+            break;
+        case AE_LAYER_UPSAMPLE: ae_upsample_backward(gn, g, l->in_h, l->in_w, l->in_c); break;
+        default: break;
+        }
+        float *t = g;
+        g = gn;
+        gn = t;
+    }
+}
+
+void ae_net_run(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *src,
+                struct ae_loss_parts *parts)
+{
+    const struct ae_model *m = w->m;
+    bool train = ctx->dparams != NULL;
+    if (m->blocked) {
+        if (train) memset(w->dlanes, 0, sizeof(float) * (size_t)(m->n_params * L));
+        for (int32_t k = 0; k < src->n; k += L) {
+            int nv = src->n - k < L ? src->n - k : L;
+            run_block(w, ctx, src, k, nv, parts);
+        }
+        if (train && src->n > 0) ae_lanes_reduce(ctx->dparams, w->dlanes, m->n_params);
+    } else {
+        for (int32_t k = 0; k < src->n; k += w->cap) {
+            int32_t n = src->n - k < w->cap ? src->n - k : w->cap;
+            run_rows(w, ctx, src, k, n, parts);
+        }
+    }
+}
+
+void ae_work_read(const struct ae_work *w, int k, int32_t r, float *out)
+{
+    const struct ae_model *m = w->m;
+    int64_t size = k == 0 ? AE_IMAGE_PIXELS : ae_layer_out_size(&m->layers[k - 1]);
+    const float *a = w->act[k];
+    if (m->blocked) {
+        for (int64_t i = 0; i < size; i++) out[i] = a[i * L + r];
+    } else {
+        memcpy(out, a + (size_t)r * size, sizeof(float) * (size_t)size);
+    }
+}
+
+void ae_work_read_input(const struct ae_work *w, int32_t r, float *out)
+{
+    ae_work_read(w, 0, r, out);
+}
+
+double ae_net_batch_loss(const struct ae_model *m, const struct ae_loss_parts *p, int64_t n)
+{
+    if (n <= 0) return 0.0;
+    switch (m->cfg.model) {
+    case AE_MODEL_VAE: return (p->bce + p->kl) / (double)n;
+    case AE_MODEL_SPARSE:
+        return p->bce / ((double)n * AE_IMAGE_PIXELS) + m->cfg.l1 * p->reg;
+    default: return p->bce / ((double)n * AE_IMAGE_PIXELS);
+    }
+}

@@ -1,0 +1,96 @@
+/*
+ * ae_ops.h - internal: the layer kernels.  Plain functions with explicit
+ * buffers and sizes (llm.c style); backward functions ADD into parameter
+ * gradients (+=) and OVERWRITE input gradients.
+ *
+ * Two layouts (NOTES.md explains why):
+ *  - dense models: row-major (n, features);
+ *  - conv models: blocked (H, W, C, 16) per block of 16 images, the image
+ *    index innermost, so every kernel works on full 16-float vectors
+ *    whatever the channel count or width.
+ *
+ * Maths of each backward pass: core/NOTES.md.
+ */
+#ifndef AE_OPS_H
+#define AE_OPS_H
+
+#include <stdint.h>
+
+#include "ae_model.h"
+
+/* ---- dense, row-major -------------------------------------------------- */
+
+/* Make OpenBLAS single-threaded (once per process): the trainer owns the
+ * threads.  Called by every entry point that reaches sgemm. */
+void ae_dense_setup(void);
+
+/* out (n, n_out) = in (n, n_in) . w (n_in, n_out) + b, then relu if act is
+ * AE_ACT_RELU.  AE_ACT_SIGMOID leaves the logits (the loss kernel or
+ * ae_sigmoid applies it). */
+void ae_dense_forward(float *out, const float *in, const float *w, const float *b, int n,
+                      int n_in, int n_out, enum ae_act act);
+/* dz (n, n_out) is the gradient wrt the pre-activation.  dw (n_in, n_out)
+ * += in^T dz, db += column sums of dz, din (n, n_in) = dz w^T (skipped
+ * when din is NULL). */
+void ae_dense_backward(float *din, float *dw, float *db, const float *dz, const float *in,
+                       const float *w, int n, int n_in, int n_out);
+
+/* ---- conv model, blocked (H, W, C, 16) --------------------------------- */
+
+/* out (Ho, Wo, Cout, 16) = conv3x3(in (H, W, Cin, 16), w (3,3,Cin,Cout)) + b,
+ * Ho = H + 2 pad - 2; relu if act is AE_ACT_RELU (sigmoid: logits, as above). */
+void ae_conv_forward(float *out, const float *in, const float *w, const float *b, int H, int W,
+                     int Cin, int Cout, int pad, enum ae_act act);
+/* din (H, W, Cin, 16) = gradient wrt the input for dz (Ho, Wo, Cout, 16). */
+void ae_conv_backward_data(float *din, const float *dz, const float *w, int H, int W, int Cin,
+                           int Cout, int pad);
+/* dw_lanes (3,3,Cin,Cout,16) += per-lane products, db_lanes (Cout,16) += dz;
+ * the 16 lanes are summed once per batch (ae_lanes_reduce). */
+void ae_conv_backward_weights(float *dw_lanes, float *db_lanes, const float *in, const float *dz,
+                              int H, int W, int Cin, int Cout, int pad);
+/* out[k] += sum of the 16 lanes of lanes[k*16 ..], in lane order. */
+void ae_lanes_reduce(float *out, const float *lanes, int64_t n);
+
+/* Max pool 2x2 stride 2, same padding at the bottom/right (padded cells
+ * never win): out (Ho, Wo, C, 16), Ho = (H + 1) / 2. */
+void ae_maxpool_forward(float *out, const float *in, int H, int W, int C);
+/* din (H, W, C, 16): dout goes to the first maximum of each window (row-major
+ * order), and only where that maximum is > 0 (fusing the backward of the
+ * relu that precedes every pool in our models). */
+void ae_maxpool_backward_relu(float *din, const float *dout, const float *in, const float *out,
+                              int H, int W, int C);
+/* 2x nearest upsampling and its backward (sum of each 2x2 block). */
+void ae_upsample_forward(float *out, const float *in, int H, int W, int C);
+void ae_upsample_backward(float *din, const float *dout, int H, int W, int C);
+
+/* ---- elementwise ------------------------------------------------------- */
+
+/* dz[i] = dy[i] if y[i] > 0 else 0 (relu backward from the relu output). */
+void ae_relu_backward(float *dz, const float *dy, const float *y, int64_t n);
+/* x[i] = sigmoid(x[i]). */
+void ae_sigmoid(float *x, int64_t n);
+
+/* Fused sigmoid + Keras binary cross-entropy + gradient, in one pass over
+ * logits z (n values): p = sigmoid(z) is written back into z, and
+ * dz = (p - y) * grad_scale where p lies inside [1e-7, 1 - 1e-7], else 0
+ * (the clip's gradient).  Returns the sum over elements of the clipped BCE.
+ * If lanes < 16 the arrays are (n/16, 16) blocks and lanes >= `lanes` are
+ * ignored (loss 0, gradient 0).  dz may be NULL (validation). */
+double ae_bce_sigmoid(float *z, float *dz, const float *y, int64_t n, float grad_scale, int lanes);
+
+/* Keras-2 L1 activity regularizer on a relu code: returns sum |code| and,
+ * if dcode is not NULL, adds l1 * sign(code) to it.  Lanes as above. */
+double ae_l1_activity(const float *code, float *dcode, int64_t n, float l1, int lanes);
+
+/* ---- optimiser --------------------------------------------------------- */
+
+struct ae_adam_hp {
+    float lr_t;   /* lr * sqrt(1 - b2^t) / (1 - b1^t), Keras form */
+    float beta1, beta2, eps;
+};
+/* One Adam step on w[0..n) with gradient g (Keras' form; see NOTES.md). */
+void ae_adam_update(float *w, float *m, float *v, const float *g, int64_t n,
+                    const struct ae_adam_hp *hp);
+struct ae_adam_hp ae_adam_hparams(double lr, int64_t t);
+
+#endif /* AE_OPS_H */

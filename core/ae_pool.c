@@ -1,0 +1,79 @@
+/*
+ * ae_pool.c - max pooling 2x2 (same padding) and 2x nearest upsampling in
+ * the blocked layout (H, W, C, 16).
+ *
+ * Owns these two resampling layers, forward and backward.  The pool's
+ * backward recomputes which cell won from the saved input and output rather
+ * than storing argmax indices: the first cell (row-major) equal to the max
+ * wins, like TensorFlow and PyTorch.  It also applies the preceding relu's
+ * backward (a winner of value 0 passes no gradient), since in every model
+ * here a relu conv feeds each pool.
+ */
+#include <string.h>
+
+#include "ae_ops.h"
+
+#define L AE_LANES
+
+void ae_maxpool_forward(float *out, const float *in, int H, int W, int C)
+{
+    int Ho = (H + 1) / 2, Wo = (W + 1) / 2;
+    for (int y = 0; y < Ho; y++)
+        for (int x = 0; x < Wo; x++) {
+            float *op = out + ((size_t)y * Wo + x) * C * L;
+            const float *p00 = in + ((size_t)(2 * y) * W + 2 * x) * C * L;
+            memcpy(op, p00, sizeof(float) * (size_t)C * L);
+            for (int dy = 0; dy < 2; dy++)
+                for (int dx = 0; dx < 2; dx++) {
+                    if ((dy == 0 && dx == 0) || 2 * y + dy >= H || 2 * x + dx >= W) continue;
+                    const float *ip = in + ((size_t)(2 * y + dy) * W + 2 * x + dx) * C * L;
+                    for (int k = 0; k < C * L; k++) op[k] = ip[k] > op[k] ? ip[k] : op[k];
+                }
+        }
+}
+
+void ae_maxpool_backward_relu(float *din, const float *dout, const float *in, const float *out,
+                              int H, int W, int C)
+{
+    int Ho = (H + 1) / 2, Wo = (W + 1) / 2;
+    for (int y = 0; y < Ho; y++)
+        for (int x = 0; x < Wo; x++) {
+            const float *op = out + ((size_t)y * Wo + x) * C * L;
+            const float *gp = dout + ((size_t)y * Wo + x) * C * L;
+            for (int k = 0; k < C * L; k++) {
+                int taken = 0;
+                for (int dy = 0; dy < 2; dy++)
+                    for (int dx = 0; dx < 2; dx++) {
+                        int iy = 2 * y + dy, ix = 2 * x + dx;
+                        if (iy >= H || ix >= W) continue;
+                        size_t at = ((size_t)iy * W + ix) * C * L + (size_t)k;
+                        int win = !taken && in[at] == op[k];
+                        taken |= win;
+                        din[at] = (win && op[k] > 0.f) ? gp[k] : 0.f;
+                    }
+            }
+        }
+}
+
+void ae_upsample_forward(float *out, const float *in, int H, int W, int C)
+{
+    size_t cell = (size_t)C * L;
+    for (int y = 0; y < 2 * H; y++)
+        for (int x = 0; x < 2 * W; x++)
+            memcpy(out + ((size_t)y * 2 * W + x) * cell, in + ((size_t)(y / 2) * W + x / 2) * cell,
+                   sizeof(float) * cell);
+}
+
+void ae_upsample_backward(float *din, const float *dout, int H, int W, int C)
+{
+    size_t cell = (size_t)C * L;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            float *dp = din + ((size_t)y * W + x) * cell;
+            const float *a = dout + ((size_t)(2 * y) * 2 * W + 2 * x) * cell;
+            const float *b = a + cell;
+            const float *c = a + (size_t)2 * W * cell;
+            const float *d = c + cell;
+            for (size_t k = 0; k < cell; k++) dp[k] = (a[k] + b[k]) + (c[k] + d[k]);
+        }
+}
