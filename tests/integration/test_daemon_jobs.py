@@ -185,6 +185,33 @@ def test_vae_and_delete(d, jid, j):
     check_eq(d.get("/api/jobs").json()["total"], 0, "no jobs left")
 
 
+def test_resume_stream(d):
+    """/api/events continues after Last-Event-ID; an id from before a
+    restart (or too old) gets `resync`."""
+    s = SSE(d.port, "/api/events")
+    first = next(s.events())
+    s.close()
+    check_eq(first[0], "hello", "hello first")
+    last = int(first[2])
+    j = d.submit({"model": "simple", "epochs": 1, "train_size": 100, "test_size": 100,
+                  "threads": 1})
+    d.wait_state(j["id"], ("succeeded",))
+    s = SSE(d.port, "/api/events", headers={"Last-Event-ID": str(last)})
+    got = []
+    for ev, data, eid in s.events():
+        got.append((ev, json.loads(data)))
+        if ev == "job" and json.loads(data)["state"] == "succeeded":
+            break
+    s.close()
+    check(got and got[0][0] == "job" and got[0][1]["id"] == j["id"],
+          "resumed stream replays what happened since id %d: %r" % (last, got[:2]))
+    s = SSE(d.port, "/api/events", headers={"Last-Event-ID": "999999999"})
+    ev = next(s.events())
+    s.close()
+    check_eq(ev[0], "resync", "an unknown future id -> resync")
+    check_eq(d.req("DELETE", "/api/jobs/%d" % j["id"]).status, 204, "clean up")
+
+
 def test_failure(d):
     """A job whose data set vanished between submit and start fails with a
     message, and the daemon goes on."""
@@ -209,6 +236,7 @@ def main():
             test_artifacts(d, jid, j)
             test_event_files(j)
             test_vae_and_delete(d, jid, j)
+            test_resume_stream(d)
             test_failure(d)
         finally:
             rc, secs = d.stop()
