@@ -83,10 +83,11 @@ def main():
     ap.add_argument("--model", default="conv")
     ap.add_argument("--train-size", type=int, default=3000)
     ap.add_argument("--test-size", type=int, default=500)
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=14)
     ap.add_argument("--duration", type=int, default=30)
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--wrk-threads", type=int, default=2)
+    ap.add_argument("--http-nice", type=int, default=None, help="aelabd --http-nice (default: its own)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     a = ap.parse_args()
     if not shutil.which("wrk"):
@@ -97,7 +98,9 @@ def main():
     spec = {"model": a.model, "epochs": a.epochs, "train_size": a.train_size,
             "test_size": a.test_size, "threads": 1, "seed": 1}
     root = H.tmpdir("bench")
-    d = H.Daemon(root, "--workers", "2", "--threads-per-job", "1", "--log-level", "info").start()
+    extra = ["--http-nice", str(a.http_nice)] if a.http_nice is not None else []
+    d = H.Daemon(root, "--workers", "2", "--threads-per-job", "1", "--log-level", "info",
+                 *extra).start()
     try:
         paths = ["/api/jobs/{id}", "/api/jobs"]
 
@@ -135,7 +138,8 @@ def main():
         print()
         worst = max(r["p99"] for r in runs) if runs else float("nan")
         errors = sum(r["non2xx"] + r["socket_errors"] for r in runs)
-        print("cores: %d; jobs: 2 x %s" % (cpu, json.dumps(spec)))
+        print("cores: %d; load average at the end: %s; jobs: 2 x %s" %
+              (cpu, " ".join("%.1f" % x for x in os.getloadavg()), json.dumps(spec)))
         print("slowdown under load: %+.1f%% (target <= 15%%); worst p99 %.2f ms (target <= 50); "
               "errors %d (target 0)" % (100 * (sb / base - 1), worst, errors))
     finally:

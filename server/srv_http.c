@@ -276,7 +276,15 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     vsnprintf(msg, sizeof msg, fmt, ap);
     n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
-    srv_log(SRV_LOG_WARN, 0, "msg=\"libmicrohttpd\" detail=\"%s\"", srv_log_quote(q, sizeof q, msg));
+    /* What clients do wrong (hang up mid-request, oversized headers) is
+     * routine for a server on a network: debug, so a hostile client cannot
+     * flood the log.  Anything else from MHD is a warning. */
+    srv_log(strstr(msg, "remote side") || strstr(msg, "Error processing request") ||
+                    strstr(msg, "timed out") || strstr(msg, "Failed to receive") ||
+                    strstr(msg, "Failed to send")
+                ? SRV_LOG_DEBUG
+                : SRV_LOG_WARN,
+            0, "msg=\"libmicrohttpd\" detail=\"%s\"", srv_log_quote(q, sizeof q, msg));
 }
 
 /* ------------------------------------------------------------------------ */
