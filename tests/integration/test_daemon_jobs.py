@@ -12,7 +12,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from aelabd_harness import (AELAB_CLI, SSE, Daemon, check, check_eq, cleanup,  # noqa: E402
+from aelabd_harness import (AELAB_CLI, MNIST, SSE, Daemon, check, check_eq, cleanup,  # noqa: E402
                             png_size, read_events, summary, tmpdir)
 
 SPEC = {"model": "simple", "epochs": 3, "train_size": 2000, "test_size": 300,
@@ -227,6 +227,34 @@ def test_failure(d):
     check_eq(d.get("/api/health").status, 200, "still serving")
 
 
+def test_dataset_vanishes(root):
+    """A data set that was installed at submit time but is gone when the job
+    starts: the job fails with a message naming it; the daemon goes on."""
+    os.makedirs(os.path.join(root, "data"))
+    fm = os.path.join(root, "data", "fashion-mnist")
+    os.symlink(MNIST, fm)  # any four IDX files will do
+    d = Daemon(root, "--workers", "1").start()
+    try:
+        check(d.get("/api/models").json()["datasets"][1]["installed"], "fashion-mnist installed")
+        blocker = d.submit({"model": "simple", "epochs": 100000, "train_size": 500,
+                            "test_size": 100, "threads": 1})
+        d.wait_state(blocker["id"], ("running",))
+        victim = d.submit({"model": "simple", "epochs": 1, "dataset": "fashion_mnist",
+                           "train_size": 100, "test_size": 100, "threads": 1})
+        check_eq(victim["dataset"], "fashion-mnist", "alias stored as the canonical name")
+        os.unlink(fm)
+        check_eq(d.post("/api/jobs/%d/cancel" % blocker["id"]).status, 202, "cancel blocker")
+        v = d.wait_state(victim["id"], ("failed", "succeeded"))
+        check_eq(v["state"], "failed", "job without its data fails")
+        check("fashion-mnist" in (v["error"] or ""), "error names the data set: %r" % v["error"])
+        check_eq(d.get("/api/health").status, 200, "still serving")
+        r = d.post("/api/jobs", {"model": "simple", "dataset": "fashion-mnist"})
+        check_eq(r.status, 400, "now refused at submit")
+    finally:
+        rc, _ = d.stop()
+        check_eq(rc, 0, "clean exit")
+
+
 def main():
     root = tmpdir("jobs")
     try:
@@ -241,6 +269,8 @@ def main():
         finally:
             rc, secs = d.stop()
             check_eq(rc, 0, "clean exit")
+        os.makedirs(os.path.join(root, "vanish"))
+        test_dataset_vanishes(os.path.join(root, "vanish"))
     finally:
         cleanup(root)
     return summary("test_daemon_jobs")
