@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "ae_ops.h"
+#include "ae_simd.h"
 
 struct ae_adam_hp ae_adam_hparams(double lr, int64_t t)
 {
@@ -23,6 +24,15 @@ struct ae_adam_hp ae_adam_hparams(double lr, int64_t t)
 
 void ae_adam_update(float *w, float *m, float *v, const float *g, int64_t n,
                     const struct ae_adam_hp *hp)
+{
+    if (ae_simd_avx512())
+        ae_adam_update_avx512(w, m, v, g, n, hp);
+    else
+        ae_adam_update_scalar(w, m, v, g, n, hp);
+}
+
+void ae_adam_update_scalar(float *w, float *m, float *v, const float *g, int64_t n,
+                           const struct ae_adam_hp *hp)
 {
     const float b1 = hp->beta1, b2 = hp->beta2, c1 = 1.f - hp->beta1, c2 = 1.f - hp->beta2;
     const float lr_t = hp->lr_t, eps = hp->eps;

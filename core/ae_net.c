@@ -18,6 +18,7 @@
 #include "ae_net.h"
 #include "ae_ops.h"
 #include "ae_rng.h"
+#include "ae_simd.h"
 #include "ae_vmath.h"
 
 #define L AE_LANES
@@ -91,21 +92,33 @@ static inline float noisy_pixel(float x, float f, uint64_t key, int64_t image, i
     return v < 0.f ? 0.f : (v > 1.f ? 1.f : v);
 }
 
-/* Rows k0..k0+n of src into act[0] (and target when noisy), row-major. */
+/* One image: x = pixels / 255 (noisy when noise_factor > 0), t = clean. */
+void ae_pixels_row_scalar(float *x, float *t, const uint8_t *px, float f, uint64_t key, int64_t img)
+{
+    for (int p = 0; p < AE_IMAGE_PIXELS; p++) {
+        float v = byte_scale[px[p]];
+        t[p] = v;
+        x[p] = f > 0.f ? noisy_pixel(v, f, key, img, p) : v;
+    }
+}
+
+static void pixels_row(float *x, float *t, const uint8_t *px, float f, uint64_t key, int64_t img)
+{
+    if (ae_simd_avx512())
+        ae_pixels_row_avx512(x, t, px, f, key, img);
+    else
+        ae_pixels_row_scalar(x, t, px, f, key, img);
+}
+
+/* Rows k0..k0+n of src into act[0] and target, row-major. */
 static void fill_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
                       int32_t k0, int32_t n)
 {
-    float f = (float)w->m->cfg.noise_factor;
+    float f = ctx->noisy ? (float)w->m->cfg.noise_factor : 0.f;
     for (int32_t r = 0; r < n; r++) {
         int32_t img = src_image(s, k0 + r);
-        const uint8_t *px = s->images + (size_t)img * AE_IMAGE_PIXELS;
-        float *x = w->act[0] + (size_t)r * AE_IMAGE_PIXELS;
-        float *t = w->target + (size_t)r * AE_IMAGE_PIXELS;
-        for (int p = 0; p < AE_IMAGE_PIXELS; p++) {
-            float v = byte_scale[px[p]];
-            t[p] = v;
-            x[p] = ctx->noisy ? noisy_pixel(v, f, ctx->noise_key, img, p) : v;
-        }
+        pixels_row(w->act[0] + (size_t)r * AE_IMAGE_PIXELS, w->target + (size_t)r * AE_IMAGE_PIXELS,
+                   s->images + (size_t)img * AE_IMAGE_PIXELS, f, ctx->noise_key, img);
     }
 }
 
@@ -113,19 +126,19 @@ static void fill_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const str
 static void fill_block(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
                        int32_t k0, int nv)
 {
-    float f = (float)w->m->cfg.noise_factor;
+    float f = ctx->noisy ? (float)w->m->cfg.noise_factor : 0.f;
     float *x = w->act[0], *t = w->target;
+    float row_x[AE_IMAGE_PIXELS], row_t[AE_IMAGE_PIXELS];
     for (int l = 0; l < L; l++) {
         if (l >= nv) {
             for (int p = 0; p < AE_IMAGE_PIXELS; p++) x[p * L + l] = t[p * L + l] = 0.f;
             continue;
         }
         int32_t img = src_image(s, k0 + l);
-        const uint8_t *px = s->images + (size_t)img * AE_IMAGE_PIXELS;
+        pixels_row(row_x, row_t, s->images + (size_t)img * AE_IMAGE_PIXELS, f, ctx->noise_key, img);
         for (int p = 0; p < AE_IMAGE_PIXELS; p++) {
-            float v = byte_scale[px[p]];
-            t[p * L + l] = v;
-            x[p * L + l] = ctx->noisy ? noisy_pixel(v, f, ctx->noise_key, img, p) : v;
+            x[p * L + l] = row_x[p];
+            t[p * L + l] = row_t[p];
         }
     }
 }

@@ -34,20 +34,20 @@ static inline uint8_t *td_read_idx(const char *path, int32_t *count, int32_t ite
     return data;
 }
 
-/* The real MNIST (optionally only the first max_train / max_test images);
- * NULL if the files are missing. */
-static inline struct ae_dataset *td_mnist(int32_t max_train, int32_t max_test)
+/* An MNIST-shaped data set from dir (the four gzipped IDX files),
+ * optionally only the first max_train / max_test images; NULL if missing. */
+static inline struct ae_dataset *td_mnist_dir(const char *dir, int32_t max_train, int32_t max_test)
 {
     char path[1024];
     struct ae_dataset *ds = calloc(1, sizeof *ds);
     int32_t n1 = 0, n2 = 0, n3 = 0, n4 = 0;
-    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", AE_TEST_MNIST_DIR);
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
     uint8_t *a = td_read_idx(path, &n1, 784);
-    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", AE_TEST_MNIST_DIR);
+    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", dir);
     uint8_t *b = td_read_idx(path, &n2, 1);
-    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", AE_TEST_MNIST_DIR);
+    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", dir);
     uint8_t *c = td_read_idx(path, &n3, 784);
-    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte.gz", AE_TEST_MNIST_DIR);
+    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte.gz", dir);
     uint8_t *d = td_read_idx(path, &n4, 1);
     if (!a || !b || !c || !d) {
         free(a); free(b); free(c); free(d); free(ds);
@@ -61,6 +61,14 @@ static inline struct ae_dataset *td_mnist(int32_t max_train, int32_t max_test)
     ds->test_labels = d;
     return ds;
 }
+
+#ifdef AE_TEST_MNIST_DIR
+/* The real MNIST of the shared test data. */
+static inline struct ae_dataset *td_mnist(int32_t max_train, int32_t max_test)
+{
+    return td_mnist_dir(AE_TEST_MNIST_DIR, max_train, max_test);
+}
+#endif
 
 /* A synthetic data set of blurry blobs, deterministic in seed. */
 static inline struct ae_dataset *td_synthetic(int32_t n_train, int32_t n_test, uint32_t seed)
