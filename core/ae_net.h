@@ -17,6 +17,10 @@ struct ae_work {
     const struct ae_model *m;
     int32_t cap;                        /* rows, or AE_LANES for blocked models */
     float *act[AE_MAX_LAYERS + 1];      /* act[0] input, act[i + 1] output of layer i */
+    int32_t act_pad[AE_MAX_LAYERS + 1]; /* blocked: zero border of act[k] (1 if a same conv reads it) */
+    float *dzp[AE_MAX_LAYERS];          /* blocked: conv i's output gradient with a 2 - pad border */
+    int32_t dz_pad[AE_MAX_LAYERS];
+    float *wflip[AE_MAX_LAYERS];        /* blocked: conv i's flipped weights (data gradient) */
     float *target;                      /* clean images in the input's layout */
     float *g0, *g1;                     /* activation gradients (ping-pong) */
     float *eps;                         /* vae: (cap, latent_dim) */
