@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# test.sh - install what is missing, build every configuration, run every
+# test, and end with one line: `tests: N passed, M failed`.
+#
+# Each build is one line of BUILDS below: a build directory, its `meson
+# setup` options and its `meson test` options.  A build that fails to
+# configure or compile counts as one failed test; it never passes silently.
+# N and M are summed from each build's meson-logs/testlog.json.
+#
+#   scripts/test.sh                 everything
+#   scripts/test.sh build           only the builds named
+#   AELAB_SKIP_SETUP=1 scripts/...  skip scripts/setup.sh (already done)
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+
+#       dir          | meson setup options                                       | meson test options
+BUILDS=(
+  "build      | -Dbuildtype=release                                              | "
+  "build-asan | -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false | --timeout-multiplier=4"
+)
+
+if [ "${AELAB_SKIP_SETUP:-0}" != 1 ]; then
+    bash scripts/setup.sh || { echo "test.sh: set-up failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
+fi
+
+py=/usr/bin/python3
+total_pass=0 total_fail=0
+report=()
+
+# Count passed/failed tests in one build's testlog.json.
+count_log() {
+    "$py" - "$1" <<'PYEOF'
+import json, sys
+passed = failed = skipped = 0
+with open(sys.argv[1]) as f:
+    for line in f:
+        line = line.strip()
+        if not line:
+            continue
+        r = json.loads(line).get("result")
+        if r in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif r == "SKIP":
+            skipped += 1
+        else:  # FAIL, TIMEOUT, ERROR, UNEXPECTEDPASS
+            failed += 1
+print(passed, failed, skipped)
+PYEOF
+}
+
+for line in "${BUILDS[@]}"; do
+    IFS='|' read -r dir setup_opts test_opts <<<"$line"
+    dir=$(echo $dir)
+    if [ "$#" -gt 0 ] && [[ " $* " != *" $dir "* ]]; then continue; fi
+    echo "=== $dir: meson setup $setup_opts"
+    # shellcheck disable=SC2086
+    if [ -f "$dir/build.ninja" ]; then
+        meson configure "$dir" $setup_opts >/dev/null
+    else
+        meson setup "$dir" $setup_opts
+    fi
+    status=$?
+    if [ $status -eq 0 ]; then
+        echo "=== $dir: ninja"
+        ninja -C "$dir"
+        status=$?
+    fi
+    if [ $status -ne 0 ]; then
+        echo "=== $dir: BUILD FAILED"
+        report+=("$(printf '%-12s %8s %8s %8s   %s' "$dir" 0 1 0 'build failed')")
+        total_fail=$((total_fail + 1))
+        continue
+    fi
+    echo "=== $dir: meson test $test_opts"
+    rm -f "$dir/meson-logs/testlog.json"
+    # shellcheck disable=SC2086
+    meson test -C "$dir" --print-errorlogs $test_opts
+    if [ ! -s "$dir/meson-logs/testlog.json" ]; then
+        report+=("$(printf '%-12s %8s %8s %8s   %s' "$dir" 0 1 0 'meson test did not run')")
+        total_fail=$((total_fail + 1))
+        continue
+    fi
+    read -r p f s < <(count_log "$dir/meson-logs/testlog.json")
+    report+=("$(printf '%-12s %8s %8s %8s' "$dir" "$p" "$f" "$s")")
+    total_pass=$((total_pass + p))
+    total_fail=$((total_fail + f))
+done
+
+echo
+printf '%-12s %8s %8s %8s\n' build passed failed skipped
+for r in "${report[@]}"; do echo "$r"; done
+echo "tests: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ] && [ "${#report[@]}" -gt 0 ]

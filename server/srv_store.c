@@ -1,0 +1,479 @@
+/*
+ * srv_store.c - SQLite persistence (see srv_store.h).
+ *
+ * Owns the schema and every SQL statement.  It knows nothing of the
+ * in-memory job objects (srv_job.c maps them), and nothing of HTTP.
+ *
+ * DESIGN: WAL journal with synchronous=FULL.  With synchronous=NORMAL a
+ * WAL commit survives a crash of the process (kill -9) but may be lost on a
+ * power cut or kernel crash, because the WAL is only fsynced at
+ * checkpoints.  The API promises that a job it answered 201 for, and an
+ * epoch it reported, is never lost, so every commit fsyncs the WAL (FULL).
+ * The cost is one fsync per submission and per epoch: milliseconds, on
+ * events that happen seconds apart.  One connection, one mutex, statements
+ * prepared once; busy_timeout covers another process (a backup, the
+ * sqlite3 shell) holding the lock briefly.
+ */
+#include "server/srv_store.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <time.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_IDEM_GET,
+    ST_IDEM_PUT,
+    ST_JOB_INSERT,
+    ST_JOB_UPDATE,
+    ST_JOB_DELETE,
+    ST_METRIC_PUT,
+    ST_JOBS_ALL,
+    ST_METRICS_ALL,
+    ST_COUNT
+};
+
+static const char *stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_IDEM_GET] = "SELECT request_sha256, job_id FROM idempotency WHERE key = ?1",
+    [ST_IDEM_PUT] = "INSERT INTO idempotency(key, request_sha256, job_id, created_at) "
+                    "VALUES (?1, ?2, ?3, ?4)",
+    [ST_JOB_INSERT] = "INSERT INTO jobs(name, model, dataset, settings, state, created_at, "
+                      "started_at, finished_at, error) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+    [ST_JOB_UPDATE] = "UPDATE jobs SET state = ?2, started_at = ?3, finished_at = ?4, error = ?5 "
+                      "WHERE id = ?1",
+    [ST_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+    [ST_METRIC_PUT] = "INSERT OR REPLACE INTO metrics(job_id, epoch, loss, val_loss, "
+                      "train_seconds, val_seconds, reconstruction_loss, kl_loss, "
+                      "val_reconstruction_loss, val_kl_loss) "
+                      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    [ST_JOBS_ALL] = "SELECT id, name, model, dataset, settings, state, created_at, started_at, "
+                    "finished_at, error FROM jobs ORDER BY id",
+    [ST_METRICS_ALL] = "SELECT job_id, epoch, loss, val_loss, train_seconds, val_seconds, "
+                       "reconstruction_loss, kl_loss, val_reconstruction_loss, val_kl_loss "
+                       "FROM metrics ORDER BY job_id, epoch",
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS jobs("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " name TEXT NOT NULL DEFAULT '',"
+    " model TEXT NOT NULL,"
+    " dataset TEXT NOT NULL,"
+    " settings TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN "
+    "  ('queued','running','succeeded','failed','cancelled')),"
+    " created_at REAL NOT NULL,"
+    " started_at REAL,"
+    " finished_at REAL,"
+    " error TEXT);"
+    "CREATE TABLE IF NOT EXISTS metrics("
+    " job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    " epoch INTEGER NOT NULL,"
+    " loss REAL, val_loss REAL, train_seconds REAL, val_seconds REAL,"
+    " reconstruction_loss REAL, kl_loss REAL,"
+    " val_reconstruction_loss REAL, val_kl_loss REAL,"
+    " PRIMARY KEY (job_id, epoch)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS idempotency("
+    " key TEXT PRIMARY KEY,"
+    " request_sha256 TEXT NOT NULL,"
+    " job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    " created_at REAL NOT NULL);"
+    "PRAGMA user_version = 1;";
+
+struct srv_store {
+    sqlite3 *db;
+    pthread_mutex_t lock;
+    sqlite3_stmt *st[ST_COUNT];
+    char path[512];
+};
+
+static enum srv_status db_error(struct srv_store *s, int rc, const char *what, struct ae_err *err)
+{
+    int ext = s->db ? sqlite3_extended_errcode(s->db) : rc;
+    const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+    enum srv_status st = SRV_ERR_DB;
+    if ((rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_READONLY ||
+        (rc & 0xff) == SQLITE_CANTOPEN)
+        st = SRV_ERR_IO;
+    if ((rc & 0xff) == SQLITE_NOMEM) st = SRV_ERR_NOMEM;
+    return srv_err_set(err, st, "database %s: %s failed: %s (SQLite code %d)", s->path, what, msg,
+                       ext);
+}
+
+static double now_unix(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void bind_time(sqlite3_stmt *st, int i, double t)
+{
+    if (t > 0)
+        sqlite3_bind_double(st, i, t);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_real(sqlite3_stmt *st, int i, double v)
+{
+    if (isfinite(v))
+        sqlite3_bind_double(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static double col_real(sqlite3_stmt *st, int i, double if_null)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? if_null : sqlite3_column_double(st, i);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? (const char *)t : NULL;
+}
+
+/* Run a prepared statement that returns no rows, then reset it. */
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+enum srv_status srv_store_open(const char *path, struct srv_store **out, struct ae_err *err)
+{
+    struct srv_store *s;
+    enum srv_status st;
+    char *emsg = NULL;
+    int rc;
+
+    *out = NULL;
+    s = calloc(1, sizeof *s);
+    if (!s) return srv_err_set(err, SRV_ERR_NOMEM, "out of memory opening the database");
+    pthread_mutex_init(&s->lock, NULL);
+    snprintf(s->path, sizeof s->path, "%s", path);
+
+    rc = sqlite3_open_v2(path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        st = db_error(s, rc, "open", err);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, 5000);
+    rc = sqlite3_exec(s->db,
+                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                      NULL, NULL, &emsg);
+    if (rc != SQLITE_OK) {
+        sqlite3_free(emsg);
+        st = db_error(s, rc, "setting WAL mode", err);
+        goto fail;
+    }
+    rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, &emsg);
+    if (rc != SQLITE_OK) {
+        sqlite3_free(emsg);
+        st = db_error(s, rc, "creating the schema", err);
+        goto fail;
+    }
+    for (int i = 0; i < ST_COUNT; i++) {
+        rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+        if (rc != SQLITE_OK) {
+            st = db_error(s, rc, "preparing a statement", err);
+            goto fail;
+        }
+    }
+    *out = s;
+    return SRV_OK;
+
+fail:
+    srv_store_close(s);
+    return st;
+}
+
+void srv_store_close(struct srv_store *s)
+{
+    if (!s) return;
+    for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
+    /* sqlite3_close checkpoints the WAL when it is the last connection. */
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+enum srv_status srv_store_job_insert(struct srv_store *s, const struct srv_store_job *j,
+                                     const char *idem_key, const char *request_sha256,
+                                     int64_t *id, bool *replayed, struct ae_err *err)
+{
+    enum srv_status st = SRV_OK;
+    sqlite3_stmt *q;
+    int rc;
+
+    *replayed = false;
+    *id = 0;
+    pthread_mutex_lock(&s->lock);
+    rc = step_done(s->st[ST_BEGIN]);
+    if (rc != SQLITE_OK) {
+        st = db_error(s, rc, "BEGIN", err);
+        goto out;
+    }
+    if (idem_key) {
+        q = s->st[ST_IDEM_GET];
+        sqlite3_bind_text(q, 1, idem_key, -1, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW) {
+            const char *h = col_text(q, 0);
+            int same = h && request_sha256 && strcmp(h, request_sha256) == 0;
+            *id = sqlite3_column_int64(q, 1);
+            sqlite3_reset(q);
+            sqlite3_clear_bindings(q);
+            step_done(s->st[ST_ROLLBACK]);
+            if (same) {
+                *replayed = true;
+            } else {
+                st = srv_err_set(err, SRV_ERR_CONFLICT,
+                                 "Idempotency-Key '%.80s' was already used for job %lld with a "
+                                 "different request body; use a new key for a new job",
+                                 idem_key, (long long)*id);
+                *id = 0;
+            }
+            goto out;
+        }
+        sqlite3_reset(q);
+        sqlite3_clear_bindings(q);
+        if (rc != SQLITE_DONE) {
+            st = db_error(s, rc, "reading an idempotency key", err);
+            goto rollback;
+        }
+    }
+    q = s->st[ST_JOB_INSERT];
+    sqlite3_bind_text(q, 1, j->name ? j->name : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, j->model, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, j->dataset, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, j->settings, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, j->state, -1, SQLITE_STATIC);
+    sqlite3_bind_double(q, 6, j->created_at > 0 ? j->created_at : now_unix());
+    bind_time(q, 7, j->started_at);
+    bind_time(q, 8, j->finished_at);
+    if (j->error)
+        sqlite3_bind_text(q, 9, j->error, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 9);
+    rc = step_done(q);
+    if (rc != SQLITE_OK) {
+        st = db_error(s, rc, "inserting a job", err);
+        goto rollback;
+    }
+    *id = sqlite3_last_insert_rowid(s->db);
+    if (idem_key) {
+        q = s->st[ST_IDEM_PUT];
+        sqlite3_bind_text(q, 1, idem_key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, request_sha256 ? request_sha256 : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 3, *id);
+        sqlite3_bind_double(q, 4, now_unix());
+        rc = step_done(q);
+        if (rc != SQLITE_OK) {
+            st = db_error(s, rc, "recording an idempotency key", err);
+            goto rollback;
+        }
+    }
+    rc = step_done(s->st[ST_COMMIT]);
+    if (rc != SQLITE_OK) {
+        st = db_error(s, rc, "COMMIT", err);
+        goto rollback;
+    }
+    goto out;
+
+rollback:
+    *id = 0;
+    step_done(s->st[ST_ROLLBACK]);
+out:
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+enum srv_status srv_store_idem_find(struct srv_store *s, const char *key, int64_t *id,
+                                    char request_sha256[65], struct ae_err *err)
+{
+    enum srv_status st;
+    sqlite3_stmt *q;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    q = s->st[ST_IDEM_GET];
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        const char *h = col_text(q, 0);
+        snprintf(request_sha256, 65, "%s", h ? h : "");
+        *id = sqlite3_column_int64(q, 1);
+        st = SRV_OK;
+    } else if (rc == SQLITE_DONE) {
+        st = SRV_ERR_NOTFOUND;
+    } else {
+        st = db_error(s, rc, "reading an idempotency key", err);
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+enum srv_status srv_store_job_update(struct srv_store *s, int64_t id, const char *state,
+                                     double started_at, double finished_at, const char *error,
+                                     struct ae_err *err)
+{
+    enum srv_status st = SRV_OK;
+    sqlite3_stmt *q;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    q = s->st[ST_JOB_UPDATE];
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_text(q, 2, state, -1, SQLITE_STATIC);
+    bind_time(q, 3, started_at);
+    bind_time(q, 4, finished_at);
+    if (error)
+        sqlite3_bind_text(q, 5, error, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 5);
+    rc = step_done(q);
+    if (rc != SQLITE_OK) st = db_error(s, rc, "updating a job", err);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+enum srv_status srv_store_metric_put(struct srv_store *s, int64_t id,
+                                     const struct srv_store_metric *m, struct ae_err *err)
+{
+    enum srv_status st = SRV_OK;
+    sqlite3_stmt *q;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    q = s->st[ST_METRIC_PUT];
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int(q, 2, m->epoch);
+    bind_real(q, 3, m->loss);
+    bind_real(q, 4, m->val_loss);
+    bind_real(q, 5, m->train_seconds);
+    bind_real(q, 6, m->val_seconds);
+    bind_real(q, 7, m->reconstruction_loss);
+    bind_real(q, 8, m->kl_loss);
+    bind_real(q, 9, m->val_reconstruction_loss);
+    bind_real(q, 10, m->val_kl_loss);
+    rc = step_done(q);
+    if (rc != SQLITE_OK) st = db_error(s, rc, "storing epoch metrics", err);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+enum srv_status srv_store_job_delete(struct srv_store *s, int64_t id, struct ae_err *err)
+{
+    enum srv_status st = SRV_OK;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    sqlite3_bind_int64(s->st[ST_JOB_DELETE], 1, id);
+    rc = step_done(s->st[ST_JOB_DELETE]);
+    if (rc != SQLITE_OK)
+        st = db_error(s, rc, "deleting a job", err);
+    else if (sqlite3_changes(s->db) == 0)
+        st = srv_err_set(err, SRV_ERR_NOTFOUND, "no job %lld in the database", (long long)id);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+enum srv_status srv_store_load(struct srv_store *s,
+                               int (*on_job)(void *user, const struct srv_store_job *j),
+                               int (*on_metric)(void *user, int64_t id,
+                                                const struct srv_store_metric *m),
+                               void *user, struct ae_err *err)
+{
+    enum srv_status st = SRV_OK;
+    sqlite3_stmt *q;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    q = s->st[ST_JOBS_ALL];
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct srv_store_job j = {
+            .id = sqlite3_column_int64(q, 0),
+            .name = col_text(q, 1),
+            .model = col_text(q, 2),
+            .dataset = col_text(q, 3),
+            .settings = col_text(q, 4),
+            .state = col_text(q, 5),
+            .created_at = col_real(q, 6, 0),
+            .started_at = col_real(q, 7, 0),
+            .finished_at = col_real(q, 8, 0),
+            .error = col_text(q, 9),
+        };
+        if (!j.name) j.name = "";
+        if (!j.model || !j.dataset || !j.settings || !j.state) continue; /* NOT NULL columns */
+        if (on_job && on_job(user, &j)) {
+            st = srv_err_set(err, SRV_ERR_INTERNAL, "loading job %lld failed", (long long)j.id);
+            break;
+        }
+    }
+    sqlite3_reset(q);
+    if (st == SRV_OK && rc != SQLITE_DONE) st = db_error(s, rc, "reading jobs", err);
+    if (st != SRV_OK) goto out;
+
+    q = s->st[ST_METRICS_ALL];
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct srv_store_metric m = {
+            .epoch = sqlite3_column_int(q, 1),
+            .loss = col_real(q, 2, NAN),
+            .val_loss = col_real(q, 3, NAN),
+            .train_seconds = col_real(q, 4, NAN),
+            .val_seconds = col_real(q, 5, NAN),
+            .reconstruction_loss = col_real(q, 6, NAN),
+            .kl_loss = col_real(q, 7, NAN),
+            .val_reconstruction_loss = col_real(q, 8, NAN),
+            .val_kl_loss = col_real(q, 9, NAN),
+        };
+        if (on_metric && on_metric(user, sqlite3_column_int64(q, 0), &m)) {
+            st = srv_err_set(err, SRV_ERR_INTERNAL, "loading metrics failed");
+            break;
+        }
+    }
+    sqlite3_reset(q);
+    if (st == SRV_OK && rc != SQLITE_DONE) st = db_error(s, rc, "reading metrics", err);
+out:
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+enum srv_status srv_store_check(struct srv_store *s, struct ae_err *err)
+{
+    enum srv_status st = SRV_OK;
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    rc = sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &q, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        st = db_error(s, rc, "integrity_check", err);
+    } else {
+        const char *r = col_text(q, 0);
+        if (!r || strcmp(r, "ok") != 0)
+            st = srv_err_set(err, SRV_ERR_DB, "database %s: integrity_check says: %s", s->path,
+                             r ? r : "(null)");
+    }
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}

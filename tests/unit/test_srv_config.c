@@ -1,0 +1,96 @@
+/*
+ * test_srv_config.c - aelabd's flags (srv_config.c): defaults per core
+ * count, every kind of flag, and the error for each kind of mistake.
+ */
+#include <string.h>
+
+#include "check.h"
+#include "server/srv_config.h"
+
+static enum srv_status parse(struct srv_config *c, struct ae_err *e, int argc, char **argv)
+{
+    srv_config_defaults(c, 2);
+    return srv_config_parse(c, argc, argv, e);
+}
+
+int main(void)
+{
+    struct srv_config c;
+    struct ae_err e = {0};
+
+    srv_config_defaults(&c, 2);
+    CHECK_EQ_INT(c.workers, 1);
+    CHECK_EQ_INT(c.threads_per_job, 2);
+    CHECK_EQ_STR(c.listen_host, "127.0.0.1");
+    CHECK_EQ_INT(c.listen_port, 8080);
+    srv_config_defaults(&c, 1);
+    CHECK_EQ_INT(c.workers * c.threads_per_job, 1);
+    srv_config_defaults(&c, 8);
+    CHECK_EQ_INT(c.workers, 4);
+    CHECK_EQ_INT(c.threads_per_job, 2);
+    srv_config_defaults(&c, 7);
+    CHECK(c.workers * c.threads_per_job <= 7);
+
+    {
+        char *argv[] = {"aelabd", "--listen", "127.0.0.1:0", "--logdir=/x/runs", "--workers",
+                        "3", "--threads-per-job=2", "--max-queued", "5", "--help",
+                        "--log-level", "warn"};
+        CHECK_EQ_INT(parse(&c, &e, 12, argv), SRV_OK);
+        CHECK_EQ_INT(c.listen_port, 0);
+        CHECK_EQ_STR(c.logdir, "/x/runs");
+        CHECK_EQ_INT(c.workers, 3);
+        CHECK_EQ_INT(c.threads_per_job, 2);
+        CHECK_EQ_INT(c.max_queued, 5);
+        CHECK(c.help);
+        CHECK_EQ_INT(c.log_level, SRV_LOG_WARN);
+    }
+    {
+        char *argv[] = {"aelabd", "--listen", "[::1]:9000"};
+        CHECK_EQ_INT(parse(&c, &e, 3, argv), SRV_OK);
+        CHECK_EQ_STR(c.listen_host, "::1");
+        CHECK_EQ_INT(c.listen_port, 9000);
+    }
+    {
+        char *argv[] = {"aelabd", "--listen", ":81"};
+        CHECK_EQ_INT(parse(&c, &e, 3, argv), SRV_OK);
+        CHECK_EQ_STR(c.listen_host, "127.0.0.1");
+        CHECK_EQ_INT(c.listen_port, 81);
+    }
+    {
+        char *argv[] = {"aelabd", "--listen", "127.0.0.1:70000"};
+        CHECK_EQ_INT(parse(&c, &e, 3, argv), SRV_ERR_ARG);
+        CHECK(strstr(e.msg, "--listen") != NULL && strstr(e.msg, "65535") != NULL);
+    }
+    {
+        char *argv[] = {"aelabd", "--listen", "::1:80"};
+        CHECK_EQ_INT(parse(&c, &e, 3, argv), SRV_ERR_ARG);
+    }
+    {
+        char *argv[] = {"aelabd", "--workers", "0"};
+        CHECK_EQ_INT(parse(&c, &e, 3, argv), SRV_ERR_ARG);
+        CHECK(strstr(e.msg, "--workers must be a whole number from 1 to 256") != NULL);
+    }
+    {
+        char *argv[] = {"aelabd", "--bogus"};
+        CHECK_EQ_INT(parse(&c, &e, 2, argv), SRV_ERR_ARG);
+        CHECK(strstr(e.msg, "unknown option '--bogus'") != NULL);
+    }
+    {
+        char *argv[] = {"aelabd", "--db"};
+        CHECK_EQ_INT(parse(&c, &e, 2, argv), SRV_ERR_ARG);
+        CHECK(strstr(e.msg, "--db needs a value") != NULL);
+    }
+    {
+        char *argv[] = {"aelabd", "stray"};
+        CHECK_EQ_INT(parse(&c, &e, 2, argv), SRV_ERR_ARG);
+    }
+    {
+        char *argv[] = {"aelabd", "--help=1"};
+        CHECK_EQ_INT(parse(&c, &e, 2, argv), SRV_ERR_ARG);
+    }
+    {
+        char *argv[] = {"aelabd", "--log-level", "loud"};
+        CHECK_EQ_INT(parse(&c, &e, 3, argv), SRV_ERR_ARG);
+    }
+    return check_summary("test_srv_config");
+}

@@ -1,0 +1,151 @@
+/*
+ * test_srv_store.c - the SQLite store (srv_store.c) on a real file in a
+ * fresh temp dir: jobs, metrics, idempotency keys, reopen, read-only dir.
+ */
+#include <ftw.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "server/srv_store.h"
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+    (void)sb, (void)flag, (void)f;
+    return remove(p);
+}
+
+struct loaded {
+    int n_jobs, n_metrics;
+    int64_t ids[16];
+    char states[16][16];
+    double losses[16];
+    int metric_epochs[16];
+    bool nan_ok;
+};
+
+static int on_job(void *user, const struct srv_store_job *j)
+{
+    struct loaded *l = user;
+    if (l->n_jobs < 16) {
+        l->ids[l->n_jobs] = j->id;
+        snprintf(l->states[l->n_jobs], 16, "%s", j->state);
+    }
+    l->n_jobs++;
+    return 0;
+}
+
+static int on_metric(void *user, int64_t id, const struct srv_store_metric *m)
+{
+    struct loaded *l = user;
+    (void)id;
+    if (l->n_metrics < 16) {
+        l->losses[l->n_metrics] = m->loss;
+        l->metric_epochs[l->n_metrics] = m->epoch;
+        if (isnan(m->val_loss)) l->nan_ok = true;
+    }
+    l->n_metrics++;
+    return 0;
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/test_srv_store.XXXXXX";
+    char path[400];
+    struct srv_store *s = NULL;
+    struct ae_err e = {0};
+    int64_t id1 = 0, id2 = 0, id3 = 0, idr = 0;
+    bool replayed = false;
+    const char *h1 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const char *h2 = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    struct srv_store_job j = {.name = "first", .model = "conv", .dataset = "mnist",
+                              .settings = "{\"epochs\":2}", .state = "queued"};
+
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/aelab.db", dir);
+    CHECK_EQ_INT(srv_store_open(path, &s, &e), SRV_OK);
+
+    CHECK_EQ_INT(srv_store_job_insert(s, &j, NULL, NULL, &id1, &replayed, &e), SRV_OK);
+    CHECK(id1 > 0 && !replayed);
+    CHECK_EQ_INT(srv_store_job_insert(s, &j, "key-1", h1, &id2, &replayed, &e), SRV_OK);
+    CHECK(id2 > id1 && !replayed);
+    /* Same key, same body: the earlier job, nothing inserted. */
+    CHECK_EQ_INT(srv_store_job_insert(s, &j, "key-1", h1, &idr, &replayed, &e), SRV_OK);
+    CHECK(replayed);
+    CHECK_EQ_INT(idr, id2);
+    /* Same key, other body: conflict naming the job. */
+    CHECK_EQ_INT(srv_store_job_insert(s, &j, "key-1", h2, &idr, &replayed, &e), SRV_ERR_CONFLICT);
+    CHECK(strstr(e.msg, "key-1") != NULL && strstr(e.msg, "different request body") != NULL);
+
+    CHECK_EQ_INT(srv_store_job_update(s, id1, "running", 100.0, 0, NULL, &e), SRV_OK);
+    {
+        struct srv_store_metric m = {.epoch = 1, .loss = 0.25, .val_loss = NAN,
+                                     .train_seconds = 1.5};
+        CHECK_EQ_INT(srv_store_metric_put(s, id1, &m, &e), SRV_OK);
+        m.loss = 0.2; /* upsert replaces */
+        CHECK_EQ_INT(srv_store_metric_put(s, id1, &m, &e), SRV_OK);
+        m.epoch = 2;
+        m.loss = 0.15;
+        CHECK_EQ_INT(srv_store_metric_put(s, id1, &m, &e), SRV_OK);
+    }
+    /* A bad state violates the CHECK constraint: an error, not a crash. */
+    CHECK_EQ_INT(srv_store_job_update(s, id1, "bogus", 0, 0, NULL, &e), SRV_ERR_DB);
+    CHECK(strstr(e.msg, "CHECK constraint") != NULL);
+
+    CHECK_EQ_INT(srv_store_job_insert(s, &j, NULL, NULL, &id3, &replayed, &e), SRV_OK);
+    CHECK_EQ_INT(srv_store_job_delete(s, id3, &e), SRV_OK);
+    CHECK_EQ_INT(srv_store_job_delete(s, id3, &e), SRV_ERR_NOTFOUND);
+    CHECK_EQ_INT(srv_store_check(s, &e), SRV_OK);
+    srv_store_close(s);
+    s = NULL;
+
+    /* Reopen: everything committed is there; ids are never reused. */
+    CHECK_EQ_INT(srv_store_open(path, &s, &e), SRV_OK);
+    {
+        struct loaded l = {0};
+        int64_t id4 = 0;
+        CHECK_EQ_INT(srv_store_load(s, on_job, on_metric, &l, &e), SRV_OK);
+        CHECK_EQ_INT(l.n_jobs, 2);
+        CHECK_EQ_INT(l.ids[0], id1);
+        CHECK_EQ_STR(l.states[0], "running");
+        CHECK_EQ_STR(l.states[1], "queued");
+        CHECK_EQ_INT(l.n_metrics, 2);
+        CHECK_NEAR(l.losses[0], 0.2, 1e-12);
+        CHECK_EQ_INT(l.metric_epochs[1], 2);
+        CHECK(l.nan_ok); /* NaN goes in as NULL and comes back as NaN */
+        CHECK_EQ_INT(srv_store_job_insert(s, &j, NULL, NULL, &id4, &replayed, &e), SRV_OK);
+        CHECK(id4 > id3);
+        /* Deleting a job removes its key: the key can be used again. */
+        CHECK_EQ_INT(srv_store_job_delete(s, id2, &e), SRV_OK);
+        CHECK_EQ_INT(srv_store_job_insert(s, &j, "key-1", h2, &idr, &replayed, &e), SRV_OK);
+        CHECK(!replayed);
+    }
+    srv_store_close(s);
+    s = NULL;
+
+    /* A directory we cannot write: a clear error naming the path. */
+    if (geteuid() != 0) {
+        char ro[300];
+        snprintf(ro, sizeof ro, "%s/ro", dir);
+        mkdir(ro, 0500);
+        snprintf(path, sizeof path, "%s/aelab.db", ro);
+        CHECK(srv_store_open(path, &s, &e) != SRV_OK);
+        CHECK(strstr(e.msg, ro) != NULL);
+        srv_store_close(s);
+    }
+    {
+        /* A directory that does not exist. */
+        snprintf(path, sizeof path, "%s/missing/aelab.db", dir);
+        CHECK_EQ_INT(srv_store_open(path, &s, &e), SRV_ERR_IO);
+        CHECK(strstr(e.msg, "missing") != NULL);
+    }
+    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    return check_summary("test_srv_store");
+}
