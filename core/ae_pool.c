@@ -12,11 +12,16 @@
 #include <string.h>
 
 #include "ae_ops.h"
+#include "ae_simd.h"
 
 #define L AE_LANES
 
 void ae_maxpool_forward(float *out, int out_pad, const float *in, int H, int W, int C)
 {
+    if (ae_simd_avx512()) {
+        ae_maxpool_forward_avx512(out, out_pad, in, H, W, C);
+        return;
+    }
     int Ho = (H + 1) / 2, Wo = (W + 1) / 2, rs = Wo + 2 * out_pad;
     out += ((size_t)out_pad * rs + out_pad) * C * L;
     for (int y = 0; y < Ho; y++)
@@ -36,6 +41,10 @@ void ae_maxpool_forward(float *out, int out_pad, const float *in, int H, int W, 
 void ae_maxpool_backward_relu(float *din, const float *dout, const float *in, const float *out,
                               int out_pad, int H, int W, int C)
 {
+    if (ae_simd_avx512()) {
+        ae_maxpool_backward_relu_avx512(din, dout, in, out, out_pad, H, W, C);
+        return;
+    }
     int Ho = (H + 1) / 2, Wo = (W + 1) / 2, rs = Wo + 2 * out_pad;
     out += ((size_t)out_pad * rs + out_pad) * C * L;
     for (int y = 0; y < Ho; y++)

@@ -26,6 +26,9 @@ void ae_sigmoid_avx512(float *x, int64_t n);
 void ae_adam_update_avx512(float *w, float *m, float *v, const float *g, int64_t n,
                            const struct ae_adam_hp *hp);
 void ae_relu_backward_avx512(float *dz, const float *dy, const float *y, int64_t n);
+void ae_maxpool_forward_avx512(float *out, int out_pad, const float *in, int H, int W, int C);
+void ae_maxpool_backward_relu_avx512(float *din, const float *dout, const float *in,
+                                     const float *out, int out_pad, int H, int W, int C);
 /* row (784 floats) = pixels / 255, noisy when noise_factor > 0. */
 void ae_pixels_row_avx512(float *x, float *target, const uint8_t *px, float noise_factor,
                           uint64_t key, int64_t image);

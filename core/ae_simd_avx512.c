@@ -221,3 +221,53 @@ TARGET void ae_pixels_row_avx512(float *x, float *target, const uint8_t *px, flo
         _mm512_storeu_ps(x + p, v);
     }
 }
+
+/* ---- max pool and upsample, blocked layout ------------------------------ */
+
+TARGET void ae_maxpool_forward_avx512(float *out, int out_pad, const float *in, int H, int W, int C)
+{
+    int Ho = (H + 1) / 2, Wo = (W + 1) / 2, rs = Wo + 2 * out_pad;
+    int64_t cell = (int64_t)C * 16;
+    out += ((int64_t)out_pad * rs + out_pad) * cell;
+    for (int y = 0; y < Ho; y++)
+        for (int x = 0; x < Wo; x++) {
+            float *op = out + ((int64_t)y * rs + x) * cell;
+            const float *p00 = in + ((int64_t)(2 * y) * W + 2 * x) * cell;
+            bool right = 2 * x + 1 < W, down = 2 * y + 1 < H;
+            for (int64_t k = 0; k < cell; k += 16) {
+                /* same order as the scalar code: max(max(max(a, b), c), d) */
+                __m512 m = _mm512_loadu_ps(p00 + k);
+                if (right) m = _mm512_max_ps(_mm512_loadu_ps(p00 + cell + k), m);
+                if (down) m = _mm512_max_ps(_mm512_loadu_ps(p00 + (int64_t)W * cell + k), m);
+                if (right && down) m = _mm512_max_ps(_mm512_loadu_ps(p00 + (int64_t)W * cell + cell + k), m);
+                _mm512_storeu_ps(op + k, m);
+            }
+        }
+}
+
+TARGET void ae_maxpool_backward_relu_avx512(float *din, const float *dout, const float *in,
+                                            const float *out, int out_pad, int H, int W, int C)
+{
+    int Ho = (H + 1) / 2, Wo = (W + 1) / 2, rs = Wo + 2 * out_pad;
+    int64_t cell = (int64_t)C * 16;
+    out += ((int64_t)out_pad * rs + out_pad) * cell;
+    for (int y = 0; y < Ho; y++)
+        for (int x = 0; x < Wo; x++) {
+            const float *op = out + ((int64_t)y * rs + x) * cell;
+            const float *gp = dout + ((int64_t)y * Wo + x) * cell;
+            int64_t at[4];
+            int n = 0;
+            for (int dy = 0; dy < 2; dy++)
+                for (int dx = 0; dx < 2; dx++)
+                    if (2 * y + dy < H && 2 * x + dx < W) at[n++] = ((int64_t)(2 * y + dy) * W + 2 * x + dx) * cell;
+            for (int64_t k = 0; k < cell; k += 16) {
+                __m512 o = _mm512_loadu_ps(op + k), g = _mm512_loadu_ps(gp + k);
+                __mmask16 positive = _mm512_cmp_ps_mask(o, _mm512_setzero_ps(), _CMP_GT_OQ), taken = 0;
+                for (int j = 0; j < n; j++) {
+                    __mmask16 win = _mm512_cmp_ps_mask(_mm512_loadu_ps(in + at[j] + k), o, _CMP_EQ_OQ) & ~taken;
+                    taken |= win;
+                    _mm512_storeu_ps(din + at[j] + k, _mm512_maskz_mov_ps(win & positive, g));
+                }
+            }
+        }
+}
