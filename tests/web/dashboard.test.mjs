@@ -1,0 +1,495 @@
+/*
+ * dashboard.test.mjs - the dashboard end to end, in headless Chromium,
+ * against a real aelabd.
+ *
+ * Owns: starting aelabd on 127.0.0.1 with port 0 (the port read back from
+ * --port-file) on a fresh temp --db/--logdir, real MNIST subsets, and
+ * driving the page like a person: submit through the form, watch the table
+ * change without a reload, open a job, step through epochs, provoke an API
+ * error, cancel a long job, compare several jobs.  Screenshots go to
+ * <build dir>/screenshots/.  Does not own: the daemon's own API tests
+ * (tests/integration/).
+ *
+ * Design: every expectation is computed from the API itself (metrics
+ * count, problem details, image sizes from the reconstructions contract),
+ * never hard-coded, so the test follows the product.  Each step has a
+ * timeout and a watchdog ends the whole run, so a hang becomes a failure.
+ *
+ * Usage (meson passes these):
+ *   node dashboard.test.mjs --aelabd PATH --source-root DIR --build-dir DIR
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+// ---- arguments and environment ---------------------------------------------
+function arg(name) {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : null;
+}
+const AELABD = arg('aelabd');
+const SOURCE = arg('source-root');
+const BUILD = arg('build-dir');
+if (!AELABD || !SOURCE || !BUILD) {
+    console.error('usage: node dashboard.test.mjs --aelabd PATH --source-root DIR --build-dir DIR');
+    process.exit(2);
+}
+const WEB_ROOT = path.join(SOURCE, 'web');
+const MNIST = path.join(SOURCE, '..', 'shared', 'data', 'mnist');
+const SHOTS = path.join(BUILD, 'screenshots');
+const CHROMIUM = process.env.AELAB_CHROMIUM || '/usr/bin/chromium';
+
+let chromium;
+try {
+    chromium = createRequire(path.join(WEB_ROOT, 'package.json'))('playwright-core').chromium;
+} catch (e) {
+    console.error(`playwright-core is not installed in web/node_modules (${e.message}); ` +
+                  'run scripts/setup.sh (it runs `npm ci` in web/)');
+    process.exit(1);
+}
+
+// The whole file must finish well inside meson's timeout: past this, fail.
+const WATCHDOG_MS = 240_000;
+const watchdog = setTimeout(() => {
+    console.error(`dashboard.test.mjs: still running after ${WATCHDOG_MS / 1000} s; giving up`);
+    cleanup().finally(() => process.exit(1));
+}, WATCHDOG_MS);
+watchdog.unref();
+
+// ---- shared state ------------------------------------------------------------
+let tmp, daemon, base, context, page, daemonLog;
+const offsite = [];        // requests that left the daemon's origin
+const pageErrors = [];     // uncaught exceptions in the page
+const badResponses = [];   // HTTP >= 400 seen by the page
+const expectedBad = [];    // ... of which these were provoked on purpose
+const figures = {};
+const ids = {};            // named jobs created along the way
+
+async function cleanup() {
+    try { if (context) await context.close(); } catch { /* already gone */ }
+    context = null;
+    if (daemon && daemon.exitCode === null) {
+        daemon.kill('SIGTERM');
+        const exited = await Promise.race([
+            new Promise(r => daemon.once('exit', () => r(true))),
+            sleep(8000).then(() => false),
+        ]);
+        if (!exited) daemon.kill('SIGKILL');
+    }
+}
+
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+async function waitFor(what, fn, timeoutMs = 30_000, everyMs = 100) {
+    const end = Date.now() + timeoutMs;
+    let last;
+    for (;;) {
+        try {
+            last = await fn();
+            if (last) return last;
+        } catch (e) { last = e; }
+        if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
+        await sleep(everyMs);
+    }
+}
+
+async function api(p, opts = {}) {
+    const res = await fetch(base + p, {
+        ...opts,
+        headers: { ...(opts.body ? { 'Content-Type': 'application/json' } : {}), ...(opts.headers || {}) },
+    });
+    const type = res.headers.get('content-type') || '';
+    const body = type.includes('json') ? await res.json() : await res.text();
+    return { status: res.status, body, headers: res.headers };
+}
+
+async function submitViaApi(spec) {
+    const r = await api('/api/jobs', { method: 'POST', body: JSON.stringify(spec) });
+    assert.equal(r.status, 201, `POST /api/jobs ${JSON.stringify(spec)}: ${JSON.stringify(r.body)}`);
+    return r.body;
+}
+
+async function waitState(id, states, timeoutMs = 90_000) {
+    return waitFor(`job ${id} to reach ${states}`, async () => {
+        const r = await api(`/api/jobs/${id}`);
+        return states.includes(r.body.state) ? r.body : null;
+    }, timeoutMs, 200);
+}
+
+async function shot(name) {
+    const file = path.join(SHOTS, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    return file;
+}
+
+/** Wait until <img sel> has loaded; return its natural size. */
+async function imageSize(sel, timeoutMs = 20_000) {
+    await page.waitForFunction(s => {
+        const i = document.querySelector(s);
+        return i && !i.hidden && i.complete && i.naturalWidth > 0;
+    }, sel, { timeout: timeoutMs });
+    return page.$eval(sel, i => ({ w: i.naturalWidth, h: i.naturalHeight, src: i.getAttribute('src') }));
+}
+
+// ---- set-up -----------------------------------------------------------------
+before(async () => {
+    for (const p of [AELABD, WEB_ROOT, CHROMIUM])
+        assert.ok(fs.existsSync(p), `${p} does not exist`);
+    assert.ok(fs.existsSync(path.join(MNIST, 't10k-images-idx3-ubyte.gz')) ||
+              fs.existsSync(path.join(MNIST, 't10k-images-idx3-ubyte')),
+              `MNIST not found in ${MNIST}`);
+    assert.ok(fs.existsSync(path.join(WEB_ROOT, 'node_modules', 'uplot', 'dist', 'uPlot.esm.js')),
+              'uPlot is not installed in web/node_modules: run scripts/setup.sh');
+    fs.mkdirSync(SHOTS, { recursive: true });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aelab-web-'));
+    const portFile = path.join(tmp, 'port');
+    daemonLog = path.join(tmp, 'aelabd.log');
+    const log = fs.openSync(daemonLog, 'w');
+    daemon = spawn(AELABD, [
+        '--listen', '127.0.0.1:0', '--port-file', portFile,
+        '--db', path.join(tmp, 'aelab.db'), '--logdir', path.join(tmp, 'runs'),
+        '--data-dir', MNIST, '--web-root', WEB_ROOT,
+        '--workers', '2', '--threads-per-job', '1',
+        '--tensorboard-url', 'http://127.0.0.1:6006/',
+    ], { stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    const port = await waitFor('aelabd to write its port', () => {
+        if (daemon.exitCode !== null) throw new Error(`aelabd exited with ${daemon.exitCode}: ${fs.readFileSync(daemonLog, 'utf8')}`);
+        const s = fs.existsSync(portFile) ? fs.readFileSync(portFile, 'utf8').trim() : '';
+        return /^[0-9]+$/.test(s) && Number(s) > 0 ? Number(s) : null;
+    }, 20_000, 50);
+    base = `http://127.0.0.1:${port}`;
+
+    const profile = fs.mkdtempSync(path.join(tmp, 'chromium-profile-'));
+    context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+               '--disable-background-networking', '--disable-component-update',
+               '--disable-sync', '--disable-quic'],
+        viewport: { width: 1280, height: 800 },
+        timeout: 30_000,
+    });
+    context.setDefaultTimeout(20_000);
+    page = context.pages()[0] || await context.newPage();
+    page.on('pageerror', e => pageErrors.push(String(e)));
+    page.on('request', r => {
+        const u = r.url();
+        if (!u.startsWith(base + '/') && !u.startsWith('data:')) offsite.push(u);
+    });
+    page.on('response', r => {
+        if (r.status() >= 400) badResponses.push(`${r.request().method()} ${r.url().slice(base.length)} ${r.status()}`);
+    });
+});
+
+after(async () => {
+    await cleanup();
+    if (process.exitCode && daemonLog && fs.existsSync(daemonLog))
+        console.error(`--- aelabd log (last 40 lines) ---\n${fs.readFileSync(daemonLog, 'utf8').split('\n').slice(-40).join('\n')}`);
+    console.log(`# figures: ${JSON.stringify(figures)}`);
+    try { fs.rmSync(tmp, { recursive: true, force: true }); } catch { /* best effort */ }
+});
+
+// ---- the tests ----------------------------------------------------------------
+test('the dashboard opens, with its form built from /api/models and a live stream', { timeout: 60_000 }, async () => {
+    const t0 = Date.now();
+    const uplot = page.waitForResponse(r => r.url().includes('/node_modules/uplot/dist/uPlot.esm.js'));
+    await page.goto(`${base}/`);
+    await page.waitForSelector('form.job-form[data-ready="true"]');
+    figures.ready_ms = Date.now() - t0;
+    const uplotRes = await uplot;
+    assert.equal(uplotRes.status(), 200);
+    assert.match(uplotRes.headers()['content-type'], /^text\/javascript/);
+    const css = await api('/node_modules/uplot/dist/uPlot.min.css');
+    assert.equal(css.status, 200);
+    assert.match(css.headers.get('content-type'), /^text\/css/);
+
+    const models = (await api('/api/models')).body;
+    const options = await page.$$eval('#f-model option', os => os.map(o => o.value));
+    assert.deepEqual(options, models.models.map(m => m.name));
+    // The settings fields of the selected model are exactly the API's, with its defaults and ranges.
+    const first = models.models[0];
+    const fields = await page.$$eval('.settings-fields input', is => is.map(i => ({ name: i.name, value: i.value, min: i.min, max: i.max })));
+    assert.deepEqual(fields.map(f => f.name), first.settings.map(s => s.name));
+    for (const s of first.settings) {
+        const f = fields.find(x => x.name === s.name);
+        assert.equal(Number(f.value), s.default, `${s.name} default`);
+        assert.equal(Number(f.min), s.minimum, `${s.name} minimum`);
+        assert.equal(Number(f.max), s.maximum, `${s.name} maximum`);
+    }
+    const datasets = await page.$$eval('#f-dataset option', os => os.map(o => o.value));
+    assert.deepEqual(datasets, models.datasets.map(d => d.name));
+    await page.waitForSelector('#conn[data-state="live"]');
+    await page.evaluate(() => { window.__sameDocument = 'yes'; });
+    figures.static_bytes = await page.evaluate(() => performance.getEntriesByType('resource')
+        .filter(e => !e.name.includes('/api/')).reduce((s, e) => s + (e.encodedBodySize || 0), 0)
+        + (performance.getEntriesByType('navigation')[0]?.encodedBodySize || 0));
+});
+
+test('a small job submitted through the form appears and reaches succeeded without a reload', { timeout: 120_000 }, async () => {
+    await page.selectOption('#f-model', 'simple');
+    await page.fill('#f-name', 'e2e simple');
+    await page.fill('#f-epochs', '3');
+    await page.fill('#f-train_size', '2000');
+    await page.fill('#f-test_size', '200');
+    await page.click('button[type="submit"]');
+    const link = await page.waitForSelector('.form-status.ok a');
+    const id = Number(await link.textContent());
+    assert.ok(id > 0);
+    ids.simple = id;
+    const job = (await api(`/api/jobs/${id}`)).body;
+    assert.equal(job.name, 'e2e simple');
+    assert.equal(job.settings.epochs, 3);
+    assert.equal(job.settings.train_size, 2000);
+    // Only what was changed was sent: the rest are the model's defaults.
+    const simple = (await api('/api/models')).body.models.find(m => m.name === 'simple');
+    assert.equal(job.settings.batch_size, simple.settings.find(s => s.name === 'batch_size').default);
+
+    const row = `#jobs-table tr[data-job-id="${id}"]`;
+    await page.waitForSelector(row);
+    await page.waitForSelector(`${row}[data-state="succeeded"]`, { timeout: 90_000 });
+    assert.equal(await page.evaluate(() => window.__sameDocument), 'yes', 'the page was reloaded');
+    const done = (await api(`/api/jobs/${id}`)).body;
+    assert.equal(done.state, 'succeeded');
+    const cells = await page.$eval(row, tr => ({
+        epoch: tr.querySelector('.epoch-text').textContent,
+        loss: tr.querySelector('.c-loss').textContent,
+        val: tr.querySelector('.c-val').textContent,
+        progress: tr.querySelector('progress').value,
+        state: tr.querySelector('.state').textContent,
+    }));
+    assert.equal(cells.state, 'succeeded');
+    assert.equal(cells.epoch, `${done.epochs}/${done.epochs}`);
+    assert.equal(cells.loss, done.loss.toFixed(4));
+    assert.equal(cells.val, done.val_loss.toFixed(4));
+    assert.equal(cells.progress, 1);
+});
+
+test('the job page: one chart point per epoch, the grid at its natural size, epochs by slider', { timeout: 60_000 }, async () => {
+    const id = ids.simple;
+    await page.click(`#jobs-table tr[data-job-id="${id}"] a`);
+    await page.waitForFunction(i => location.hash === `#/jobs/${i}`, id);
+    const job = (await api(`/api/jobs/${id}`)).body;
+    const n = job.metrics.length;
+    assert.equal(n, job.epochs);
+    await page.waitForSelector(`#loss-chart[data-points="${n}"][data-series="2"]`);
+    const tableRows = await page.$$eval('#loss-chart ~ details .chart-table tbody tr', rs => rs.map(r => [...r.children].map(c => c.textContent)));
+    assert.deepEqual(tableRows, job.metrics.map(m => [String(m.epoch), m.loss.toFixed(4), m.val_loss.toFixed(4)]));
+    // The canvas is drawn (not blank).
+    const inked = await page.$eval('#loss-chart canvas', c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+        return n;
+    });
+    assert.ok(inked > 500, `chart canvas nearly empty (${inked} pixels)`);
+
+    // Grid: 28 px per image, n images wide, originals + reconstructions high.
+    const size = await imageSize('#recon');
+    const nImages = Number(new URL(size.src, base).searchParams.get('n'));
+    assert.equal(size.w, 28 * nImages);
+    assert.equal(size.h, 28 * 2);
+    assert.match(size.src, new RegExp(`epoch=${job.epochs}`));
+    // Step back to epoch 1 with the keyboard.
+    await page.focus('#epoch-slider');
+    await page.keyboard.press('Home');
+    await page.waitForFunction(() => document.querySelector('#recon').dataset.epoch === '1');
+    const size1 = await imageSize('#recon');
+    assert.match(size1.src, /epoch=1\b/);
+    assert.deepEqual([size1.w, size1.h], [size.w, size.h]);
+    assert.match(await page.textContent('#epoch-out'), /^1 of 3/);
+
+    // Summary, settings, links.
+    const summary = await api(`/api/jobs/${id}/summary`);
+    await page.waitForFunction(() => !document.querySelector('#model-summary').textContent.startsWith('Loading'));
+    assert.equal((await page.textContent('#model-summary')).trim(), summary.body.trim());
+    const settings = await page.$$eval('#job-settings tr', rs => Object.fromEntries(rs.map(r => [r.children[0].textContent, r.children[1].textContent])));
+    for (const [k, v] of Object.entries(job.settings)) assert.equal(Number(settings[k]), v, `setting ${k}`);
+    const hrefs = await page.$$eval('.job-head .links a', as => as.map(a => a.href));
+    for (const h of hrefs.filter(h => h.startsWith(base))) {
+        const r = await fetch(h);
+        assert.equal(r.status, 200, `download link ${h}`);
+    }
+    const csv = await (await fetch(hrefs.find(h => h.includes('format=csv')))).text();
+    assert.equal(csv.trim().split('\n').length, n + 1);
+    const tb = new URL(await page.getAttribute('#tb-run-link', 'href'));
+    assert.equal(tb.origin + tb.pathname, 'http://127.0.0.1:6006/');
+    assert.equal(tb.searchParams.get('runFilter').replace(/\\(.)/g, '$1'), path.basename(job.run_dir));
+    await page.keyboard.press('End');
+    await page.waitForFunction(n => document.querySelector('#recon').dataset.epoch === String(n), job.epochs);
+    await imageSize('#recon');
+    await shot('job-page');
+});
+
+test("a bad value shows the API's error next to its field", { timeout: 60_000 }, async () => {
+    await page.goto(`${base}/#/jobs`);
+    await page.waitForSelector('form.job-form[data-ready="true"]');
+    await page.evaluate(() => { window.__sameDocument = 'yes'; });
+    const before = (await api('/api/jobs')).body.total;
+    await page.selectOption('#f-model', 'simple');
+    await page.fill('#f-epochs', '0');
+    await page.fill('#f-learning_rate', '5');
+    const answer = page.waitForResponse(r => r.url().endsWith('/api/jobs') && r.request().method() === 'POST');
+    await page.click('button[type="submit"]');
+    const res = await answer;
+    assert.equal(res.status(), 400);
+    expectedBad.push(`POST /api/jobs 400`);
+    const problem = await res.json();
+    assert.ok(Array.isArray(problem.errors) && problem.errors.length >= 2, JSON.stringify(problem));
+    for (const field of ['epochs', 'learning_rate']) {
+        const e = problem.errors.find(x => x.field === field);
+        assert.ok(e, `the API names ${field}`);
+        await page.waitForSelector(`#err-${field}:not([hidden])`);
+        assert.equal(await page.textContent(`#err-${field}`), e.detail);
+        assert.equal(await page.getAttribute(`#f-${field}`, 'aria-invalid'), 'true');
+        // The message sits inside the field's own box, right under its input.
+        assert.equal(await page.$eval(`#err-${field}`, p => p.closest('.field').dataset.field), field);
+        assert.match(await page.getAttribute(`#f-${field}`, 'aria-describedby'), new RegExp(`err-${field}`));
+    }
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'f-epochs');
+    assert.equal(await page.isHidden('#err-batch_size'), true);
+    assert.equal((await api('/api/jobs')).body.total, before, 'a rejected job was created');
+    await shot('form-error');
+    // Fixing the fields clears the errors on the next submission.
+    await page.fill('#f-epochs', '1');
+    await page.fill('#f-learning_rate', '0.001');
+    await page.fill('#f-train_size', '500');
+    await page.fill('#f-test_size', '100');
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('.form-status.ok a');
+    assert.equal(await page.isHidden('#err-epochs'), true);
+    ids.fixed = Number(await page.textContent('.form-status.ok a'));
+});
+
+test('cancel stops a long job', { timeout: 90_000 }, async () => {
+    await page.selectOption('#f-model', 'simple');
+    await page.fill('#f-name', 'long one');
+    await page.fill('#f-epochs', '500');
+    await page.fill('#f-train_size', '0');
+    await page.fill('#f-test_size', '0');
+    await page.click('button[type="submit"]');
+    await page.waitForFunction(() => /long one|is (queued|running)/.test(document.querySelector('.form-status').textContent));
+    const id = Number(await page.textContent('.form-status.ok a'));
+    ids.long = id;
+    await page.goto(`${base}/#/jobs/${id}`);
+    await page.waitForFunction(() => document.querySelector('#job-state').textContent === 'running', null, { timeout: 60_000 });
+    // Let it make visible progress first, so the page is really live.
+    await page.waitForFunction(() => document.querySelector('#job-progress').value > 0, null, { timeout: 60_000 });
+    await shot('job-page-running');
+    assert.equal(await page.isEnabled('#cancel-job'), true);
+    assert.equal(await page.isDisabled('#delete-job'), true);
+    await page.click('#cancel-job');
+    await page.waitForFunction(() => document.querySelector('#job-state').textContent === 'cancelled', null, { timeout: 30_000 });
+    const job = (await api(`/api/jobs/${id}`)).body;
+    assert.equal(job.state, 'cancelled');
+    assert.ok(job.epoch < job.epochs);
+    assert.equal(await page.isDisabled('#cancel-job'), true);
+    assert.equal(await page.isEnabled('#delete-job'), true);
+    // The table agrees, and the state filter narrows it to this job.
+    await page.click('a[data-nav="jobs"]');
+    await page.waitForSelector(`#jobs-table tr[data-job-id="${id}"][data-state="cancelled"]`);
+    await page.selectOption('#filter-state', 'cancelled');
+    await page.waitForFunction(() => document.querySelector('#jobs-table').dataset.rows === '1');
+    assert.deepEqual(await page.$$eval('#jobs-table tbody tr', rs => rs.map(r => Number(r.dataset.jobId))), [id]);
+    assert.match(page.url(), /#\/jobs\?state=cancelled$/);
+    await page.selectOption('#filter-state', '');
+});
+
+test('the compare page draws several jobs: the tutorial\'s five models', { timeout: 150_000 }, async () => {
+    const small = { epochs: 2, train_size: 512, test_size: 100 };
+    const made = [ids.simple];
+    for (const model of ['sparse', 'deep', 'conv', 'denoise'])
+        made.push((await submitViaApi({ model, ...small, name: `cmp ${model}` })).id);
+    for (const id of made) await waitState(id, ['succeeded']);
+    ids.denoise = made[made.length - 1];
+
+    await page.goto(`${base}/#/jobs`);
+    await page.waitForSelector(`#jobs-table tr[data-job-id="${ids.denoise}"][data-state="succeeded"]`);
+    await page.click('a[data-nav="compare"]');
+    await page.waitForSelector('.chooser .choice');
+    await page.click('text=Latest succeeded job of each model');
+    await page.waitForFunction(() => location.hash.startsWith('#/compare?ids='));
+    const chosen = new URL(page.url().replace('#/compare', 'compare'), base).searchParams.get('ids').split(',').map(Number);
+    // Newest succeeded job of each model, from the API.
+    const all = (await api('/api/jobs?state=succeeded&limit=500')).body.jobs;
+    const latest = new Map();
+    for (const j of all) if (!latest.has(j.model)) latest.set(j.model, j.id);
+    assert.deepEqual(new Set(chosen), new Set(latest.values()));
+
+    await page.goto(`${base}/#/compare?ids=${made.join(',')}`);
+    await page.waitForSelector(`#compare-chart[data-series="${made.length}"]`);
+    await page.waitForSelector(`#compare-figures[data-jobs="${made.length}"]`);
+    const maxEpochs = Math.max(...await Promise.all(made.map(async id => (await api(`/api/jobs/${id}`)).body.metrics.length)));
+    assert.equal(await page.getAttribute('#compare-chart', 'data-points'), String(maxEpochs));
+    const head = await page.$$eval('#compare-figures thead th a', as => as.map(a => a.textContent));
+    assert.deepEqual(head, made.map(id => `job ${id}`));
+    // Final val_loss of each column is the API's last epoch.
+    const finals = await page.$$eval('#compare-figures tbody tr', rs => {
+        const r = rs.find(x => x.children[0].textContent === 'final val_loss');
+        return [...r.children].slice(1).map(c => c.textContent);
+    });
+    for (const [i, id] of made.entries()) {
+        const m = (await api(`/api/jobs/${id}`)).body.metrics;
+        assert.equal(finals[i], m[m.length - 1].val_loss.toFixed(4), `final val_loss of job ${id}`);
+    }
+    for (const id of made) {
+        const job = (await api(`/api/jobs/${id}`)).body;
+        const size = await imageSize(`#compare-grids figure[data-job-id="${id}"] img`);
+        const rows = job.model === 'denoise' ? 3 : 2;
+        assert.deepEqual([size.w, size.h], [28 * 10, 28 * rows], `grid of job ${id} (${job.model})`);
+    }
+    await shot('compare');
+});
+
+test('keyboard and phone width: everything is reachable and nothing overflows', { timeout: 60_000 }, async () => {
+    await page.goto(`${base}/#/jobs`);
+    await page.waitForSelector('form.job-form[data-ready="true"]');
+    await page.waitForSelector(`#jobs-table tr[data-job-id="${ids.simple}"]`);
+    const reached = new Set();
+    for (let i = 0; i < 120; i++) {
+        await page.keyboard.press('Tab');
+        const d = await page.evaluate(() => {
+            const a = document.activeElement;
+            return a ? `${a.tagName.toLowerCase()}#${a.id || ''}|${a.getAttribute('href') || ''}|${a.textContent.trim().slice(0, 20)}` : '';
+        });
+        reached.add(d);
+    }
+    const has = re => [...reached].some(x => re.test(x));
+    assert.ok(has(/^a#\|#\/compare/), 'compare link');
+    assert.ok(has(new RegExp(`^a#\\|#/jobs/${ids.simple}\\|`)), 'job link in the table');
+    assert.ok(has(/^select#filter-state/), 'state filter');
+    assert.ok(has(/^select#f-model/), 'model chooser');
+    assert.ok(has(/^input#f-epochs/), 'epochs field');
+    assert.ok(has(/^button#\|\|Submit job/), 'submit button');
+    // A visible focus ring on the focused control.
+    await page.focus('#f-epochs');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Tab');
+    const outline = await page.$eval('#f-epochs', el => getComputedStyle(el).outlineStyle);
+    assert.notEqual(outline, 'none');
+    await shot('jobs-table');
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [name, hash, sel] of [
+        ['phone-jobs', '#/jobs', `#jobs-table tr[data-job-id="${ids.simple}"]`],
+        ['phone-job-page', `#/jobs/${ids.simple}`, '#loss-chart[data-points="3"]'],
+    ]) {
+        await page.goto(`${base}/${hash}`);
+        await page.waitForSelector(sel);
+        await sleep(300);   // let the chart settle to the new width
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `${name}: the page is ${overflow} px wider than a phone`);
+        await shot(name);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+test('nothing came from elsewhere, no script errors, no unexpected HTTP errors', () => {
+    assert.deepEqual(offsite, [], 'requests that left aelabd');
+    assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
+    assert.deepEqual(badResponses, expectedBad, 'HTTP errors the page met');
+});

@@ -1,0 +1,345 @@
+/*
+ * job_page.js - #/jobs/{id}: one job, live.
+ *
+ * Owns: the job's own event stream (api/jobs/{id}/events: snapshot,
+ * progress, epoch, state, end, deleted), the loss/val_loss chart growing
+ * one point per finished epoch, the reconstruction grid with a slider over
+ * the epochs, the model summary, the settings, cancel and delete, and the
+ * download and TensorBoard links.  Does not own: the jobs table or the
+ * shared store (it only tells the store what it learns).
+ *
+ * Design: the stream's snapshot is the truth; a plain GET runs beside it
+ * only to answer fast (and to report 404), and is ignored once a snapshot
+ * has arrived.  The server closes the stream after `end`; we close our
+ * EventSource then too, or the browser would reconnect forever.  While the
+ * stream is down and the job is not finished, the page re-reads the job
+ * slowly (POLL_MS), never faster.
+ */
+import { api, ApiError, urls } from './api.js';
+import { store } from './live.js';
+import { h, replace, setText } from './dom.js';
+import { lineChart } from './chart.js';
+import * as fmt from './format.js';
+
+const POLL_MS = 15000;
+const RETRY_MS = 20000;
+const GRID_N = 10;           // images per row of the reconstruction grid
+
+export function mount(main, route, ctx) {
+    const id = route.id;
+    document.title = `Job ${id} - aelab`;
+    let alive = true;
+    let job = null;
+    let metrics = [];               // EpochMetrics, sorted by epoch
+    let haveSnapshot = false;
+    let es = null, pollTimer = null, retryTimer = null;
+    let following = true;           // slider tracks the latest epoch
+    let shownEpoch = 0;
+    let imgTimer = null;
+
+    // ---- skeleton ---------------------------------------------------------
+    const title = h('h1', {}, `Job ${id}`);
+    const stateBadge = h('span', { class: 'state', id: 'job-state' });
+    const facts = h('dl', { class: 'facts' });
+    const errorBox = h('p', { class: 'job-error', hidden: true, role: 'alert' });
+    const actionStatus = h('p', { class: 'action-status', role: 'status', 'aria-live': 'polite' });
+    const cancelBtn = h('button', { type: 'button', id: 'cancel-job', class: 'danger', disabled: true, onclick: onCancel }, 'Cancel job');
+    const purgeBox = h('input', { type: 'checkbox', id: 'purge' });
+    const deleteBtn = h('button', { type: 'button', id: 'delete-job', class: 'danger', disabled: true, onclick: onDelete }, 'Delete job');
+    const links = h('ul', { class: 'links' });
+    const progressBar = h('progress', { max: 1, value: 0, id: 'job-progress', 'aria-label': 'Progress of all epochs' });
+
+    const head = h('section', { class: 'panel job-head', 'aria-labelledby': 'job-title' },
+        h('p', { class: 'crumbs' }, h('a', { href: '#/jobs' }, 'Jobs'), ' / ', `job ${id}`),
+        h('div', { class: 'job-title-row' }, Object.assign(title, { id: 'job-title' }), stateBadge),
+        progressBar,
+        facts,
+        errorBox,
+        h('div', { class: 'actions' },
+            cancelBtn,
+            h('span', { class: 'delete-group' }, deleteBtn,
+                h('label', { for: 'purge', class: 'inline' }, purgeBox, ' also delete its run directory')),
+            links),
+        actionStatus);
+
+    const chartPanel = h('section', { class: 'panel', 'aria-labelledby': 'loss-title' },
+        h('h2', { id: 'loss-title' }, 'Loss per epoch'));
+    const chart = lineChart(chartPanel, {
+        title: 'loss and val_loss per epoch (binary cross-entropy)',
+        series: [{ label: 'loss' }, { label: 'val_loss' }],
+    });
+    chart.element.querySelector('.chart-plot').id = 'loss-chart';
+
+    const slider = h('input', { type: 'range', id: 'epoch-slider', min: 1, max: 1, step: 1, value: 1, disabled: true });
+    const sliderOut = h('output', { for: 'epoch-slider', id: 'epoch-out' });
+    const img = h('img', { id: 'recon', class: 'recon', alt: '', decoding: 'async' });
+    const imgNote = h('p', { class: 'note', id: 'recon-note' }, 'The grid appears once the first epoch has finished.');
+    const epochWeights = h('a', { hidden: true, download: '' }, 'weights after this epoch');
+    const reconPanel = h('section', { class: 'panel', 'aria-labelledby': 'recon-title' },
+        h('h2', { id: 'recon-title' }, 'Reconstructions'),
+        h('p', { class: 'note' }, `The first ${GRID_N} test images (top row) and the model's reconstructions (bottom row; the denoise model shows its noisy inputs in between).`),
+        h('div', { class: 'recon-frame' }, img),
+        imgNote,
+        h('div', { class: 'slider-row' }, h('label', { for: 'epoch-slider' }, 'Epoch'), slider, sliderOut),
+        h('p', {}, epochWeights));
+
+    const summaryPre = h('pre', { class: 'summary', id: 'model-summary', tabindex: 0 }, 'Loading\u2026');
+    const paramsNote = h('p', { class: 'note' });
+    const summaryPanel = h('section', { class: 'panel', 'aria-labelledby': 'summary-title' },
+        h('h2', { id: 'summary-title' }, 'Model summary'), paramsNote, summaryPre);
+    const settingsTable = h('table', { class: 'settings', id: 'job-settings' });
+    const settingsPanel = h('section', { class: 'panel', 'aria-labelledby': 'settings-title' },
+        h('h2', { id: 'settings-title' }, 'Settings'), settingsTable);
+
+    main.append(head,
+        h('div', { class: 'grid-2' }, chartPanel, reconPanel),
+        h('div', { class: 'grid-2' }, summaryPanel, settingsPanel));
+
+    // ---- rendering --------------------------------------------------------
+    function fact(term, value) { return h('div', {}, h('dt', {}, term), h('dd', {}, value)); }
+
+    function renderHead() {
+        if (!job) return;
+        replace(title, `Job ${job.id}`, job.name ? h('span', { class: 'job-name' }, ` ${job.name}`) : null);
+        document.title = `Job ${job.id}${job.name ? ' ' + job.name : ''} - aelab`;
+        const label = job.state === 'running' && job.cancel_requested ? 'cancelling' : job.state;
+        setText(stateBadge, label);
+        stateBadge.className = `state state-${job.state}`;
+        progressBar.value = typeof job.progress === 'number' ? job.progress : 0;
+        const running = job.state === 'running';
+        replace(facts,
+            fact('model', job.model),
+            fact('data set', job.dataset),
+            fact('epoch', `${job.epoch ?? 0} of ${job.epochs ?? '?'}`),
+            running && job.batches ? fact(`epoch ${job.current_epoch ?? (job.epoch ?? 0) + 1}`,
+                `batch ${job.batch ?? 0} of ${job.batches}, running loss ${fmt.loss(job.batch_loss)}`) : null,
+            fact('loss', fmt.loss(job.loss)),
+            fact('val_loss', fmt.loss(job.val_loss)),
+            running ? fact('samples/s', fmt.int(job.samples_per_second)) : null,
+            fact('duration', fmt.duration(job.duration_seconds)),
+            running ? fact('ETA', fmt.duration(job.eta_seconds)) : null,
+            job.state === 'queued' && job.queue_position ? fact('queue position', String(job.queue_position)) : null,
+            fact('created', fmt.time(job.created_at)),
+            job.started_at ? fact('started', fmt.time(job.started_at)) : null,
+            job.finished_at ? fact('finished', fmt.time(job.finished_at)) : null,
+            job.run_dir ? fact('run directory', h('code', {}, job.run_dir)) : null);
+        errorBox.hidden = !job.error;
+        setText(errorBox, job.error ? `Failed: ${job.error}` : '');
+        const finished = fmt.FINISHED.has(job.state);
+        cancelBtn.disabled = finished || !!job.cancel_requested;
+        deleteBtn.disabled = !finished;
+        renderLinks();
+    }
+
+    function renderLinks() {
+        const runName = job.run_dir ? job.run_dir.replace(/\/+$/, '').split('/').pop() : '';
+        const tb = new URL(ctx.tensorboardUrl(), location.href);
+        if (runName) tb.searchParams.set('runFilter', runName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+        tb.hash = 'timeseries';
+        replace(links,
+            h('li', {}, h('a', { href: urls.metrics(job.id, 'csv'), download: `job-${job.id}-metrics.csv` }, 'metrics CSV')),
+            h('li', {}, h('a', { href: urls.metrics(job.id, 'json'), download: `job-${job.id}-metrics.json` }, 'metrics JSON')),
+            (job.epoch ?? 0) >= 1 ? h('li', {}, h('a', { href: urls.weights(job.id), download: '' }, 'checkpoint')) : null,
+            h('li', {}, h('a', { href: tb.href, target: '_blank', rel: 'noopener', id: 'tb-run-link' }, 'TensorBoard run')));
+    }
+
+    function renderChart() {
+        chart.setData(metrics.map(m => m.epoch), [metrics.map(m => m.loss ?? null), metrics.map(m => m.val_loss ?? null)]);
+    }
+
+    function renderSettings() {
+        if (!job || !job.settings) return;
+        const rows = Object.entries(job.settings).map(([k, v]) =>
+            h('tr', {}, h('th', { scope: 'row' }, k), h('td', { class: 'num' }, fmt.setting(v))));
+        replace(settingsTable, h('caption', { class: 'visually-hidden' }, 'Settings of this job'),
+            h('tbody', {}, h('tr', {}, h('th', { scope: 'row' }, 'model'), h('td', { class: 'num' }, job.model)),
+                h('tr', {}, h('th', { scope: 'row' }, 'dataset'), h('td', { class: 'num' }, job.dataset)), rows));
+    }
+
+    function latestEpoch() {
+        const fromMetrics = metrics.length ? metrics[metrics.length - 1].epoch : 0;
+        return Math.max(fromMetrics, job ? job.epoch ?? 0 : 0);
+    }
+
+    function renderRecon() {
+        const latest = latestEpoch();
+        if (latest < 1) {
+            slider.disabled = true;
+            img.hidden = true;
+            imgNote.hidden = false;
+            epochWeights.hidden = true;
+            setText(sliderOut, '');
+            return;
+        }
+        slider.disabled = latest < 2;
+        slider.max = String(latest);
+        if (following || Number(slider.value) > latest) slider.value = String(latest);
+        const k = Number(slider.value);
+        setText(sliderOut, `${k} of ${latest}${k === latest ? ' (latest)' : ''}`);
+        epochWeights.href = urls.weights(job.id, k);
+        epochWeights.hidden = false;
+        setText(epochWeights, `weights after epoch ${k}`);
+        if (k !== shownEpoch) {
+            clearTimeout(imgTimer);
+            // Debounced so dragging the slider does not fire a request per step.
+            imgTimer = setTimeout(() => loadImage(k), shownEpoch ? 120 : 0);
+        }
+    }
+
+    function loadImage(k) {
+        shownEpoch = k;
+        imgNote.hidden = true;
+        img.hidden = false;
+        img.alt = `Test images and their reconstructions after epoch ${k}`;
+        img.dataset.epoch = String(k);
+        img.src = urls.reconstructions(id, { n: GRID_N, epoch: k });
+    }
+    img.addEventListener('error', () => {
+        if (!alive) return;
+        imgNote.hidden = false;
+        setText(imgNote, `Could not load the reconstructions of epoch ${img.dataset.epoch}.`);
+    });
+    img.addEventListener('load', () => { imgNote.hidden = true; });
+
+    slider.addEventListener('input', () => {
+        following = Number(slider.value) >= latestEpoch();
+        renderRecon();
+    });
+
+    function renderAll() {
+        renderHead();
+        renderChart();
+        renderSettings();
+        renderRecon();
+    }
+
+    // ---- data -------------------------------------------------------------
+    function setJob(j) {
+        if (!j) return;
+        const { metrics: m, ...rest } = j;
+        job = { ...(job || {}), ...rest };
+        if (Array.isArray(m)) metrics = [...m].sort((a, b) => a.epoch - b.epoch);
+        store.upsert(job);
+    }
+
+    function addEpoch(m) {
+        if (!m || typeof m.epoch !== 'number') return;
+        metrics = metrics.filter(x => x.epoch !== m.epoch);
+        metrics.push(m);
+        metrics.sort((a, b) => a.epoch - b.epoch);
+        if (job) {
+            job.epoch = Math.max(job.epoch ?? 0, m.epoch);
+            job.loss = m.loss;
+            job.val_loss = m.val_loss;
+        }
+    }
+
+    function notFound() {
+        replace(main, h('section', { class: 'panel' }, h('h1', {}, `No job ${id}`),
+            h('p', {}, 'It may have been deleted. ', h('a', { href: '#/jobs' }, 'Back to the jobs.'))));
+        stop();
+    }
+
+    async function fetchOnce() {
+        try {
+            const j = await api.job(id);
+            if (!alive || (haveSnapshot && es && es.readyState === EventSource.OPEN)) return;
+            setJob(j);
+            renderAll();
+            if (fmt.FINISHED.has(j.state)) stopPolling();
+        } catch (e) {
+            if (!alive) return;
+            if (e instanceof ApiError && e.status === 404) notFound();
+            else setText(actionStatus, `Could not read the job: ${e.message}`);
+        }
+    }
+
+    function parse(e) { try { return JSON.parse(e.data); } catch { return null; } }
+
+    function open() {
+        clearTimeout(retryTimer);
+        const s = new EventSource(urls.jobEvents(id));
+        es = s;
+        s.addEventListener('snapshot', e => { haveSnapshot = true; setJob(parse(e)); renderAll(); });
+        s.addEventListener('progress', e => { const p = parse(e); if (p && job) { setJob(p); renderHead(); } });
+        s.addEventListener('epoch', e => { addEpoch(parse(e)); renderHead(); renderChart(); renderRecon(); });
+        s.addEventListener('state', e => { setJob(parse(e)); renderAll(); });
+        s.addEventListener('end', () => { s.close(); if (es === s) es = null; stopPolling(); });
+        s.addEventListener('deleted', () => {
+            s.close();
+            store.remove(id);
+            replace(main, h('section', { class: 'panel' }, h('h1', {}, `Job ${id} was deleted`),
+                h('p', {}, h('a', { href: '#/jobs' }, 'Back to the jobs.'))));
+            stop();
+        });
+        s.addEventListener('open', stopPolling);
+        s.addEventListener('error', () => {
+            if (!alive) return;
+            if (job && fmt.FINISHED.has(job.state)) { s.close(); return; }
+            // Down: re-read slowly until the stream is back.
+            startPolling();
+            if (s.readyState === EventSource.CLOSED) {
+                if (es === s) es = null;
+                retryTimer = setTimeout(() => { if (alive) open(); }, RETRY_MS);
+            }
+        });
+    }
+
+    function startPolling() {
+        if (pollTimer) return;
+        fetchOnce();
+        pollTimer = setInterval(fetchOnce, POLL_MS);
+    }
+    function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
+
+    function stop() {
+        alive = false;
+        if (es) es.close();
+        es = null;
+        stopPolling();
+        clearTimeout(retryTimer);
+        clearTimeout(imgTimer);
+    }
+
+    // ---- actions ----------------------------------------------------------
+    async function onCancel() {
+        cancelBtn.disabled = true;
+        setText(actionStatus, 'Cancelling\u2026');
+        try {
+            const j = await api.cancel(id);
+            setJob(j);
+            renderHead();
+            setText(actionStatus, j.state === 'cancelled' ? 'Cancelled.'
+                : 'Cancel requested: the job stops after its current batch.');
+        } catch (e) {
+            setText(actionStatus, `Not cancelled: ${e.message}`);
+            renderHead();
+        }
+    }
+
+    async function onDelete() {
+        const purge = purgeBox.checked;
+        if (!confirm(`Delete job ${id}${purge ? ' and its run directory (event files, checkpoints, weights)' : ''}? This cannot be undone.`)) return;
+        deleteBtn.disabled = true;
+        try {
+            await api.remove(id, purge);
+            store.remove(id);
+            location.hash = '#/jobs';
+        } catch (e) {
+            setText(actionStatus, `Not deleted: ${e.message}`);
+            renderHead();
+        }
+    }
+
+    // ---- start ------------------------------------------------------------
+    open();
+    fetchOnce();
+    api.summary(id).then(s => {
+        if (!alive) return;
+        setText(summaryPre, s.text);
+        setText(paramsNote, s.params !== null ? `${fmt.int(s.params)} trainable parameters.` : '');
+    }).catch(e => { if (alive) setText(summaryPre, `Could not load the summary: ${e.message}`); });
+    ctx.health().then(() => { if (alive && job) renderLinks(); }).catch(() => {});
+
+    return stop;
+}
