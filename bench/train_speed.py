@@ -34,6 +34,7 @@ import datetime
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -85,20 +86,35 @@ class RunError(Exception):
     pass
 
 
-def run_json(cmd, timeout, env=None):
-    """Run cmd, return its JSON lines (non-JSON lines are ignored).  Raises
-    RunError with the tail of stderr when it fails."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+# Linux keeps a process's peak RSS (ru_maxrss) across execve, and Python's
+# subprocess starts children with vfork, so a child exec'd straight from this
+# script would report this script's own peak as its peak_rss_bytes.  A shell
+# that forks the command (the trailing `exit` stops it from exec'ing in place)
+# gives the command a fresh, tiny starting point.
+FRESH_RSS = ["/bin/sh", "-c", '"$@"; exit $?', "sh"]
+
+
+def run_json(cmd, timeout):
+    """Run cmd (in its own process group, through FRESH_RSS) and return its
+    JSON lines (non-JSON lines are ignored).  Raises RunError with the tail
+    of stderr when it fails."""
+    proc = subprocess.Popen(FRESH_RSS + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+    def kill_group():
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.communicate()
+
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
+        kill_group()
         raise RunError("timed out after %d s: %s" % (timeout, " ".join(cmd)))
     except KeyboardInterrupt:
-        proc.kill()
-        proc.communicate()
+        kill_group()
         raise
     lines = []
     for line in out.splitlines():
