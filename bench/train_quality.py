@@ -56,7 +56,7 @@ def stream_run(cmd, epochs, budget, label):
     with tempfile.TemporaryFile(mode="w+") as errf:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, text=True, bufsize=1)
         recs, done, stopped = [], None, False
-        last = t0
+        last, longest = t0, 0.0
         try:
             for line in proc.stdout:
                 line = line.strip()
@@ -70,11 +70,14 @@ def stream_run(cmd, epochs, budget, label):
                     done = o
                 elif "epoch" in o and "val_loss" in o:
                     now = time.monotonic()
+                    longest = max(longest, now - last)
                     recs.append(o)
                     print("  %s epoch %d: loss %.4f val_loss %.4f (%.1f s)" % (
                         label, o["epoch"], o["loss"], o["val_loss"], now - last),
                         file=sys.stderr, flush=True)
-                    if budget and o["epoch"] < epochs and (now - t0) + (now - last) > budget:
+                    # The next epoch is assumed to take as long as the
+                    # longest so far (the machine is shared; be cautious).
+                    if budget and o["epoch"] < epochs and (now - t0) + longest > budget:
                         proc.send_signal(signal.SIGINT)
                         stopped = True
                         break
