@@ -126,9 +126,11 @@ enum tb_status tb_writer_add_session_start(struct tb_writer *w, double wall_time
 
 /* How a scalar is stored. */
 enum tb_scalar_form {
-    TB_SCALAR_SIMPLE = 0,     /* Summary.Value.simple_value: TF1 / Keras callback (default) */
-    TB_SCALAR_TENSOR,         /* rank-0 DT_FLOAT tensor, float_val, plugin "scalars" (TF2 scalar_pb) */
-    TB_SCALAR_TENSOR_CONTENT, /* the same with the float in tensor_content (TF2 C++ summary op) */
+    TB_SCALAR_SIMPLE = 0,     /* Summary.Value.simple_value: TF1 / Keras callback */
+    TB_SCALAR_TENSOR,         /* rank-0 DT_FLOAT tensor in float_val, plugin "scalars"
+                                 (TF2 scalar_pb) */
+    TB_SCALAR_TENSOR_CONTENT, /* the same with the float in tensor_content (TF2's C++
+                                 summary op) */
 };
 
 /* Scalar tag = value at step, stored as simple_value (what Keras' TensorBoard
@@ -191,8 +193,8 @@ enum tb_hparam_type {
 struct tb_hparam_info {
     const char *name;
     enum tb_hparam_type type;
-    /* STRING (or BOOL): the discrete domain, written in sorted order (the
-     * writer sorts a copy); n_values 0 = no domain. */
+    /* STRING: the discrete domain, written in sorted order (the writer sorts
+     * a copy); n_values 0 = no domain.  BOOL always gets {false, true}. */
     const char *const *values;
     int32_t n_values;
     /* FLOAT64: the interval [min_value, max_value] when has_interval. */
@@ -218,10 +220,13 @@ struct tb_metric_info {
 /* Record "_hparams_/experiment" (summary_v2.hparams_config_pb): the hparam
  * and metric lists in the given order, time_created_secs.  Every job of a log
  * dir must write the same definition.  Write it at step 0. */
-enum tb_status tb_writer_add_hparams_experiment(struct tb_writer *w, double wall_time, int64_t step,
-                                                const struct tb_hparam_info *hparams, int32_t n_hparams,
-                                                const struct tb_metric_info *metrics, int32_t n_metrics,
-                                                double time_created_secs, struct tb_err *err);
+enum tb_status tb_writer_add_hparams_experiment(struct tb_writer *w, double wall_time,
+                                                int64_t step,
+                                                const struct tb_hparam_info *hparams,
+                                                int32_t n_hparams,
+                                                const struct tb_metric_info *metrics,
+                                                int32_t n_metrics, double time_created_secs,
+                                                struct tb_err *err);
 
 /* A job's value of one hyperparameter.  The kind matters for group_name:
  * Python's json prints an integer as 50 and a float as 50.0. */

@@ -303,6 +303,33 @@ out:
     return st;
 }
 
+enum srv_status srv_store_idem_find(struct srv_store *s, const char *key, int64_t *id,
+                                    char request_sha256[65], struct ae_err *err)
+{
+    enum srv_status st;
+    sqlite3_stmt *q;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    q = s->st[ST_IDEM_GET];
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        const char *h = col_text(q, 0);
+        snprintf(request_sha256, 65, "%s", h ? h : "");
+        *id = sqlite3_column_int64(q, 1);
+        st = SRV_OK;
+    } else if (rc == SQLITE_DONE) {
+        st = SRV_ERR_NOTFOUND;
+    } else {
+        st = db_error(s, rc, "reading an idempotency key", err);
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
 enum srv_status srv_store_job_update(struct srv_store *s, int64_t id, const char *state,
                                      double started_at, double finished_at, const char *error,
                                      struct ae_err *err)

@@ -53,6 +53,11 @@ enum srv_status srv_store_job_insert(struct srv_store *s, const struct srv_store
                                      const char *idem_key, const char *request_sha256,
                                      int64_t *id, bool *replayed, struct ae_err *err);
 
+/* Look up an idempotency key: SRV_OK with *id and the stored hash (65
+ * bytes) when it exists, SRV_ERR_NOTFOUND when it does not. */
+enum srv_status srv_store_idem_find(struct srv_store *s, const char *key, int64_t *id,
+                                    char request_sha256[65], struct ae_err *err);
+
 /* Update a job's state, times and error text. */
 enum srv_status srv_store_job_update(struct srv_store *s, int64_t id, const char *state,
                                      double started_at, double finished_at, const char *error,

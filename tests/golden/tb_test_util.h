@@ -17,7 +17,7 @@
 
 /* Read a whole file; *data is malloc'd (NUL-terminated for convenience).
  * Returns 0 or -1 (with a message on stderr). */
-static int tu_read_file(const char *path, uint8_t **data, size_t *len)
+static inline int tu_read_file(const char *path, uint8_t **data, size_t *len)
 {
     *data = NULL;
     *len = 0;
@@ -56,7 +56,7 @@ static int tu_read_file(const char *path, uint8_t **data, size_t *len)
 }
 
 /* A fresh directory under $TMPDIR (or /tmp); the caller frees the string. */
-static char *tu_mkdtemp(const char *tag)
+static inline char *tu_mkdtemp(const char *tag)
 {
     const char *base = getenv("TMPDIR");
     char path[4096];
@@ -70,7 +70,7 @@ static char *tu_mkdtemp(const char *tag)
 
 /* Remove dir and everything in it (one level of subdirectories deep is
  * enough for these tests; recursion handles more). */
-static void tu_rmtree(const char *dir)
+static inline void tu_rmtree(const char *dir)
 {
     DIR *d = opendir(dir);
     if (d) {
@@ -78,13 +78,15 @@ static void tu_rmtree(const char *dir)
         while ((e = readdir(d))) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
                 continue;
-            char p[4096];
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            char *p = NULL;
+            if (asprintf(&p, "%s/%s", dir, e->d_name) < 0)
+                continue;
             struct stat sb;
             if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
                 tu_rmtree(p);
             else
                 unlink(p);
+            free(p);
         }
         closedir(d);
     }
@@ -92,7 +94,7 @@ static void tu_rmtree(const char *dir)
 }
 
 /* Parse an even-length hex string into bytes; returns the byte count or -1. */
-static long tu_unhex(const char *hex, uint8_t *out, size_t cap)
+static inline long tu_unhex(const char *hex, uint8_t *out, size_t cap)
 {
     size_t n = strlen(hex);
     if (n % 2 || n / 2 > cap)
@@ -107,7 +109,7 @@ static long tu_unhex(const char *hex, uint8_t *out, size_t cap)
 }
 
 /* The 4 little-endian bytes in hex ("17d98e3e") as a float. */
-static float tu_f32_from_le_hex(const char *hex)
+static inline float tu_f32_from_le_hex(const char *hex)
 {
     uint8_t b[4] = {0};
     tu_unhex(hex, b, 4);
@@ -119,7 +121,7 @@ static float tu_f32_from_le_hex(const char *hex)
 }
 
 /* Print where two buffers first differ (for failure messages). */
-static void tu_show_diff(const char *what, const uint8_t *a, size_t na, const uint8_t *b,
+static inline void tu_show_diff(const char *what, const uint8_t *a, size_t na, const uint8_t *b,
                          size_t nb)
 {
     size_t i = 0;

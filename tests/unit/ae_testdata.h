@@ -17,7 +17,7 @@
 #include "core/ae.h"
 
 /* Read a gzipped IDX ubyte file: returns malloc'd payload and item count. */
-static uint8_t *td_read_idx(const char *path, int32_t *count, int32_t item_bytes)
+static inline uint8_t *td_read_idx(const char *path, int32_t *count, int32_t item_bytes)
 {
     gzFile f = gzopen(path, "rb");
     if (!f) return NULL;
@@ -36,7 +36,7 @@ static uint8_t *td_read_idx(const char *path, int32_t *count, int32_t item_bytes
 
 /* The real MNIST (optionally only the first max_train / max_test images);
  * NULL if the files are missing. */
-static struct ae_dataset *td_mnist(int32_t max_train, int32_t max_test)
+static inline struct ae_dataset *td_mnist(int32_t max_train, int32_t max_test)
 {
     char path[1024];
     struct ae_dataset *ds = calloc(1, sizeof *ds);
@@ -63,7 +63,7 @@ static struct ae_dataset *td_mnist(int32_t max_train, int32_t max_test)
 }
 
 /* A synthetic data set of blurry blobs, deterministic in seed. */
-static struct ae_dataset *td_synthetic(int32_t n_train, int32_t n_test, uint32_t seed)
+static inline struct ae_dataset *td_synthetic(int32_t n_train, int32_t n_test, uint32_t seed)
 {
     struct ae_dataset *ds = calloc(1, sizeof *ds);
     uint8_t *tr = malloc((size_t)n_train * 784), *te = malloc((size_t)n_test * 784);
@@ -89,7 +89,7 @@ static struct ae_dataset *td_synthetic(int32_t n_train, int32_t n_test, uint32_t
     return ds;
 }
 
-static void td_free(struct ae_dataset *ds)
+static inline void td_free(struct ae_dataset *ds)
 {
     if (!ds) return;
     free((void *)ds->train_images);

@@ -1,0 +1,65 @@
+/*
+ * srv_app.h - the daemon's process state: one struct, made in srv_main.c
+ * and passed to everything that needs it (no globals).
+ *
+ * Fields are set during start-up, before any thread starts, and are
+ * read-only afterwards, except the objects that lock themselves (store,
+ * registry, queue, feed, data) and the atomics.
+ */
+#ifndef SRV_APP_H
+#define SRV_APP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/srv_config.h"
+#include "server/srv_data.h"
+#include "server/srv_feed.h"
+#include "server/srv_metrics.h"
+#include "server/srv_queue.h"
+#include "server/srv_registry.h"
+#include "server/srv_store.h"
+
+#define SRV_VERSION "1.0.0"
+#define SRV_MAX_BODY_BYTES (64 * 1024)
+
+struct srv_workers;
+struct srv_http;
+
+struct srv_app {
+    struct srv_config cfg;
+
+    /* Resolved at start-up. */
+    char logdir[4096];        /* cfg.logdir, created if missing */
+    char web_root[4096];      /* realpath of the web root; "" if there is none */
+    char token[512];          /* bearer token; "" = no auth */
+    char tensorboard_url[512];
+    char default_dataset[32];
+    char *openapi;            /* the served OpenAPI document (settings filled in) */
+    size_t openapi_len;
+    char *models;             /* the "models" array of /api/models, JSON text */
+
+    struct srv_store *store;
+    struct srv_registry *registry;
+    struct srv_queue *queue;
+    struct srv_feed *feed;
+    struct srv_data *data;
+    struct srv_workers *workers;
+    struct srv_http *http;
+    struct srv_metrics metrics;
+
+    /* Held from a submission's commit to its push, so the queue's order is
+     * the order of ids (the order a restart restores). */
+    pthread_mutex_t submit_lock;
+
+    atomic_bool stopping;     /* shutdown began: running jobs suspend */
+    double started_mono;      /* srv_now_mono() at start-up */
+    unsigned short port;      /* the bound port */
+};
+
+/* The run directory of job j: <logdir>/<run_name>. */
+int srv_app_run_dir(const struct srv_app *app, const struct srv_job *j, char *buf, size_t len);
+
+#endif /* SRV_APP_H */

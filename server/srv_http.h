@@ -1,0 +1,26 @@
+/*
+ * srv_http.h - the HTTP server (libmicrohttpd) in front of srv_api.
+ *
+ * Thread-per-connection: each connection's thread parses, calls the API
+ * and writes the answer; event streams block in their own thread.
+ * Connection limits (total and per client address), an idle timeout and a
+ * per-connection memory limit bound what hostile clients can hold.
+ */
+#ifndef SRV_HTTP_H
+#define SRV_HTTP_H
+
+#include "server/srv_app.h"
+
+struct srv_http;
+
+/* Listen on app->cfg's address and serve.  *port receives the bound port
+ * (the real one when the configured port is 0).  Errors name the address
+ * and the reason. */
+enum srv_status srv_http_start(struct srv_app *app, struct srv_http **out, unsigned short *port,
+                               struct ae_err *err);
+/* Stop accepting new connections (requests on open ones still finish). */
+void srv_http_quiesce(struct srv_http *h);
+/* Close every connection, join their threads and free (NULL-safe). */
+void srv_http_stop(struct srv_http *h);
+
+#endif /* SRV_HTTP_H */

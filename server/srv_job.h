@@ -1,0 +1,142 @@
+/*
+ * srv_job.h - one job: its settings, its state machine and its live
+ * progress, shared by the registry, the queue, a worker and handlers.
+ *
+ * Lifetime: refcounted.  srv_job_new returns one reference; the registry,
+ * the queue, a running worker and each handler in flight hold their own
+ * (srv_job_ref / srv_job_unref; the last unref frees).
+ *
+ * Locking: the fields under "guarded by lock" change only through the
+ * functions below, under job->lock, and every state change is committed to
+ * the store first.  Handlers read them under the lock (srv_job_to_json).
+ * Every change is published to the feed (srv_feed.h), which is what event
+ * streams wait on; a worker never waits for a reader.
+ */
+#ifndef SRV_JOB_H
+#define SRV_JOB_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/ae.h"
+#include "server/srv_feed.h"
+#include "server/srv_jobspec.h"
+#include "server/srv_status.h"
+#include "server/srv_store.h"
+
+enum srv_job_state {
+    SRV_JOB_QUEUED = 0,
+    SRV_JOB_RUNNING,
+    SRV_JOB_SUCCEEDED,
+    SRV_JOB_FAILED,
+    SRV_JOB_CANCELLED,
+    SRV_JOB_STATE_COUNT
+};
+
+const char *srv_job_state_name(enum srv_job_state s);
+bool srv_job_state_parse(const char *name, enum srv_job_state *out);
+static inline bool srv_job_state_final(enum srv_job_state s)
+{
+    return s == SRV_JOB_SUCCEEDED || s == SRV_JOB_FAILED || s == SRV_JOB_CANCELLED;
+}
+
+struct srv_job {
+    /* Immutable after srv_job_new. */
+    int64_t id;
+    char name[SRV_JOB_NAME_MAX + 1];
+    char model[16];
+    char dataset[32];
+    struct ae_config cfg;
+    char run_name[64]; /* "0007-conv": the run directory under the log dir */
+    double created_at; /* Unix time */
+
+    atomic_int refs;
+    atomic_bool cancel_requested; /* set by cancel; the worker stops at the next batch */
+
+    pthread_mutex_t lock;
+    /* Guarded by lock. */
+    enum srv_job_state state;
+    bool removed;      /* deleted from the registry: streams end */
+    bool suspended;    /* stopped by shutdown; still "running" in the database */
+    double started_at, finished_at;
+    char error[512];
+    int32_t start_epoch;          /* epochs already done when this run (re)started */
+    int32_t cur_epoch, batch, n_batches; /* live progress of the epoch in training */
+    double batch_loss;            /* running mean loss of that epoch */
+    int64_t samples;              /* images seen in that epoch */
+    double epoch_t0;              /* monotonic time the epoch started */
+    double rate;                  /* recent training images per second */
+    double last_batch_t;          /* monotonic time of the last batch report */
+    int64_t last_batch_samples;
+    double last_publish_t;        /* monotonic time progress was last published */
+    struct srv_store_metric *rows; /* completed epochs, in epoch order */
+    int32_t n_rows, cap_rows;
+    /* Latest reconstructions.png (for the latest epoch only). */
+    uint8_t *png;
+    size_t png_len;
+    int32_t png_epoch, png_n;
+};
+
+/* A job in state `state` (as loaded or freshly submitted).  Copies every
+ * string.  Returns NULL when out of memory. */
+struct srv_job *srv_job_new(int64_t id, const char *name, const char *model, const char *dataset,
+                            const struct ae_config *cfg, enum srv_job_state state,
+                            double created_at);
+struct srv_job *srv_job_ref(struct srv_job *j);
+void srv_job_unref(struct srv_job *j); /* NULL-safe */
+
+/* Restore fields loaded from the database (start-up only, before sharing). */
+void srv_job_restore(struct srv_job *j, double started_at, double finished_at, const char *error);
+/* Add or replace an epoch row in memory only (start-up loading). */
+enum srv_status srv_job_put_row(struct srv_job *j, const struct srv_store_metric *m,
+                                struct ae_err *err);
+
+/* State changes.  Each commits to store first (store may be NULL in unit
+ * tests), then changes memory and publishes to feed (may be NULL).  SRV_ERR_STATE when the job is not in the
+ * state the change starts from (err says which state it is in). */
+
+/* queued -> running, or a suspended/restarted running job running again. */
+enum srv_status srv_job_start(struct srv_job *j, struct srv_store *st, struct srv_feed *feed,
+                              int32_t start_epoch, struct ae_err *err);
+/* running -> succeeded | failed | cancelled (error text for failed). */
+enum srv_status srv_job_finish(struct srv_job *j, struct srv_store *st, struct srv_feed *feed,
+                               enum srv_job_state to, const char *error, struct ae_err *err);
+/* queued -> cancelled (the caller removed it from the queue). */
+enum srv_status srv_job_cancel_queued(struct srv_job *j, struct srv_store *st,
+                                      struct srv_feed *feed, struct ae_err *err);
+/* Ask a running job to stop at its next batch (memory only). */
+void srv_job_request_cancel(struct srv_job *j, struct srv_feed *feed);
+/* Mark a running job suspended by shutdown (memory only). */
+void srv_job_suspend(struct srv_job *j, struct srv_feed *feed);
+/* Mark deleted: event streams end (memory only). */
+void srv_job_mark_removed(struct srv_job *j, struct srv_feed *feed);
+
+/* After every batch (memory only; never blocks on readers; publishes at
+ * most every 0.25 s). */
+void srv_job_progress(struct srv_job *j, struct srv_feed *feed, const struct ae_progress *p);
+/* After an epoch: commit the row (upsert), then publish it. */
+enum srv_status srv_job_epoch(struct srv_job *j, struct srv_store *st, struct srv_feed *feed,
+                              const struct srv_store_metric *m, struct ae_err *err);
+
+/* The job as the API shows it (lock taken inside).  full adds the per-epoch
+ * rows.  queue_position is 1-based for queued jobs, else 0.  run_dir is the
+ * job's run directory path.  New reference; NULL when out of memory. */
+json_t *srv_job_to_json(struct srv_job *j, bool full, size_t queue_position, const char *run_dir);
+
+/* The progress fields only (the payload of `progress` events). */
+json_t *srv_job_progress_json(struct srv_job *j);
+/* One epoch's row as JSON, or NULL if the job has no such epoch. */
+json_t *srv_job_epoch_json(struct srv_job *j, int32_t epoch);
+
+/* Current state (lock taken inside). */
+enum srv_job_state srv_job_get_state(struct srv_job *j);
+
+/* Monotonic clock in seconds. */
+double srv_now_mono(void);
+/* Wall clock (Unix time) in seconds. */
+double srv_now_unix(void);
+
+#endif /* SRV_JOB_H */

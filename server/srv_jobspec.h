@@ -1,0 +1,68 @@
+/*
+ * srv_jobspec.h - validate a submitted job: JSON in, engine config out.
+ *
+ * A pure function of the body and the list of data sets (no I/O, no
+ * globals), so it is unit-tested and fuzzed directly.  The settings, their
+ * types, defaults and ranges all come from the engine's table
+ * (ae_settings, ae_config_set), so the API accepts exactly what the CLI
+ * accepts.  Besides the settings a spec has "model" (required), "dataset"
+ * and "name".
+ */
+#ifndef SRV_JOBSPEC_H
+#define SRV_JOBSPEC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/ae.h"
+#include "server/srv_status.h"
+
+#define SRV_JOB_NAME_MAX 100 /* bytes */
+
+/* What the validator needs to know about the daemon. */
+struct srv_jobspec_env {
+    const char *const *known;     /* every data set name the daemon knows */
+    size_t n_known;
+    const char *const *installed; /* the ones whose files are present */
+    size_t n_installed;
+    const char *default_dataset;  /* used when the spec has no "dataset" */
+    int32_t default_threads;      /* cfg.threads unless the spec sets it */
+    /* Maps an accepted alias to its canonical name ("fashion_mnist" ->
+     * "fashion-mnist"); NULL when the name is not an alias.  May be NULL. */
+    const char *(*canonical)(const char *name);
+};
+
+struct srv_jobspec {
+    struct ae_config cfg;
+    char model[16];
+    char dataset[32];
+    char name[SRV_JOB_NAME_MAX + 1]; /* "" when not given */
+};
+
+/* Validate a parsed spec.  On success fills out.  On failure returns
+ * SRV_ERR_ARG, err->msg holds every problem (joined with "; "), and
+ * *problem (when problem is not NULL) receives a new object with
+ * "code" (first problem's kind: "not-an-object", "missing-model",
+ * "unknown-model", "unknown-field", "wrong-type", "invalid-setting",
+ * "unknown-dataset", "dataset-not-installed", "invalid-name"), "field",
+ * "valid" where a list applies, and "errors": [{field, code, detail}].
+ * Thread-safe. */
+enum srv_status srv_jobspec_validate(const json_t *spec, const struct srv_jobspec_env *env,
+                                     struct srv_jobspec *out, json_t **problem,
+                                     struct ae_err *err);
+
+/* The settings of cfg that apply to its model, as a JSON object
+ * {"epochs": 50, ...} (integers as integers).  New reference; NULL on OOM. */
+json_t *srv_jobspec_settings_json(const struct ae_config *cfg);
+
+/* Rebuild cfg from a model name and a settings object written by
+ * srv_jobspec_settings_json (used when jobs are reloaded from the
+ * database).  Errors name the bad setting. */
+enum srv_status srv_jobspec_from_settings(const char *model, const json_t *settings,
+                                          struct ae_config *cfg, struct ae_err *err);
+
+/* Does setting s apply to model kind? */
+bool srv_setting_applies(const struct ae_setting *s, enum ae_model_kind kind);
+
+#endif /* SRV_JOBSPEC_H */

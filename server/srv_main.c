@@ -1,0 +1,423 @@
+/*
+ * srv_main.c - aelabd's main(): flags, start-up, signals and shutdown.
+ *
+ * Owns the process state (struct srv_app, one instance, on main's stack)
+ * and the order in which things start and stop.  It handles no requests
+ * and trains nothing.
+ *
+ * DESIGN: SIGINT and SIGTERM are blocked in every thread (the mask is set
+ * before the first thread starts and inherited), and the main thread
+ * waits for them with sigwait(): no async-signal handler, no self-pipe.
+ * Shutdown order: stop accepting -> ask running jobs to suspend at their
+ * next batch -> end event streams -> wake and join workers -> close HTTP
+ * -> close the database.  A second signal during shutdown kills the
+ * process at once (the database and run directories are crash-safe).
+ *
+ * Start-up order matters for crash safety: jobs left "running" by a crash
+ * or a shutdown are queued again, together with the queued ones, in id
+ * (= submission) order; srv_run_job resumes each from its checkpoint.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/srv_api_service.h"
+#include "server/srv_app.h"
+#include "server/srv_http.h"
+#include "server/srv_job.h"
+#include "server/srv_log.h"
+#include "server/srv_worker.h"
+
+extern const char srv_openapi_doc[];
+extern const unsigned long srv_openapi_doc_len;
+
+#ifndef SRV_SOURCE_WEB_ROOT
+#define SRV_SOURCE_WEB_ROOT ""
+#endif
+
+static int cpu_count(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) return -1;
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+static bool is_dir(const char *p)
+{
+    struct stat sb;
+    return p && *p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Start-up                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static int read_token(struct srv_app *app, struct ae_err *err)
+{
+    FILE *f = fopen(app->cfg.token_file, "r");
+    size_t n;
+    if (!f) {
+        srv_err_set(err, SRV_ERR_IO, "--token-file %s: %s", app->cfg.token_file, strerror(errno));
+        return -1;
+    }
+    n = fread(app->token, 1, sizeof app->token - 1, f);
+    if (!feof(f)) {
+        fclose(f);
+        srv_err_set(err, SRV_ERR_ARG, "--token-file %s: the token is longer than %zu bytes",
+                    app->cfg.token_file, sizeof app->token - 1);
+        return -1;
+    }
+    fclose(f);
+    app->token[n] = '\0';
+    while (n && (app->token[n - 1] == '\n' || app->token[n - 1] == '\r' ||
+                 app->token[n - 1] == ' ' || app->token[n - 1] == '\t'))
+        app->token[--n] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)app->token[i];
+        if (c <= 0x20 || c > 0x7e) {
+            srv_err_set(err, SRV_ERR_ARG,
+                        "--token-file %s: the token must be printable ASCII without spaces",
+                        app->cfg.token_file);
+            return -1;
+        }
+    }
+    if (n == 0) {
+        srv_err_set(err, SRV_ERR_ARG, "--token-file %s is empty", app->cfg.token_file);
+        return -1;
+    }
+    return 0;
+}
+
+/* --web-root, else ./web, else the source tree's web/ (when run from a
+ * build directory of this checkout); "" when none exists. */
+static void resolve_web_root(struct srv_app *app)
+{
+    const char *cands[3] = {app->cfg.web_root, app->cfg.web_root ? NULL : "./web",
+                            app->cfg.web_root ? NULL : SRV_SOURCE_WEB_ROOT};
+    char real[PATH_MAX];
+    app->web_root[0] = '\0';
+    for (int i = 0; i < 3; i++) {
+        if (!cands[i] || !is_dir(cands[i]) || !realpath(cands[i], real)) continue;
+        snprintf(app->web_root, sizeof app->web_root, "%s", real);
+        return;
+    }
+}
+
+struct load_ctx {
+    struct srv_app *app;
+    int64_t *pending; /* ids to queue, in id order */
+    bool *was_running; /* per pending id: left running by a crash or shutdown */
+    size_t n_pending, cap_pending;
+    int failed;
+    int64_t *bad;      /* ids of records whose settings could not be read */
+    int n_bad;
+};
+
+static int on_load_job(void *user, const struct srv_store_job *r)
+{
+    struct load_ctx *c = user;
+    struct ae_config cfg;
+    struct ae_err e = {0};
+    enum srv_job_state st;
+    json_error_t je;
+    json_t *settings = json_loads(r->settings, 0, &je);
+    struct srv_job *j;
+    bool bad = false;
+
+    if (!srv_job_state_parse(r->state, &st)) st = SRV_JOB_FAILED;
+    if (!settings || srv_jobspec_from_settings(r->model, settings, &cfg, &e) != SRV_OK) {
+        /* A record this version cannot run (edited by hand?): keep it, as failed. */
+        enum ae_model_kind k = AE_MODEL_SIMPLE;
+        ae_model_parse(r->model, &k);
+        ae_config_defaults(&cfg, k);
+        bad = true;
+    }
+    json_decref(settings);
+    j = srv_job_new(r->id, r->name, r->model, r->dataset, &cfg,
+                    st == SRV_JOB_RUNNING ? SRV_JOB_QUEUED : st, r->created_at);
+    if (!j) return 1;
+    srv_job_restore(j, r->started_at, r->finished_at, r->error);
+    if (bad && !srv_job_state_final(st)) {
+        /* Memory only here (the store is busy loading); written below. */
+        int64_t *b = realloc(c->bad, (size_t)(c->n_bad + 1) * sizeof *b);
+        srv_job_finish(j, NULL, NULL, SRV_JOB_FAILED, "stored settings could not be read", NULL);
+        c->failed++;
+        if (b) {
+            c->bad = b;
+            c->bad[c->n_bad++] = r->id;
+        }
+    }
+    if (srv_registry_add(c->app->registry, j, &e) != SRV_OK) {
+        srv_job_unref(j);
+        return 1;
+    }
+    if (!bad && (st == SRV_JOB_QUEUED || st == SRV_JOB_RUNNING)) {
+        if (c->n_pending == c->cap_pending) {
+            size_t cap = c->cap_pending ? c->cap_pending * 2 : 64;
+            int64_t *p = realloc(c->pending, cap * sizeof *p);
+            bool *w = realloc(c->was_running, cap * sizeof *w);
+            if (p) c->pending = p;
+            if (w) c->was_running = w;
+            if (!p || !w) {
+                srv_job_unref(j);
+                return 1;
+            }
+            c->cap_pending = cap;
+        }
+        c->was_running[c->n_pending] = st == SRV_JOB_RUNNING;
+        c->pending[c->n_pending++] = r->id;
+    }
+    srv_job_unref(j);
+    return 0;
+}
+
+static int on_load_metric(void *user, int64_t id, const struct srv_store_metric *m)
+{
+    struct load_ctx *c = user;
+    struct srv_job *j = srv_registry_get(c->app->registry, id);
+    int rc = 0;
+    if (!j) return 0; /* orphan row */
+    if (srv_job_put_row(j, m, NULL) != SRV_OK) rc = 1;
+    srv_job_unref(j);
+    return rc;
+}
+
+static enum srv_status load_jobs(struct srv_app *app, struct ae_err *err)
+{
+    struct load_ctx c = {.app = app};
+    enum srv_status st = srv_store_load(app->store, on_load_job, on_load_metric, &c, err);
+    /* Records that could not be read become failed ones. */
+    for (int i = 0; st == SRV_OK && i < c.n_bad; i++) {
+        struct srv_job *j = srv_registry_get(app->registry, c.bad[i]);
+        if (!j) continue;
+        srv_store_job_update(app->store, j->id, "failed", j->started_at, j->finished_at, j->error,
+                             NULL);
+        srv_job_unref(j);
+    }
+    free(c.bad);
+    for (size_t i = 0; st == SRV_OK && i < c.n_pending; i++) {
+        struct srv_job *j = srv_registry_get(app->registry, c.pending[i]);
+        if (!j) continue;
+        if (c.was_running[i]) {
+            /* Interrupted by a crash or a shutdown: queued again; it resumes
+             * from its checkpoint when a worker takes it. */
+            srv_store_job_update(app->store, j->id, "queued", j->started_at, 0, NULL, NULL);
+            srv_log(SRV_LOG_INFO, j->id, "msg=\"job was running; queued to resume\"");
+        }
+        st = srv_queue_push_force(app->queue, j, err); /* the queue keeps this ref */
+        if (st != SRV_OK) srv_job_unref(j);
+    }
+    free(c.was_running);
+    if (st == SRV_OK) {
+        size_t counts[SRV_JOB_STATE_COUNT];
+        srv_registry_count(app->registry, counts);
+        srv_log(SRV_LOG_INFO, 0,
+                "msg=\"jobs loaded\" queued=%zu succeeded=%zu failed=%zu cancelled=%zu "
+                "unreadable=%d",
+                counts[SRV_JOB_QUEUED], counts[SRV_JOB_SUCCEEDED], counts[SRV_JOB_FAILED],
+                counts[SRV_JOB_CANCELLED], c.failed);
+    }
+    free(c.pending);
+    return st;
+}
+
+static int write_port_file(const char *path, unsigned port, struct ae_err *err)
+{
+    char tmp[4200];
+    FILE *f;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (!f || fprintf(f, "%u\n", port) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        if (f) fclose(f);
+        srv_err_set(err, SRV_ERR_IO, "--port-file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    if (rename(tmp, path) != 0) {
+        srv_err_set(err, SRV_ERR_IO, "--port-file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void free_app(struct srv_app *app)
+{
+    void *j;
+    srv_http_stop(app->http);
+    if (app->queue)
+        while ((j = srv_queue_drain(app->queue)) != NULL) srv_job_unref(j);
+    srv_registry_free(app->registry);
+    srv_queue_free(app->queue);
+    srv_feed_free(app->feed);
+    srv_store_close(app->store);
+    srv_data_free(app->data);
+    free(app->openapi);
+    free(app->models);
+}
+
+/* ------------------------------------------------------------------------ */
+/* main                                                                     */
+/* ------------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    static struct srv_app app; /* zeroed; big path buffers stay off the stack */
+    struct srv_config defaults;
+    struct ae_err e = {0};
+    sigset_t sigs;
+    int sig = 0, status = 1;
+    const char *host_for_url;
+
+    srv_config_defaults(&defaults, cpu_count());
+    app.cfg = defaults;
+    if (srv_config_parse(&app.cfg, argc, argv, &e) != SRV_OK) {
+        fprintf(stderr, "aelabd: %s\n", e.msg);
+        return 2;
+    }
+    if (app.cfg.help) {
+        srv_config_usage(stdout, &defaults);
+        return 0;
+    }
+    if (app.cfg.version) {
+        printf("aelabd %s\n", SRV_VERSION);
+        return 0;
+    }
+    srv_log_set_level(app.cfg.log_level);
+    srv_metrics_init(&app.metrics);
+    atomic_init(&app.stopping, false);
+    pthread_mutex_init(&app.submit_lock, NULL);
+    app.started_mono = srv_now_mono();
+
+    /* Signals: blocked here, before any thread exists, so every thread
+     * inherits the mask and only sigwait() below sees them. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    /* Settings that need the file system. */
+    if (make_dirs(app.cfg.logdir) != 0 || !realpath(app.cfg.logdir, app.logdir)) {
+        fprintf(stderr, "aelabd: --logdir %s: %s\n", app.cfg.logdir, strerror(errno));
+        return 1;
+    }
+    if (app.cfg.token_file && read_token(&app, &e) != 0) {
+        fprintf(stderr, "aelabd: %s\n", e.msg);
+        return 2;
+    }
+    resolve_web_root(&app);
+    host_for_url = app.cfg.listen_host;
+    if (!strcmp(host_for_url, "0.0.0.0") || !strcmp(host_for_url, "::")) host_for_url = "localhost";
+    if (app.cfg.tensorboard_url)
+        snprintf(app.tensorboard_url, sizeof app.tensorboard_url, "%s", app.cfg.tensorboard_url);
+    else
+        snprintf(app.tensorboard_url, sizeof app.tensorboard_url,
+                 strchr(host_for_url, ':') ? "http://[%s]:6006/" : "http://%s:6006/",
+                 host_for_url);
+
+    if (srv_data_new(app.cfg.data_dir, &app.data, &e) != AE_OK) {
+        fprintf(stderr, "aelabd: data sets: %s\n", e.msg);
+        goto fail;
+    }
+    {
+        bool inst[SRV_DATA_N_SETS];
+        const char *d = NULL;
+        srv_data_installed(app.data, inst);
+        if (app.cfg.default_dataset) {
+            d = srv_data_canonical(app.cfg.default_dataset);
+            if (!d) {
+                fprintf(stderr, "aelabd: --default-dataset %s: unknown; use mnist or "
+                                "fashion-mnist\n", app.cfg.default_dataset);
+                status = 2;
+                goto fail;
+            }
+        } else {
+            d = inst[0] ? srv_data_names[0] : srv_data_names[1];
+        }
+        snprintf(app.default_dataset, sizeof app.default_dataset, "%s", d);
+        for (size_t i = 0; i < SRV_DATA_N_SETS; i++)
+            srv_log(SRV_LOG_INFO, 0, "msg=\"data set\" name=%s installed=%s", srv_data_names[i],
+                    inst[i] ? "true" : "false");
+    }
+    if (srv_api_build_models(&app, &e) != SRV_OK ||
+        srv_api_build_openapi(&app, srv_openapi_doc, srv_openapi_doc_len, &e) != SRV_OK) {
+        fprintf(stderr, "aelabd: %s\n", e.msg);
+        goto fail;
+    }
+    if (srv_store_open(app.cfg.db_path, &app.store, &e) != SRV_OK ||
+        srv_registry_new(&app.registry, &e) != SRV_OK ||
+        srv_queue_new((size_t)app.cfg.max_queued, &app.queue, &e) != SRV_OK ||
+        srv_feed_new(4096, &app.feed, &e) != SRV_OK || load_jobs(&app, &e) != SRV_OK) {
+        fprintf(stderr, "aelabd: %s\n", e.msg);
+        goto fail;
+    }
+    if (srv_workers_start(&app, app.cfg.workers, &app.workers, &e) != SRV_OK) {
+        fprintf(stderr, "aelabd: %s\n", e.msg);
+        goto fail;
+    }
+    if (srv_http_start(&app, &app.http, &app.port, &e) != SRV_OK) {
+        fprintf(stderr, "aelabd: %s\n", e.msg);
+        goto stop_workers;
+    }
+    if (app.cfg.port_file && write_port_file(app.cfg.port_file, app.port, &e) != 0) {
+        fprintf(stderr, "aelabd: %s\n", e.msg);
+        goto stop_workers;
+    }
+    {
+        const char *fmt = strchr(app.cfg.listen_host, ':') ? "http://[%s]:%u" : "http://%s:%u";
+        char url[400];
+        snprintf(url, sizeof url, fmt, host_for_url, (unsigned)app.port);
+        srv_log(SRV_LOG_INFO, 0,
+                "msg=\"listening\" url=%s/ api=%s/api/ port=%u workers=%d threads_per_job=%d "
+                "logdir=%s db=%s web_root=%s auth=%s",
+                url, url, (unsigned)app.port, app.cfg.workers, app.cfg.threads_per_job,
+                app.logdir, app.cfg.db_path, app.web_root[0] ? app.web_root : "(none)",
+                app.token[0] ? "bearer" : "none");
+    }
+
+    while (sigwait(&sigs, &sig) != 0) {
+    }
+    /* From here a second SIGINT/SIGTERM ends the process at once. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+    srv_log(SRV_LOG_INFO, 0, "msg=\"shutting down\" signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    status = 0;
+
+stop_workers:
+    atomic_store(&app.stopping, true);
+    srv_http_quiesce(app.http);
+    if (app.feed) srv_feed_close(app.feed);
+    srv_queue_close(app.queue);
+    srv_workers_stop(app.workers);
+    app.workers = NULL;
+fail:
+    free_app(&app);
+    if (status == 0) srv_log(SRV_LOG_INFO, 0, "msg=\"stopped\"");
+    return status;
+}
