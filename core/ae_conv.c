@@ -117,6 +117,15 @@ void ae_conv_backward_weights(float *dw_lanes, float *db_lanes, const float *in,
     }
 }
 
+void ae_lanes_sum(float *out, const float *lanes, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++) {
+        float s = 0.f;
+        for (int l = 0; l < L; l++) s += lanes[k * L + l];
+        out[k] = s;
+    }
+}
+
 void ae_lanes_reduce(float *out, const float *lanes, int64_t n)
 {
     for (int64_t k = 0; k < n; k++) {

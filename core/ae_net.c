@@ -249,7 +249,7 @@ static void sample_backward(const struct ae_work *w, float *din, const float *dz
 /* ---- dense chain ------------------------------------------------------- */
 
 static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
-                     int32_t k0, int32_t n, struct ae_loss_parts *parts)
+                     int32_t k0, int32_t n, struct ae_loss_parts *parts, bool first)
 {
     const struct ae_model *m = w->m;
     const float *P = ctx->params;
@@ -289,9 +289,11 @@ static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const stru
         if (sparse && i == m->code_layer)
             ae_l1_activity(w->act[i + 1], g, (int64_t)n * l->out_c, (float)m->cfg.l1, L);
         if (l->act == AE_ACT_RELU) ae_relu_backward(g, g, w->act[i + 1], (int64_t)n * l->out_c);
+        /* The first chunk overwrites the gradient (no memset), later ones add. */
         if (l->kind == AE_LAYER_DENSE)
-            ae_dense_backward(i > 0 ? gn : NULL, ctx->dparams + l->w_off, ctx->dparams + l->b_off,
-                              g, w->act[i], P + l->w_off, n, l->in_c, l->out_c);
+            (first ? ae_dense_backward_set : ae_dense_backward)(
+                i > 0 ? gn : NULL, ctx->dparams + l->w_off, ctx->dparams + l->b_off, g, w->act[i],
+                P + l->w_off, n, l->in_c, l->out_c);
         else
             sample_backward(w, gn, g, w->act[i], n, 1.f / (float)ctx->n_total);
         float *t = g;
@@ -418,11 +420,12 @@ void ae_net_run(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae
             int nv = src->n - k < L ? src->n - k : L;
             run_block(w, ctx, src, k, nv, parts);
         }
-        if (train && src->n > 0) ae_lanes_reduce(ctx->dparams, w->dlanes, m->n_params);
+        if (train) ae_lanes_sum(ctx->dparams, w->dlanes, m->n_params);
     } else {
+        if (train && src->n == 0) memset(ctx->dparams, 0, sizeof(float) * (size_t)m->n_params);
         for (int32_t k = 0; k < src->n; k += w->cap) {
             int32_t n = src->n - k < w->cap ? src->n - k : w->cap;
-            run_rows(w, ctx, src, k, n, parts);
+            run_rows(w, ctx, src, k, n, parts, k == 0);
         }
     }
 }

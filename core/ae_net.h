@@ -39,7 +39,8 @@ struct ae_src {
 /* How to run. */
 struct ae_net_ctx {
     const float *params;
-    float *dparams;         /* NULL: forward and loss only */
+    float *dparams;         /* NULL: forward and loss only; else receives (overwritten)
+                             * the parameter gradient of this run */
     int32_t n_total;        /* images in the whole minibatch: the loss is their mean */
     bool noisy;             /* denoise: inputs are noisy, targets clean */
     uint64_t noise_key;
@@ -60,7 +61,8 @@ int64_t ae_work_floats(const struct ae_model *m, int32_t cap);
 void ae_work_init(struct ae_work *w, const struct ae_model *m, int32_t cap, float *arena);
 
 /* Run the images of src through the model in chunks of w->cap, adding loss
- * parts into *parts (may be NULL without want_loss). */
+ * parts into *parts (may be NULL without want_loss) and, when
+ * ctx->dparams is set, writing the summed parameter gradient there. */
 void ae_net_run(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *src,
                 struct ae_loss_parts *parts);
 

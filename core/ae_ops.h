@@ -34,6 +34,9 @@ void ae_dense_forward(float *out, const float *in, const float *w, const float *
  * when din is NULL). */
 void ae_dense_backward(float *din, float *dw, float *db, const float *dz, const float *in,
                        const float *w, int n, int n_in, int n_out);
+/* The same with dw and db overwritten instead of accumulated. */
+void ae_dense_backward_set(float *din, float *dw, float *db, const float *dz, const float *in,
+                           const float *w, int n, int n_in, int n_out);
 
 /* ---- conv model, blocked (H, W, C, 16) --------------------------------- */
 
@@ -69,6 +72,8 @@ void ae_conv3_wgrad_scalar(float *dwl, float *dbl, const float *in, int64_t in_r
 
 /* out[k] += sum of the 16 lanes of lanes[k*16 ..], in lane order. */
 void ae_lanes_reduce(float *out, const float *lanes, int64_t n);
+/* out[k] = sum of the 16 lanes, in lane order. */
+void ae_lanes_sum(float *out, const float *lanes, int64_t n);
 
 /* Max pool 2x2 stride 2, same padding at the bottom/right (padded cells
  * never win): out (Ho, Wo, C, 16), Ho = (H + 1) / 2, written inside a zero
@@ -113,6 +118,10 @@ struct ae_adam_hp {
 /* One Adam step on w[0..n) with gradient g (Keras' form; see NOTES.md). */
 void ae_adam_update(float *w, float *m, float *v, const float *g, int64_t n,
                     const struct ae_adam_hp *hp);
+/* The same with gradient g[0][i] + g[1][i] + ... + g[k-1][i], summed left to
+ * right (the chunk gradients of a minibatch). */
+void ae_adam_update_sum(float *w, float *m, float *v, const float *const *g, int k, int64_t n,
+                        const struct ae_adam_hp *hp);
 struct ae_adam_hp ae_adam_hparams(double lr, int64_t t);
 
 #endif /* AE_OPS_H */

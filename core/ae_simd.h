@@ -23,7 +23,7 @@ bool ae_simd_avx512(void);
 double ae_bce_sigmoid_avx512(float *z, float *dz, const float *y, int64_t n, float grad_scale,
                              int lanes);
 void ae_sigmoid_avx512(float *x, int64_t n);
-void ae_adam_update_avx512(float *w, float *m, float *v, const float *g, int64_t n,
+void ae_adam_update_avx512(float *w, float *m, float *v, const float *const *g, int k, int64_t n,
                            const struct ae_adam_hp *hp);
 void ae_relu_backward_avx512(float *dz, const float *dy, const float *y, int64_t n);
 void ae_maxpool_forward_avx512(float *out, int out_pad, const float *in, int H, int W, int C);
@@ -38,7 +38,7 @@ void ae_pixels_row_avx512(float *x, float *target, const uint8_t *px, float nois
 double ae_bce_sigmoid_scalar(float *z, float *dz, const float *y, int64_t n, float grad_scale,
                              int lanes);
 void ae_sigmoid_scalar(float *x, int64_t n);
-void ae_adam_update_scalar(float *w, float *m, float *v, const float *g, int64_t n,
+void ae_adam_update_scalar(float *w, float *m, float *v, const float *const *g, int k, int64_t n,
                            const struct ae_adam_hp *hp);
 void ae_relu_backward_scalar(float *dz, const float *dy, const float *y, int64_t n);
 void ae_pixels_row_scalar(float *x, float *target, const uint8_t *px, float noise_factor,

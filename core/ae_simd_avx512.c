@@ -150,15 +150,16 @@ TARGET void ae_relu_backward_avx512(float *dz, const float *dy, const float *y, 
     }
 }
 
-TARGET void ae_adam_update_avx512(float *w, float *m, float *v, const float *g, int64_t n,
-                                  const struct ae_adam_hp *hp)
+TARGET void ae_adam_update_avx512(float *w, float *m, float *v, const float *const *g, int k,
+                                  int64_t n, const struct ae_adam_hp *hp)
 {
     const __m512 b1 = _mm512_set1_ps(hp->beta1), b2 = _mm512_set1_ps(hp->beta2);
     const __m512 c1 = _mm512_set1_ps(1.f - hp->beta1), c2 = _mm512_set1_ps(1.f - hp->beta2);
     const __m512 lr = _mm512_set1_ps(hp->lr_t), eps = _mm512_set1_ps(hp->eps);
     for (int64_t i = 0; i < n; i += 16) {
         __mmask16 tail = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
-        __m512 gi = _mm512_maskz_loadu_ps(tail, g + i);
+        __m512 gi = _mm512_maskz_loadu_ps(tail, g[0] + i);
+        for (int c = 1; c < k; c++) gi = _mm512_add_ps(gi, _mm512_maskz_loadu_ps(tail, g[c] + i));
         __m512 mi = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_maskz_loadu_ps(tail, m + i)), _mm512_mul_ps(c1, gi));
         __m512 vi = _mm512_add_ps(_mm512_mul_ps(b2, _mm512_maskz_loadu_ps(tail, v + i)),
                                   _mm512_mul_ps(c2, _mm512_mul_ps(gi, gi)));

@@ -216,25 +216,21 @@ static void batch_thread(void *arg, int ith, int nth)
         float *cgrad = t->grads + stride * (size_t)c;
         ctx.dparams = job->train ? cgrad : NULL;
         memset(&job->parts[c], 0, sizeof job->parts[c]);
-        if (job->train) memset(cgrad, 0, sizeof(float) * (size_t)P);
-        if (kn > 0) ae_net_run(&t->works[ith], &ctx, &s, &job->parts[c]);
+        ae_net_run(&t->works[ith], &ctx, &s, &job->parts[c]); /* overwrites cgrad */
     }
     if (!job->train) return;
 
     ae_team_barrier(t->team);
-    /* Sum the chunk gradients in chunk order into chunk 0's buffer, then
-     * Adam, one range of parameters at a time. */
+    /* Adam, one range of parameters at a time, on the chunk gradients
+     * summed in chunk order (inside the same pass). */
     int64_t n_ranges = (P + PARAM_RANGE - 1) / PARAM_RANGE;
     for (;;) {
         int64_t r = atomic_fetch_add_explicit(&job->next_range, 1, memory_order_relaxed);
         if (r >= n_ranges) break;
         int64_t a = r * PARAM_RANGE, b = a + PARAM_RANGE < P ? a + PARAM_RANGE : P;
-        float *g0 = t->grads;
-        for (int32_t c = 1; c < job->k; c++) {
-            const float *gc = t->grads + stride * (size_t)c;
-            for (int64_t i = a; i < b; i++) g0[i] += gc[i];
-        }
-        ae_adam_update(m->params + a, t->adam_m + a, t->adam_v + a, g0 + a, b - a, &job->hp);
+        const float *g[MAX_CHUNKS];
+        for (int32_t c = 0; c < job->k; c++) g[c] = t->grads + stride * (size_t)c + a;
+        ae_adam_update_sum(m->params + a, t->adam_m + a, t->adam_v + a, g, job->k, b - a, &job->hp);
     }
 }
 
