@@ -7,7 +7,7 @@ in the same run (A: no load, B: load, A': no load again, so drift from the
 rest of the machine shows).
 
   /usr/bin/python3 bench/bench_http.py [--aelabd build/server/aelabd]
-      [--model conv --train-size 3000 --epochs 8] [--duration 30]
+      [--model conv --train-size 12000 --epochs 20] [--duration 30]
 
 Not a test: it takes a few minutes and its numbers depend on the machine.
 Prints a Markdown table (paste into bench/RESULTS.md).
@@ -81,9 +81,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--aelabd", default=os.path.join(HERE, "..", "build", "server", "aelabd"))
     ap.add_argument("--model", default="conv")
-    ap.add_argument("--train-size", type=int, default=3000)
+    ap.add_argument("--train-size", type=int, default=12000)
     ap.add_argument("--test-size", type=int, default=500)
-    ap.add_argument("--epochs", type=int, default=14)
+    ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--duration", type=int, default=30)
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--wrk-threads", type=int, default=2)
