@@ -139,6 +139,10 @@ enum srv_status srv_job_put_row(struct srv_job *j, const struct srv_store_metric
 }
 
 
+/* ------------------------------------------------------------------------ */
+/* State changes (persisted) and progress (memory only)                     */
+/* ------------------------------------------------------------------------ */
+
 enum srv_status srv_job_start(struct srv_job *j, struct srv_store *st, struct srv_feed *feed,
                               int32_t start_epoch, struct ae_err *err)
 {
