@@ -87,22 +87,24 @@ double ae_bce_sigmoid(float *z, float *dz, const float *y, int64_t n, float grad
 double ae_bce_sigmoid_scalar(float *z, float *dz, const float *y, int64_t n, float grad_scale,
                              int lanes)
 {
-    double total = 0.0;
+    /* Losses add up per lane (element i into lane i % 16) and the 16 lane
+     * sums are added once at the end, as the AVX-512 kernel does. */
+    float acc[AE_LANES] = {0};
     for (int64_t i0 = 0; i0 < n; i0 += AE_LANES) {
         int64_t len = n - i0 < AE_LANES ? n - i0 : AE_LANES;
-        float l[AE_LANES] = {0};
         for (int64_t k = 0; k < len; k++) {
             float *dzp = dz ? dz + i0 + k : NULL;
             if (k >= lanes) {
                 z[i0 + k] = sigmoid_from(z[i0 + k], NULL);
                 if (dzp) *dzp = 0.f;
+                acc[k] += 0.f;
                 continue;
             }
-            l[k] = bce_one(z + i0 + k, dzp, y[i0 + k], grad_scale);
+            acc[k] += bce_one(z + i0 + k, dzp, y[i0 + k], grad_scale);
         }
-        total += tree_sum16(l);
+        for (int64_t k = len; k < AE_LANES; k++) acc[k] += 0.f;
     }
-    return total;
+    return tree_sum16(acc);
 }
 
 double ae_l1_activity(const float *code, float *dcode, int64_t n, float l1, int lanes)
