@@ -115,6 +115,11 @@ function start() {
         e.preventDefault();
         setToken(document.getElementById('token-input').value.trim());
     });
+    window.addEventListener('aelab:token-needed', () => {
+        const bar = document.getElementById('token-bar');
+        bar.hidden = false;
+        document.getElementById('token-input').focus();
+    });
     loadShared().catch(() => {});
     store.start();
     window.addEventListener('hashchange', route);

@@ -115,7 +115,8 @@ export function mount(main, route, ctx) {
                 `batch ${job.batch ?? 0} of ${job.batches}, running loss ${fmt.loss(job.batch_loss)}`) : null,
             fact('loss', fmt.loss(job.loss)),
             fact('val_loss', fmt.loss(job.val_loss)),
-            running ? fact('samples/s', fmt.int(job.samples_per_second)) : null,
+            // 0 until the daemon has measured a stretch of batches.
+            running ? fact('samples/s', job.samples_per_second > 0 ? fmt.int(job.samples_per_second) : fmt.NONE) : null,
             fact('duration', fmt.duration(job.duration_seconds)),
             running ? fact('ETA', fmt.duration(job.eta_seconds)) : null,
             job.state === 'queued' && job.queue_position ? fact('queue position', String(job.queue_position)) : null,
