@@ -419,6 +419,8 @@ test('cancel stops a long job', { timeout: 90_000 }, async () => {
         await page.waitForFunction(k => Number(document.querySelector('#loss-chart').dataset.points) >= k, k, { timeout: 60_000 });
     assert.equal(await page.evaluate(() => window.__sameDocument), 'yes', 'the page was reloaded');
     await imageSize('#recon');
+    // One stream per tab: the job page's own, the shared one is closed meanwhile.
+    await waitFor('one SSE client at aelabd', async () => /^aelab_sse_clients 1$/m.test((await api('/metrics')).body), 15_000, 200);
     await shot('job-page-running');
     assert.equal(await page.isEnabled('#cancel-job'), true);
     assert.equal(await page.isDisabled('#delete-job'), true);

@@ -104,6 +104,7 @@ function showStatus(s) {
         live: 'live',
         reconnecting: 'reconnecting',
         polling: 'stream down: refreshing every 15 s',
+        done: 'job finished',
     }[s] || s;
     el.querySelector('.conn-text').textContent = text;
 }

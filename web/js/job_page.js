@@ -265,7 +265,7 @@ export function mount(main, route, ctx) {
         s.addEventListener('progress', e => { const p = parse(e); if (p && job) { setJob(p); renderHead(); } });
         s.addEventListener('epoch', e => { addEpoch(parse(e)); renderHead(); renderChart(); renderRecon(); });
         s.addEventListener('state', e => { setJob(parse(e)); renderAll(); });
-        s.addEventListener('end', () => { s.close(); if (es === s) es = null; stopPolling(); });
+        s.addEventListener('end', () => { s.close(); if (es === s) es = null; stopPolling(); store.setStatus('done'); });
         s.addEventListener('deleted', () => {
             s.close();
             store.remove(id);
@@ -273,11 +273,12 @@ export function mount(main, route, ctx) {
                 h('p', {}, h('a', { href: '#/jobs' }, 'Back to the jobs.'))));
             stop();
         });
-        s.addEventListener('open', stopPolling);
+        s.addEventListener('open', () => { stopPolling(); store.setStatus('live'); });
         s.addEventListener('error', () => {
             if (!alive) return;
-            if (job && fmt.FINISHED.has(job.state)) { s.close(); return; }
+            if (job && fmt.FINISHED.has(job.state)) { s.close(); store.setStatus('done'); return; }
             // Down: re-read slowly until the stream is back.
+            store.setStatus(s.readyState === EventSource.CLOSED ? 'polling' : 'reconnecting');
             startPolling();
             if (s.readyState === EventSource.CLOSED) {
                 if (es === s) es = null;
@@ -294,6 +295,7 @@ export function mount(main, route, ctx) {
     function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
 
     function stop() {
+        if (alive) store.resume();
         alive = false;
         if (es) es.close();
         es = null;
@@ -333,6 +335,7 @@ export function mount(main, route, ctx) {
     }
 
     // ---- start ------------------------------------------------------------
+    store.suspend();
     open();
     fetchOnce();
     api.summary(id).then(s => {

@@ -40,7 +40,25 @@ class JobStore extends EventTarget {
     start() {
         if (this.es) return;
         this.open();
-        this.refresh();
+        this.refresh().catch(() => {});
+    }
+
+    /** Close the shared stream while a page follows one job on its own
+     *  stream: browsers allow few HTTP/1.1 connections per host, so a tab
+     *  holds one stream, not two.  The page reports its stream's status. */
+    suspend() {
+        this.suspended = true;
+        if (this.es) this.es.close();
+        this.es = null;
+        this.stopPolling();
+        clearTimeout(this.retryTimer);
+    }
+
+    /** Re-open the shared stream and re-read what was missed meanwhile. */
+    resume() {
+        if (!this.suspended) return;
+        this.suspended = false;
+        this.start();
     }
 
     /** Newest first. */
@@ -133,6 +151,7 @@ class JobStore extends EventTarget {
 
     open() {
         clearTimeout(this.retryTimer);
+        if (this.suspended) return;
         const es = new EventSource(urls.events());
         this.es = es;
         for (const type of ['job', 'deleted', 'resync'])
