@@ -690,4 +690,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # train_quality.py stops a run at its time budget with SIGINT
+        sys.exit(130)
