@@ -421,6 +421,9 @@ test('cancel stops a long job', { timeout: 90_000 }, async () => {
     await imageSize('#recon');
     // One stream per tab: the job page's own, the shared one is closed meanwhile.
     await waitFor('one SSE client at aelabd', async () => /^aelab_sse_clients 1$/m.test((await api('/metrics')).body), 15_000, 200);
+    // Its duration keeps counting between events.
+    const d0 = await page.textContent('#job-duration');
+    await page.waitForFunction(d0 => document.querySelector('#job-duration').textContent !== d0, d0, { timeout: 5_000 });
     await shot('job-page-running');
     assert.equal(await page.isEnabled('#cancel-job'), true);
     assert.equal(await page.isDisabled('#delete-job'), true);

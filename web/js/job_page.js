@@ -117,7 +117,7 @@ export function mount(main, route, ctx) {
             fact('val_loss', fmt.loss(job.val_loss)),
             // 0 until the daemon has measured a stretch of batches.
             running ? fact('samples/s', job.samples_per_second > 0 ? fmt.int(job.samples_per_second) : fmt.NONE) : null,
-            fact('duration', fmt.duration(job.duration_seconds)),
+            fact('duration', h('span', { id: 'job-duration' }, fmt.duration(fmt.jobDuration(job)))),
             running ? fact('ETA', fmt.duration(job.eta_seconds)) : null,
             job.state === 'queued' && job.queue_position ? fact('queue position', String(job.queue_position)) : null,
             fact('created', fmt.time(job.created_at)),
@@ -218,6 +218,7 @@ export function mount(main, route, ctx) {
     function setJob(j) {
         if (!j || fmt.isStale(job, j)) return;
         const { metrics: m, ...rest } = j;
+        if (typeof rest.duration_seconds === 'number') rest.received = performance.now();
         job = { ...(job || {}), ...rest };
         if (Array.isArray(m)) metrics = [...m].sort((a, b) => a.epoch - b.epoch);
         store.upsert(job);
@@ -302,6 +303,7 @@ export function mount(main, route, ctx) {
         stopPolling();
         clearTimeout(retryTimer);
         clearTimeout(imgTimer);
+        clearInterval(ticker);
     }
 
     // ---- actions ----------------------------------------------------------
@@ -333,6 +335,12 @@ export function mount(main, route, ctx) {
             renderHead();
         }
     }
+
+    // A running job's duration keeps counting between events.
+    const ticker = setInterval(() => {
+        const el = document.getElementById('job-duration');
+        if (el && job && job.state === 'running') setText(el, fmt.duration(fmt.jobDuration(job)));
+    }, 1000);
 
     // ---- start ------------------------------------------------------------
     store.suspend();

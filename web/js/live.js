@@ -75,6 +75,7 @@ class JobStore extends EventTarget {
         if (isStale(old, job)) return;
         // Only a job's own page carries metrics; the table does not need them.
         const { metrics, ...rest } = job;
+        if (typeof rest.duration_seconds === 'number') rest.received = performance.now();
         this.jobs.set(job.id, old ? { ...old, ...rest } : rest);
         if (!quiet) this.emit([job.id], !old);
     }
