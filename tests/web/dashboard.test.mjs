@@ -222,7 +222,7 @@ after(async () => {
 // ---- the tests ----------------------------------------------------------------
 test('the dashboard opens, with its form built from /api/models and a live stream', { timeout: 60_000 }, async () => {
     const t0 = Date.now();
-    const uplot = page.waitForResponse(r => r.url().includes('/node_modules/uplot/dist/uPlot.esm.js'));
+    const uplot = page.waitForResponse(r => r.url().includes('/node_modules/uplot/dist/uPlot.iife.min.js'));
     await page.goto(`${base}/`);
     await page.waitForSelector('form.job-form[data-ready="true"]');
     figures.ready_ms = Date.now() - t0;
