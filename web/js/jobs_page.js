@@ -118,6 +118,7 @@ export function mount(main, route, ctx) {
 
     function fill({ tr, c }, j) {
         setText(c.name, j.name || fmt.NONE);
+        if (j.name) c.name.title = j.name;      // the cell may be cut short
         setText(c.model, j.model);
         setText(c.dataset, j.dataset);
         const label = j.state === 'running' && j.cancel_requested ? 'cancelling' : j.state;
