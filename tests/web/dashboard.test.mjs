@@ -112,6 +112,14 @@ async function api(p, opts = {}) {
     return { status: res.status, body, headers: res.headers };
 }
 
+/** Skip (quickly) a test whose earlier step failed, instead of letting it
+ *  wait out its timeouts on a job that was never made. */
+function needs(t, ...names) {
+    const missing = names.filter(n => !ids[n]);
+    if (missing.length) t.skip(`needs the job(s) ${missing.join(', ')} from an earlier test, which failed`);
+    return missing.length === 0;
+}
+
 async function submitViaApi(spec) {
     const r = await api('/api/jobs', { method: 'POST', body: JSON.stringify(spec) });
     assert.equal(r.status, 201, `POST /api/jobs ${JSON.stringify(spec)}: ${JSON.stringify(r.body)}`);
@@ -294,7 +302,8 @@ test('a small job submitted through the form appears and reaches succeeded witho
     assert.equal(cells.progress, 1);
 });
 
-test('the job page: one chart point per epoch, the grid at its natural size, epochs by slider', { timeout: 60_000 }, async () => {
+test('the job page: one chart point per epoch, the grid at its natural size, epochs by slider', { timeout: 60_000 }, async (t) => {
+    if (!needs(t, 'simple')) return;
     const id = ids.simple;
     await page.click(`#jobs-table tr[data-job-id="${id}"] a`);
     await page.waitForFunction(i => location.hash === `#/jobs/${i}`, id);
@@ -458,7 +467,8 @@ test('cancel stops a long job', { timeout: 90_000 }, async () => {
     assert.equal(await page.$(`#jobs-table tr[data-job-id="${id}"]`), null);
 });
 
-test('the compare page draws several jobs: the tutorial\'s five models', { timeout: 150_000 }, async () => {
+test('the compare page draws several jobs: the tutorial\'s five models', { timeout: 150_000 }, async (t) => {
+    if (!needs(t, 'simple')) return;
     // Small enough for the sanitizer build too: the conv models are the slow ones.
     const small = { sparse: 512, deep: 512, conv: 128, denoise: 128 };
     const made = [ids.simple];
@@ -505,7 +515,8 @@ test('the compare page draws several jobs: the tutorial\'s five models', { timeo
     await shot('compare');
 });
 
-test('keyboard and phone width: everything is reachable and nothing overflows', { timeout: 60_000 }, async () => {
+test('keyboard and phone width: everything is reachable and nothing overflows', { timeout: 60_000 }, async (t) => {
+    if (!needs(t, 'simple')) return;
     await page.goto(`${base}/#/jobs`);
     await page.waitForSelector('form.job-form[data-ready="true"]');
     await page.waitForSelector(`#jobs-table tr[data-job-id="${ids.simple}"]`);
