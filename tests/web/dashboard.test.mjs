@@ -406,7 +406,7 @@ test('cancel stops a long job', { timeout: 90_000 }, async () => {
     await page.fill('#f-train_size', '10000');
     await page.fill('#f-test_size', '1000');
     await page.click('#submit-job');
-    await page.waitForFunction(() => /is (queued|running)/.test(document.querySelector('.form-status').textContent));
+    await page.waitForFunction(() => /submitted/.test(document.querySelector('.form-status').textContent));
     const id = Number(await page.textContent('.form-status.ok a'));
     ids.long = id;
     // The table follows it live: running, and its progress bar moves.
