@@ -405,9 +405,12 @@ test('cancel stops a long job', { timeout: 90_000 }, async () => {
     await page.fill('#f-epochs', '500');
     await page.fill('#f-train_size', '10000');
     await page.fill('#f-test_size', '1000');
+    const created = page.waitForResponse(r => r.url().endsWith('/api/jobs') && r.request().method() === 'POST');
     await page.click('#submit-job');
-    await page.waitForFunction(() => /submitted/.test(document.querySelector('.form-status').textContent));
-    const id = Number(await page.textContent('.form-status.ok a'));
+    const res = await created;
+    assert.equal(res.status(), 201);
+    const id = (await res.json()).id;
+    await page.waitForFunction(id => document.querySelector('.form-status.ok a')?.textContent === String(id), id);
     ids.long = id;
     // The table follows it live: running, and its progress bar moves.
     const row = `#jobs-table tr[data-job-id="${id}"]`;
