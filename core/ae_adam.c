@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "ae_ops.h"
+#include "ae_simd.h"
 
 struct ae_adam_hp ae_adam_hparams(double lr, int64_t t)
 {
@@ -24,10 +25,26 @@ struct ae_adam_hp ae_adam_hparams(double lr, int64_t t)
 void ae_adam_update(float *w, float *m, float *v, const float *g, int64_t n,
                     const struct ae_adam_hp *hp)
 {
+    ae_adam_update_sum(w, m, v, &g, 1, n, hp);
+}
+
+void ae_adam_update_sum(float *w, float *m, float *v, const float *const *g, int k, int64_t n,
+                        const struct ae_adam_hp *hp)
+{
+    if (ae_simd_avx512())
+        ae_adam_update_avx512(w, m, v, g, k, n, hp);
+    else
+        ae_adam_update_scalar(w, m, v, g, k, n, hp);
+}
+
+void ae_adam_update_scalar(float *w, float *m, float *v, const float *const *g, int k, int64_t n,
+                           const struct ae_adam_hp *hp)
+{
     const float b1 = hp->beta1, b2 = hp->beta2, c1 = 1.f - hp->beta1, c2 = 1.f - hp->beta2;
     const float lr_t = hp->lr_t, eps = hp->eps;
     for (int64_t i = 0; i < n; i++) {
-        float gi = g[i];
+        float gi = g[0][i];
+        for (int c = 1; c < k; c++) gi += g[c][i];
         float mi = b1 * m[i] + c1 * gi;
         float vi = b2 * v[i] + c2 * (gi * gi);
         m[i] = mi;

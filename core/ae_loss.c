@@ -14,14 +14,23 @@
 #include <math.h>
 
 #include "ae_ops.h"
+#include "ae_simd.h"
 #include "ae_vmath.h"
 
 #define EPS 1e-7f
 #define ONE_M_EPS (1.f - 1e-7f)
 
-void ae_relu_backward(float *dz, const float *dy, const float *y, int64_t n)
+void ae_relu_backward_scalar(float *dz, const float *dy, const float *y, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) dz[i] = y[i] > 0.f ? dy[i] : 0.f;
+}
+
+void ae_relu_backward(float *dz, const float *dy, const float *y, int64_t n)
+{
+    if (ae_simd_avx512())
+        ae_relu_backward_avx512(dz, dy, y, n);
+    else
+        ae_relu_backward_scalar(dz, dy, y, n);
 }
 
 static inline float sigmoid_from(float z, float *a_out)
@@ -33,9 +42,17 @@ static inline float sigmoid_from(float z, float *a_out)
     return z >= 0.f ? inv : a * inv;
 }
 
-void ae_sigmoid(float *x, int64_t n)
+void ae_sigmoid_scalar(float *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) x[i] = sigmoid_from(x[i], NULL);
+}
+
+void ae_sigmoid(float *x, int64_t n)
+{
+    if (ae_simd_avx512())
+        ae_sigmoid_avx512(x, n);
+    else
+        ae_sigmoid_scalar(x, n);
 }
 
 /* One element: returns the loss, writes p into *z and the gradient. */
@@ -44,28 +61,46 @@ static inline float bce_one(float *z, float *dz, float y, float scale)
     float p = sigmoid_from(*z, NULL);
     float pc = p < EPS ? EPS : (p > ONE_M_EPS ? ONE_M_EPS : p);
     float g = (p >= EPS && p <= ONE_M_EPS) ? (p - y) * scale : 0.f;
-    float loss = -(y * ae_logf_poly(pc) + (1.f - y) * ae_logf_poly(1.f - pc));
+    float loss = 0.f - (y * ae_logf_poly(pc) + (1.f - y) * ae_logf_poly(1.f - pc));
     *z = p;
     if (dz) *dz = g;
     return loss;
 }
 
+/* The sum of 16 values in the order the AVX-512 kernel reduces a vector:
+ * (i, i+8), then (i, i+4), (i, i+2), (0, 1). */
+static float tree_sum16(const float *l)
+{
+    float a[8], b[4];
+    for (int i = 0; i < 8; i++) a[i] = l[i] + l[i + 8];
+    for (int i = 0; i < 4; i++) b[i] = a[i] + a[i + 4];
+    float c0 = b[0] + b[2], c1 = b[1] + b[3];
+    return c0 + c1;
+}
+
 double ae_bce_sigmoid(float *z, float *dz, const float *y, int64_t n, float grad_scale, int lanes)
+{
+    if (ae_simd_avx512()) return ae_bce_sigmoid_avx512(z, dz, y, n, grad_scale, lanes);
+    return ae_bce_sigmoid_scalar(z, dz, y, n, grad_scale, lanes);
+}
+
+double ae_bce_sigmoid_scalar(float *z, float *dz, const float *y, int64_t n, float grad_scale,
+                             int lanes)
 {
     double total = 0.0;
     for (int64_t i0 = 0; i0 < n; i0 += AE_LANES) {
         int64_t len = n - i0 < AE_LANES ? n - i0 : AE_LANES;
-        float part = 0.f;
+        float l[AE_LANES] = {0};
         for (int64_t k = 0; k < len; k++) {
             float *dzp = dz ? dz + i0 + k : NULL;
-            if (lanes < AE_LANES && k >= lanes) {
+            if (k >= lanes) {
                 z[i0 + k] = sigmoid_from(z[i0 + k], NULL);
                 if (dzp) *dzp = 0.f;
                 continue;
             }
-            part += bce_one(z + i0 + k, dzp, y[i0 + k], grad_scale);
+            l[k] = bce_one(z + i0 + k, dzp, y[i0 + k], grad_scale);
         }
-        total += part;
+        total += tree_sum16(l);
     }
     return total;
 }

@@ -18,6 +18,7 @@
 #include "ae_net.h"
 #include "ae_ops.h"
 #include "ae_rng.h"
+#include "ae_simd.h"
 #include "ae_vmath.h"
 
 #define L AE_LANES
@@ -42,40 +43,90 @@ static int64_t max_layer_size(const struct ae_model *m)
 
 static int64_t round16(int64_t n) { return (n + 15) & ~(int64_t)15; }
 
+/* Per-image floats of act[k] including its border (blocked models). */
+static int64_t act_floats(const struct ae_model *m, int k, int pad)
+{
+    const struct ae_layer *l = k < m->n_layers ? &m->layers[k] : NULL;
+    int h, w, c;
+    if (l) {
+        h = l->in_h, w = l->in_w, c = l->in_c;
+    } else {
+        l = &m->layers[m->n_layers - 1];
+        h = l->out_h, w = l->out_w, c = l->out_c;
+    }
+    return (int64_t)(h + 2 * pad) * (w + 2 * pad) * c;
+}
+
+static int act_pad_of(const struct ae_model *m, int k)
+{
+    if (!m->blocked || k >= m->n_layers) return 0;
+    const struct ae_layer *l = &m->layers[k];
+    return l->kind == AE_LAYER_CONV && l->pad == 1;
+}
+
+static int dz_pad_of(const struct ae_model *m, int i)
+{
+    const struct ae_layer *l = &m->layers[i];
+    return i > 0 ? 2 - l->pad : 0;
+}
+
+/* Lay out (or just size, when arena is NULL) a work area; returns floats. */
+static int64_t work_layout(struct ae_work *w, const struct ae_model *m, int32_t cap, float *arena)
+{
+    int64_t at = 0;
+    float *base = arena;
+#define TAKE(n) (at += round16(n), base ? base + at - round16(n) : NULL)
+    int64_t rows = m->blocked ? L : cap;
+    for (int k = 0; k <= m->n_layers; k++) {
+        int pad = act_pad_of(m, k);
+        if (w) w->act_pad[k] = pad;
+        float *p = TAKE(rows * act_floats(m, k, pad));
+        if (w) w->act[k] = p;
+    }
+    float *t = TAKE(rows * AE_IMAGE_PIXELS);
+    int64_t g = round16(rows * max_layer_size(m));
+    float *g0 = TAKE(g), *g1 = TAKE(g);
+    float *eps = TAKE(rows * (m->cfg.latent_dim > 0 ? m->cfg.latent_dim : 1));
+    if (w) {
+        w->target = t;
+        w->g0 = g0;
+        w->g1 = g1;
+        w->eps = eps;
+    }
+    if (m->blocked) {
+        float *dl = TAKE(m->n_params * L);
+        if (w) w->dlanes = dl;
+        for (int i = 0; i < m->n_layers; i++) {
+            const struct ae_layer *l = &m->layers[i];
+            if (l->kind != AE_LAYER_CONV) continue;
+            int q = dz_pad_of(m, i);
+            float *dz = TAKE((int64_t)L * (l->out_h + 2 * q) * (l->out_w + 2 * q) * l->out_c);
+            float *wf = TAKE(9LL * l->in_c * l->out_c);
+            if (w) {
+                w->dzp[i] = dz;
+                w->dz_pad[i] = q;
+                w->wflip[i] = wf;
+            }
+        }
+    }
+#undef TAKE
+    return at;
+}
+
 int64_t ae_work_floats(const struct ae_model *m, int32_t cap)
 {
-    int64_t total = round16((int64_t)cap * AE_IMAGE_PIXELS) * 2; /* input + target */
-    for (int32_t i = 0; i < m->n_layers; i++)
-        total += round16((int64_t)cap * ae_layer_out_size(&m->layers[i]));
-    total += 2 * round16((int64_t)cap * max_layer_size(m));
-    total += round16((int64_t)cap * (m->cfg.latent_dim > 0 ? m->cfg.latent_dim : 1));
-    if (m->blocked) total += round16(m->n_params * L);
-    return total;
+    return work_layout(NULL, m, cap, NULL);
 }
 
 void ae_work_init(struct ae_work *w, const struct ae_model *m, int32_t cap, float *arena)
 {
-    float *p = arena;
     memset(w, 0, sizeof *w);
     w->m = m;
     w->cap = cap;
     w->arena = arena;
-    w->act[0] = p;
-    p += round16((int64_t)cap * AE_IMAGE_PIXELS);
-    w->target = p;
-    p += round16((int64_t)cap * AE_IMAGE_PIXELS);
-    for (int32_t i = 0; i < m->n_layers; i++) {
-        w->act[i + 1] = p;
-        p += round16((int64_t)cap * ae_layer_out_size(&m->layers[i]));
-    }
-    int64_t g = round16((int64_t)cap * max_layer_size(m));
-    w->g0 = p;
-    p += g;
-    w->g1 = p;
-    p += g;
-    w->eps = p;
-    p += round16((int64_t)cap * (m->cfg.latent_dim > 0 ? m->cfg.latent_dim : 1));
-    if (m->blocked) w->dlanes = p;
+    int64_t n = work_layout(w, m, cap, arena);
+    /* The zero borders are never written afterwards. */
+    memset(arena, 0, sizeof(float) * (size_t)n);
 }
 
 static inline int32_t src_image(const struct ae_src *s, int32_t k)
@@ -91,21 +142,33 @@ static inline float noisy_pixel(float x, float f, uint64_t key, int64_t image, i
     return v < 0.f ? 0.f : (v > 1.f ? 1.f : v);
 }
 
-/* Rows k0..k0+n of src into act[0] (and target when noisy), row-major. */
+/* One image: x = pixels / 255 (noisy when noise_factor > 0), t = clean. */
+void ae_pixels_row_scalar(float *x, float *t, const uint8_t *px, float f, uint64_t key, int64_t img)
+{
+    for (int p = 0; p < AE_IMAGE_PIXELS; p++) {
+        float v = byte_scale[px[p]];
+        t[p] = v;
+        x[p] = f > 0.f ? noisy_pixel(v, f, key, img, p) : v;
+    }
+}
+
+static void pixels_row(float *x, float *t, const uint8_t *px, float f, uint64_t key, int64_t img)
+{
+    if (ae_simd_avx512())
+        ae_pixels_row_avx512(x, t, px, f, key, img);
+    else
+        ae_pixels_row_scalar(x, t, px, f, key, img);
+}
+
+/* Rows k0..k0+n of src into act[0] and target, row-major. */
 static void fill_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
                       int32_t k0, int32_t n)
 {
-    float f = (float)w->m->cfg.noise_factor;
+    float f = ctx->noisy ? (float)w->m->cfg.noise_factor : 0.f;
     for (int32_t r = 0; r < n; r++) {
         int32_t img = src_image(s, k0 + r);
-        const uint8_t *px = s->images + (size_t)img * AE_IMAGE_PIXELS;
-        float *x = w->act[0] + (size_t)r * AE_IMAGE_PIXELS;
-        float *t = w->target + (size_t)r * AE_IMAGE_PIXELS;
-        for (int p = 0; p < AE_IMAGE_PIXELS; p++) {
-            float v = byte_scale[px[p]];
-            t[p] = v;
-            x[p] = ctx->noisy ? noisy_pixel(v, f, ctx->noise_key, img, p) : v;
-        }
+        pixels_row(w->act[0] + (size_t)r * AE_IMAGE_PIXELS, w->target + (size_t)r * AE_IMAGE_PIXELS,
+                   s->images + (size_t)img * AE_IMAGE_PIXELS, f, ctx->noise_key, img);
     }
 }
 
@@ -113,20 +176,23 @@ static void fill_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const str
 static void fill_block(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
                        int32_t k0, int nv)
 {
-    float f = (float)w->m->cfg.noise_factor;
-    float *x = w->act[0], *t = w->target;
+    float f = ctx->noisy ? (float)w->m->cfg.noise_factor : 0.f;
+    int pad = w->act_pad[0], S = AE_IMAGE_SIDE, rs = S + 2 * pad;
+    float *x = w->act[0] + ((size_t)pad * rs + pad) * L, *t = w->target;
+    float row_x[AE_IMAGE_PIXELS], row_t[AE_IMAGE_PIXELS];
     for (int l = 0; l < L; l++) {
         if (l >= nv) {
-            for (int p = 0; p < AE_IMAGE_PIXELS; p++) x[p * L + l] = t[p * L + l] = 0.f;
-            continue;
+            memset(row_x, 0, sizeof row_x);
+            memset(row_t, 0, sizeof row_t);
+        } else {
+            int32_t img = src_image(s, k0 + l);
+            pixels_row(row_x, row_t, s->images + (size_t)img * AE_IMAGE_PIXELS, f, ctx->noise_key, img);
         }
-        int32_t img = src_image(s, k0 + l);
-        const uint8_t *px = s->images + (size_t)img * AE_IMAGE_PIXELS;
-        for (int p = 0; p < AE_IMAGE_PIXELS; p++) {
-            float v = byte_scale[px[p]];
-            t[p * L + l] = v;
-            x[p * L + l] = ctx->noisy ? noisy_pixel(v, f, ctx->noise_key, img, p) : v;
-        }
+        for (int y = 0; y < S; y++)
+            for (int xx = 0; xx < S; xx++) {
+                x[((size_t)y * rs + xx) * L + l] = row_x[y * S + xx];
+                t[((size_t)y * S + xx) * L + l] = row_t[y * S + xx];
+            }
     }
 }
 
@@ -183,7 +249,7 @@ static void sample_backward(const struct ae_work *w, float *din, const float *dz
 /* ---- dense chain ------------------------------------------------------- */
 
 static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
-                     int32_t k0, int32_t n, struct ae_loss_parts *parts)
+                     int32_t k0, int32_t n, struct ae_loss_parts *parts, bool first)
 {
     const struct ae_model *m = w->m;
     const float *P = ctx->params;
@@ -223,9 +289,11 @@ static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const stru
         if (sparse && i == m->code_layer)
             ae_l1_activity(w->act[i + 1], g, (int64_t)n * l->out_c, (float)m->cfg.l1, L);
         if (l->act == AE_ACT_RELU) ae_relu_backward(g, g, w->act[i + 1], (int64_t)n * l->out_c);
+        /* The first chunk overwrites the gradient (no memset), later ones add. */
         if (l->kind == AE_LAYER_DENSE)
-            ae_dense_backward(i > 0 ? gn : NULL, ctx->dparams + l->w_off, ctx->dparams + l->b_off,
-                              g, w->act[i], P + l->w_off, n, l->in_c, l->out_c);
+            (first ? ae_dense_backward_set : ae_dense_backward)(
+                i > 0 ? gn : NULL, ctx->dparams + l->w_off, ctx->dparams + l->b_off, g, w->act[i],
+                P + l->w_off, n, l->in_c, l->out_c);
         else
             sample_backward(w, gn, g, w->act[i], n, 1.f / (float)ctx->n_total);
         float *t = g;
@@ -235,6 +303,27 @@ static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const stru
 }
 
 /* ---- conv chain, one block -------------------------------------------- */
+
+/* Row stride in floats of act[k] (blocked). */
+static int64_t act_rs(const struct ae_work *w, int k, int width, int channels)
+{
+    return (int64_t)(width + 2 * w->act_pad[k]) * channels * L;
+}
+
+/* dz (Ho, Wo, C) -> the interior of conv i's bordered gradient buffer,
+ * masked by the relu of y when mask_relu. */
+static void to_bordered(float *dst, int q, const float *g, const float *y, int Ho, int Wo, int C,
+                        bool mask_relu)
+{
+    int64_t row = (int64_t)Wo * C * L, rs = (int64_t)(Wo + 2 * q) * C * L;
+    dst += q * rs + (int64_t)q * C * L;
+    for (int r = 0; r < Ho; r++) {
+        if (mask_relu)
+            ae_relu_backward(dst + r * rs, g + r * row, y + r * row, row);
+        else
+            memcpy(dst + r * rs, g + r * row, sizeof(float) * (size_t)row);
+    }
+}
 
 static void run_block(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
                       int32_t k0, int nv, struct ae_loss_parts *parts)
@@ -248,11 +337,16 @@ static void run_block(struct ae_work *w, const struct ae_net_ctx *ctx, const str
         const struct ae_layer *l = &m->layers[i];
         switch (l->kind) {
         case AE_LAYER_CONV:
-            ae_conv_forward(w->act[i + 1], w->act[i], P + l->w_off, P + l->b_off, l->in_h, l->in_w,
-                            l->in_c, l->out_c, l->pad, l->act);
+            /* A conv's output is never read by a conv here, so it has no border. */
+            ae_conv3_valid(w->act[i + 1], w->act[i], act_rs(w, i, l->in_w, l->in_c), l->out_h,
+                           l->out_w, l->in_c, l->out_c, P + l->w_off, P + l->b_off, l->act);
             break;
-        case AE_LAYER_MAXPOOL: ae_maxpool_forward(w->act[i + 1], w->act[i], l->in_h, l->in_w, l->in_c); break;
-        case AE_LAYER_UPSAMPLE: ae_upsample_forward(w->act[i + 1], w->act[i], l->in_h, l->in_w, l->in_c); break;
+        case AE_LAYER_MAXPOOL:
+            ae_maxpool_forward(w->act[i + 1], w->act_pad[i + 1], w->act[i], l->in_h, l->in_w, l->in_c);
+            break;
+        case AE_LAYER_UPSAMPLE:
+            ae_upsample_forward(w->act[i + 1], w->act_pad[i + 1], w->act[i], l->in_h, l->in_w, l->in_c);
+            break;
         default: break;
         }
     }
@@ -270,23 +364,36 @@ static void run_block(struct ae_work *w, const struct ae_net_ctx *ctx, const str
     bool preact = true; /* g is wrt the pre-activation of layer i */
     for (int32_t i = last; i >= 0; i--) {
         const struct ae_layer *l = &m->layers[i];
-        int64_t out_n = ae_layer_out_size(l) * L;
-        if (l->act == AE_ACT_RELU && !preact) ae_relu_backward(g, g, w->act[i + 1], out_n);
-        preact = false;
         switch (l->kind) {
-        case AE_LAYER_CONV:
-            ae_conv_backward_weights(w->dlanes + l->w_off * L, w->dlanes + l->b_off * L, w->act[i], g,
-                                     l->in_h, l->in_w, l->in_c, l->out_c, l->pad);
+        case AE_LAYER_CONV: {
+            bool mask = l->act == AE_ACT_RELU && !preact;
+            int q = w->dz_pad[i];
+            const float *dz = g;
+            int64_t dz_rs = (int64_t)l->out_w * l->out_c * L;
+            if (q > 0 || mask) {
+                to_bordered(w->dzp[i], q, g, w->act[i + 1], l->out_h, l->out_w, l->out_c, mask);
+                dz_rs = (int64_t)(l->out_w + 2 * q) * l->out_c * L;
+                dz = w->dzp[i] + q * dz_rs + (int64_t)q * l->out_c * L;
+            }
+            ae_conv3_wgrad(w->dlanes + l->w_off * L, w->dlanes + l->b_off * L, w->act[i],
+                           act_rs(w, i, l->in_w, l->in_c), dz, dz_rs, l->out_h, l->out_w, l->in_c,
+                           l->out_c);
             if (i > 0)
-                ae_conv_backward_data(gn, g, P + l->w_off, l->in_h, l->in_w, l->in_c, l->out_c,
-                                      l->pad);
+                ae_conv3_valid(gn, w->dzp[i], dz_rs, l->in_h, l->in_w, l->out_c, l->in_c, w->wflip[i],
+                               NULL, AE_ACT_LINEAR);
+            preact = false;
             break;
+        }
         case AE_LAYER_MAXPOOL:
             /* Every pool follows a relu conv: the relu's backward is fused. */
-            ae_maxpool_backward_relu(gn, g, w->act[i], w->act[i + 1], l->in_h, l->in_w, l->in_c);
+            ae_maxpool_backward_relu(gn, g, w->act[i], w->act[i + 1], w->act_pad[i + 1], l->in_h,
+                                     l->in_w, l->in_c);
             preact = true;
             break;
-        case AE_LAYER_UPSAMPLE: ae_upsample_backward(gn, g, l->in_h, l->in_w, l->in_c); break;
+        case AE_LAYER_UPSAMPLE:
+            ae_upsample_backward(gn, g, l->in_h, l->in_w, l->in_c);
+            preact = false;
+            break;
         default: break;
         }
         float *t = g;
@@ -301,16 +408,24 @@ void ae_net_run(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae
     const struct ae_model *m = w->m;
     bool train = ctx->dparams != NULL;
     if (m->blocked) {
-        if (train) memset(w->dlanes, 0, sizeof(float) * (size_t)(m->n_params * L));
+        if (train) {
+            memset(w->dlanes, 0, sizeof(float) * (size_t)(m->n_params * L));
+            for (int32_t i = 1; i < m->n_layers; i++) {
+                const struct ae_layer *l = &m->layers[i];
+                if (l->kind == AE_LAYER_CONV)
+                    ae_conv3_flip(w->wflip[i], ctx->params + l->w_off, l->in_c, l->out_c);
+            }
+        }
         for (int32_t k = 0; k < src->n; k += L) {
             int nv = src->n - k < L ? src->n - k : L;
             run_block(w, ctx, src, k, nv, parts);
         }
-        if (train && src->n > 0) ae_lanes_reduce(ctx->dparams, w->dlanes, m->n_params);
+        if (train) ae_lanes_sum(ctx->dparams, w->dlanes, m->n_params);
     } else {
+        if (train && src->n == 0) memset(ctx->dparams, 0, sizeof(float) * (size_t)m->n_params);
         for (int32_t k = 0; k < src->n; k += w->cap) {
             int32_t n = src->n - k < w->cap ? src->n - k : w->cap;
-            run_rows(w, ctx, src, k, n, parts);
+            run_rows(w, ctx, src, k, n, parts, k == 0);
         }
     }
 }
@@ -321,7 +436,14 @@ void ae_work_read(const struct ae_work *w, int k, int32_t r, float *out)
     int64_t size = k == 0 ? AE_IMAGE_PIXELS : ae_layer_out_size(&m->layers[k - 1]);
     const float *a = w->act[k];
     if (m->blocked) {
-        for (int64_t i = 0; i < size; i++) out[i] = a[i * L + r];
+        const struct ae_layer *l = k < m->n_layers ? &m->layers[k] : &m->layers[k - 1];
+        int h = k < m->n_layers ? l->in_h : l->out_h, wd = k < m->n_layers ? l->in_w : l->out_w;
+        int c = k < m->n_layers ? l->in_c : l->out_c, pad = w->act_pad[k];
+        int64_t i = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < wd; x++)
+                for (int ch = 0; ch < c; ch++)
+                    out[i++] = a[(((int64_t)(y + pad) * (wd + 2 * pad) + x + pad) * c + ch) * L + r];
     } else {
         memcpy(out, a + (size_t)r * size, sizeof(float) * (size_t)size);
     }

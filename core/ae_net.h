@@ -17,6 +17,10 @@ struct ae_work {
     const struct ae_model *m;
     int32_t cap;                        /* rows, or AE_LANES for blocked models */
     float *act[AE_MAX_LAYERS + 1];      /* act[0] input, act[i + 1] output of layer i */
+    int32_t act_pad[AE_MAX_LAYERS + 1]; /* blocked: zero border of act[k] (1 if a same conv reads it) */
+    float *dzp[AE_MAX_LAYERS];          /* blocked: conv i's output gradient with a 2 - pad border */
+    int32_t dz_pad[AE_MAX_LAYERS];
+    float *wflip[AE_MAX_LAYERS];        /* blocked: conv i's flipped weights (data gradient) */
     float *target;                      /* clean images in the input's layout */
     float *g0, *g1;                     /* activation gradients (ping-pong) */
     float *eps;                         /* vae: (cap, latent_dim) */
@@ -35,7 +39,8 @@ struct ae_src {
 /* How to run. */
 struct ae_net_ctx {
     const float *params;
-    float *dparams;         /* NULL: forward and loss only */
+    float *dparams;         /* NULL: forward and loss only; else receives (overwritten)
+                             * the parameter gradient of this run */
     int32_t n_total;        /* images in the whole minibatch: the loss is their mean */
     bool noisy;             /* denoise: inputs are noisy, targets clean */
     uint64_t noise_key;
@@ -56,7 +61,8 @@ int64_t ae_work_floats(const struct ae_model *m, int32_t cap);
 void ae_work_init(struct ae_work *w, const struct ae_model *m, int32_t cap, float *arena);
 
 /* Run the images of src through the model in chunks of w->cap, adding loss
- * parts into *parts (may be NULL without want_loss). */
+ * parts into *parts (may be NULL without want_loss) and, when
+ * ctx->dparams is set, writing the summed parameter gradient there. */
 void ae_net_run(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *src,
                 struct ae_loss_parts *parts);
 

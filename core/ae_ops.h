@@ -34,6 +34,9 @@ void ae_dense_forward(float *out, const float *in, const float *w, const float *
  * when din is NULL). */
 void ae_dense_backward(float *din, float *dw, float *db, const float *dz, const float *in,
                        const float *w, int n, int n_in, int n_out);
+/* The same with dw and db overwritten instead of accumulated. */
+void ae_dense_backward_set(float *din, float *dw, float *db, const float *dz, const float *in,
+                           const float *w, int n, int n_in, int n_out);
 
 /* ---- conv model, blocked (H, W, C, 16) --------------------------------- */
 
@@ -48,19 +51,43 @@ void ae_conv_backward_data(float *din, const float *dz, const float *w, int H, i
  * the 16 lanes are summed once per batch (ae_lanes_reduce). */
 void ae_conv_backward_weights(float *dw_lanes, float *db_lanes, const float *in, const float *dz,
                               int H, int W, int Cin, int Cout, int pad);
+/* The fast path (NOTES.md).  Valid 3x3 correlation: out (Ho, Wo, Cout, 16),
+ * dense rows, = b + sum_{ky,kx,i} w[ky][kx][i][o] in[y+ky][x+kx][i], where
+ * in has row stride in_rs floats and at least (Ho+2, Wo+2) pixels; b may
+ * be NULL (zero).  Relu if act is AE_ACT_RELU. */
+void ae_conv3_valid(float *out, const float *in, int64_t in_rs, int Ho, int Wo, int Cin, int Cout,
+                    const float *w, const float *b, enum ae_act act);
+/* Weight gradient lanes: dwl (3,3,Cin,Cout,16) += in[y+ky][x+kx][i] dz[y][x][o],
+ * dbl (Cout,16) += dz, over y < Ho, x < Wo; row strides in floats. */
+void ae_conv3_wgrad(float *dwl, float *dbl, const float *in, int64_t in_rs, const float *dz,
+                    int64_t dz_rs, int Ho, int Wo, int Cin, int Cout);
+/* wt (3,3,Cout,Cin)[ky][kx][o][i] = w[2-ky][2-kx][i][o]: the weights that
+ * turn the data gradient into a valid correlation. */
+void ae_conv3_flip(float *wt, const float *w, int Cin, int Cout);
+/* Portable versions of the two kernels above (tests compare). */
+void ae_conv3_valid_scalar(float *out, const float *in, int64_t in_rs, int Ho, int Wo, int Cin,
+                           int Cout, const float *w, const float *b, enum ae_act act);
+void ae_conv3_wgrad_scalar(float *dwl, float *dbl, const float *in, int64_t in_rs, const float *dz,
+                           int64_t dz_rs, int Ho, int Wo, int Cin, int Cout);
+
 /* out[k] += sum of the 16 lanes of lanes[k*16 ..], in lane order. */
 void ae_lanes_reduce(float *out, const float *lanes, int64_t n);
+/* out[k] = sum of the 16 lanes, in lane order. */
+void ae_lanes_sum(float *out, const float *lanes, int64_t n);
 
 /* Max pool 2x2 stride 2, same padding at the bottom/right (padded cells
- * never win): out (Ho, Wo, C, 16), Ho = (H + 1) / 2. */
-void ae_maxpool_forward(float *out, const float *in, int H, int W, int C);
-/* din (H, W, C, 16): dout goes to the first maximum of each window (row-major
- * order), and only where that maximum is > 0 (fusing the backward of the
- * relu that precedes every pool in our models). */
+ * never win): out (Ho, Wo, C, 16), Ho = (H + 1) / 2, written inside a zero
+ * border of out_pad pixels (0 or 1; the buffer is (Ho+2p, Wo+2p)). */
+void ae_maxpool_forward(float *out, int out_pad, const float *in, int H, int W, int C);
+/* din (H, W, C, 16): dout (Ho, Wo, C, 16) goes to the first maximum of each
+ * window (row-major order), and only where that maximum is > 0 (fusing the
+ * backward of the relu that precedes every pool in our models).  out is
+ * the forward output with its border out_pad. */
 void ae_maxpool_backward_relu(float *din, const float *dout, const float *in, const float *out,
-                              int H, int W, int C);
-/* 2x nearest upsampling and its backward (sum of each 2x2 block). */
-void ae_upsample_forward(float *out, const float *in, int H, int W, int C);
+                              int out_pad, int H, int W, int C);
+/* 2x nearest upsampling (output inside a border of out_pad pixels) and its
+ * backward (sum of each 2x2 block, no borders). */
+void ae_upsample_forward(float *out, int out_pad, const float *in, int H, int W, int C);
 void ae_upsample_backward(float *din, const float *dout, int H, int W, int C);
 
 /* ---- elementwise ------------------------------------------------------- */
@@ -91,6 +118,10 @@ struct ae_adam_hp {
 /* One Adam step on w[0..n) with gradient g (Keras' form; see NOTES.md). */
 void ae_adam_update(float *w, float *m, float *v, const float *g, int64_t n,
                     const struct ae_adam_hp *hp);
+/* The same with gradient g[0][i] + g[1][i] + ... + g[k-1][i], summed left to
+ * right (the chunk gradients of a minibatch). */
+void ae_adam_update_sum(float *w, float *m, float *v, const float *const *g, int k, int64_t n,
+                        const struct ae_adam_hp *hp);
 struct ae_adam_hp ae_adam_hparams(double lr, int64_t t);
 
 #endif /* AE_OPS_H */

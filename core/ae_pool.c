@@ -12,15 +12,21 @@
 #include <string.h>
 
 #include "ae_ops.h"
+#include "ae_simd.h"
 
 #define L AE_LANES
 
-void ae_maxpool_forward(float *out, const float *in, int H, int W, int C)
+void ae_maxpool_forward(float *out, int out_pad, const float *in, int H, int W, int C)
 {
-    int Ho = (H + 1) / 2, Wo = (W + 1) / 2;
+    if (ae_simd_avx512()) {
+        ae_maxpool_forward_avx512(out, out_pad, in, H, W, C);
+        return;
+    }
+    int Ho = (H + 1) / 2, Wo = (W + 1) / 2, rs = Wo + 2 * out_pad;
+    out += ((size_t)out_pad * rs + out_pad) * C * L;
     for (int y = 0; y < Ho; y++)
         for (int x = 0; x < Wo; x++) {
-            float *op = out + ((size_t)y * Wo + x) * C * L;
+            float *op = out + ((size_t)y * rs + x) * C * L;
             const float *p00 = in + ((size_t)(2 * y) * W + 2 * x) * C * L;
             memcpy(op, p00, sizeof(float) * (size_t)C * L);
             for (int dy = 0; dy < 2; dy++)
@@ -33,12 +39,17 @@ void ae_maxpool_forward(float *out, const float *in, int H, int W, int C)
 }
 
 void ae_maxpool_backward_relu(float *din, const float *dout, const float *in, const float *out,
-                              int H, int W, int C)
+                              int out_pad, int H, int W, int C)
 {
-    int Ho = (H + 1) / 2, Wo = (W + 1) / 2;
+    if (ae_simd_avx512()) {
+        ae_maxpool_backward_relu_avx512(din, dout, in, out, out_pad, H, W, C);
+        return;
+    }
+    int Ho = (H + 1) / 2, Wo = (W + 1) / 2, rs = Wo + 2 * out_pad;
+    out += ((size_t)out_pad * rs + out_pad) * C * L;
     for (int y = 0; y < Ho; y++)
         for (int x = 0; x < Wo; x++) {
-            const float *op = out + ((size_t)y * Wo + x) * C * L;
+            const float *op = out + ((size_t)y * rs + x) * C * L;
             const float *gp = dout + ((size_t)y * Wo + x) * C * L;
             for (int k = 0; k < C * L; k++) {
                 int taken = 0;
@@ -55,12 +66,14 @@ void ae_maxpool_backward_relu(float *din, const float *dout, const float *in, co
         }
 }
 
-void ae_upsample_forward(float *out, const float *in, int H, int W, int C)
+void ae_upsample_forward(float *out, int out_pad, const float *in, int H, int W, int C)
 {
     size_t cell = (size_t)C * L;
+    int rs = 2 * W + 2 * out_pad;
+    out += ((size_t)out_pad * rs + out_pad) * cell;
     for (int y = 0; y < 2 * H; y++)
         for (int x = 0; x < 2 * W; x++)
-            memcpy(out + ((size_t)y * 2 * W + x) * cell, in + ((size_t)(y / 2) * W + x / 2) * cell,
+            memcpy(out + ((size_t)y * rs + x) * cell, in + ((size_t)(y / 2) * W + x / 2) * cell,
                    sizeof(float) * cell);
 }
 

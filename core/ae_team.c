@@ -16,7 +16,7 @@
 
 #include "ae_team.h"
 
-#define SPIN_LIMIT 20000
+#define SPIN_LIMIT 2000 /* ~30 us of pause: covers chunk imbalance on an idle machine */
 
 struct ae_team {
     int n;

@@ -6,15 +6,20 @@
  * bookkeeping (including a stop in the middle of an epoch).  Does not own
  * the file format (ae_ckpt.c) or any layer maths (ae_net.c, ae_ops.h).
  *
- * Design: a minibatch is split into nth contiguous slices (conv models: in
- * whole blocks of 16); thread ith runs its slice into its own gradient
- * buffer; after a barrier each thread sums the nth buffers in thread order
- * over its own range of parameters and applies Adam there.  The split
- * depends only on the batch and nth, so a given seed and thread count give
- * the same bits every time.  Everything is allocated in ae_trainer_new;
- * an epoch allocates nothing.
+ * Design: a minibatch is cut into a fixed number of chunks that depends
+ * only on its size (dense: about 64 rows each; conv: whole blocks of 16
+ * images), each with its own gradient buffer.  The trainer's threads take
+ * chunks from an atomic counter, so a thread that the OS preempts (several
+ * jobs on two cores) delays the batch by at most one chunk instead of
+ * stalling the others.  After a barrier, ranges of parameters are taken
+ * the same way: each sums the chunk buffers in chunk order and applies
+ * Adam.  The arithmetic therefore does not depend on which thread did what,
+ * nor on the thread count: the same seed gives the same bits with 1 or 8
+ * threads.  Everything is allocated in ae_trainer_new; an epoch allocates
+ * nothing.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,42 +35,40 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Images a thread handles at most in one minibatch of n. */
-static int32_t slice_cap(const struct ae_model *m, int32_t batch, int nth)
+#define MAX_CHUNKS 16
+#define DENSE_CHUNK_ROWS 64
+#define PARAM_RANGE 4096 /* floats per Adam work item (a multiple of 16) */
+
+/* Chunks of a minibatch of n images: depends only on n and the model. */
+static int32_t n_chunks(const struct ae_model *m, int32_t n)
+{
+    int32_t units = m->blocked ? (n + L - 1) / L : (n + DENSE_CHUNK_ROWS - 1) / DENSE_CHUNK_ROWS;
+    if (units < 1) units = 1;
+    return units < MAX_CHUNKS ? units : MAX_CHUNKS;
+}
+
+/* Chunk c of k of a minibatch of n images: [*k0, *k0 + *kn).  Conv models
+ * cut on block boundaries. */
+static void chunk_of(const struct ae_model *m, int32_t n, int32_t k, int32_t c, int32_t *k0, int32_t *kn)
+{
+    int32_t unit = m->blocked ? L : 1;
+    int32_t units = (n + unit - 1) / unit;
+    int32_t a = (int32_t)((int64_t)units * c / k) * unit, b = (int32_t)((int64_t)units * (c + 1) / k) * unit;
+    if (a > n) a = n;
+    if (b > n) b = n;
+    *k0 = a;
+    *kn = b - a;
+}
+
+/* Most images in one chunk of any minibatch of n <= batch images: n itself
+ * while n <= 64 (one chunk), at most 64 while fewer than MAX_CHUNKS chunks,
+ * else ceil(n / MAX_CHUNKS). */
+static int32_t chunk_cap(const struct ae_model *m, int32_t batch)
 {
     if (m->blocked) return L;
-    return (batch + nth - 1) / nth;
-}
-
-/* Thread ith's share [*k0, *k0 + *n) of a minibatch of n images. */
-static void slice_of(const struct ae_model *m, int32_t n, int ith, int nth, int32_t *k0, int32_t *kn)
-{
-    if (m->blocked) {
-        int32_t blocks = (n + L - 1) / L;
-        int32_t b0 = (int32_t)((int64_t)blocks * ith / nth);
-        int32_t b1 = (int32_t)((int64_t)blocks * (ith + 1) / nth);
-        int32_t a = b0 * L, b = b1 * L;
-        if (a > n) a = n;
-        if (b > n) b = n;
-        *k0 = a;
-        *kn = b - a;
-    } else {
-        int32_t a = (int32_t)((int64_t)n * ith / nth);
-        int32_t b = (int32_t)((int64_t)n * (ith + 1) / nth);
-        *k0 = a;
-        *kn = b - a;
-    }
-}
-
-/* Parameter range of thread ith for the reduction and Adam, in multiples
- * of 16 floats (64-byte lines) so threads never share a line. */
-static void param_range(int64_t n_params, int ith, int nth, int64_t *a, int64_t *b)
-{
-    int64_t lines = (n_params + 15) / 16;
-    *a = lines * ith / nth * 16;
-    *b = lines * (ith + 1) / nth * 16;
-    if (*a > n_params) *a = n_params;
-    if (*b > n_params) *b = n_params;
+    int32_t a = batch < DENSE_CHUNK_ROWS ? batch : DENSE_CHUNK_ROWS;
+    int32_t b = (batch + MAX_CHUNKS - 1) / MAX_CHUNKS;
+    return a > b ? a : b;
 }
 
 void ae_trainer_free(struct ae_trainer *t)
@@ -129,8 +132,9 @@ enum ae_status ae_trainer_new(const struct ae_config *cfg, const struct ae_datas
     int64_t P = t->model->n_params;
     size_t pbytes = sizeof(float) * (size_t)((P + 15) & ~(int64_t)15);
 
+    t->max_chunks = n_chunks(t->model, cfg->batch_size);
     t->moments = ae_aligned_alloc(2 * pbytes);
-    t->grads = ae_aligned_alloc((size_t)t->nth * pbytes);
+    t->grads = ae_aligned_alloc((size_t)t->max_chunks * pbytes);
     t->works = ae_calloc((size_t)t->nth, sizeof *t->works);
     t->perm = ae_malloc(sizeof(int32_t) * (size_t)t->n_train);
     if (!t->moments || !t->grads || !t->works || !t->perm) {
@@ -142,7 +146,7 @@ enum ae_status ae_trainer_new(const struct ae_config *cfg, const struct ae_datas
     t->adam_m = t->moments;
     t->adam_v = t->moments + pbytes / sizeof(float);
 
-    int32_t cap = slice_cap(t->model, cfg->batch_size, t->nth);
+    int32_t cap = chunk_cap(t->model, cfg->batch_size);
     int64_t wfloats = (ae_work_floats(t->model, cap) + 15) & ~(int64_t)15;
     t->work_arena = ae_aligned_alloc(sizeof(float) * (size_t)wfloats * (size_t)t->nth);
     if (!t->work_arena) {
@@ -180,59 +184,68 @@ const struct ae_epoch_stats *ae_trainer_history(const struct ae_trainer *t, int3
 struct batch_job {
     struct ae_trainer *t;
     const struct ae_src *src; /* the whole minibatch */
-    struct ae_net_ctx ctx;    /* shared settings; params/dparams per thread below */
+    struct ae_net_ctx ctx;    /* shared settings; dparams per chunk below */
     bool train;
     struct ae_adam_hp hp;
-    struct ae_loss_parts parts[256];
+    int32_t k;                /* chunks in this minibatch */
+    atomic_int next_chunk, next_range;
+    struct ae_loss_parts parts[MAX_CHUNKS];
 };
 
 static void batch_thread(void *arg, int ith, int nth)
 {
+    (void)nth;
     struct batch_job *job = arg;
     struct ae_trainer *t = job->t;
     const struct ae_model *m = t->model;
     int64_t P = m->n_params;
     size_t stride = (size_t)((P + 15) & ~(int64_t)15);
-    float *mygrad = t->grads + stride * (size_t)ith;
 
-    struct ae_src s = *job->src;
-    int32_t k0, kn;
-    slice_of(m, s.n, ith, nth, &k0, &kn);
-    if (s.idx)
-        s.idx += k0;
-    else
-        s.first += k0;
-    s.n = kn;
-
-    struct ae_net_ctx ctx = job->ctx;
-    ctx.dparams = job->train ? mygrad : NULL;
-    memset(&job->parts[ith], 0, sizeof job->parts[ith]);
-    if (job->train) memset(mygrad, 0, sizeof(float) * (size_t)P);
-    if (kn > 0) ae_net_run(&t->works[ith], &ctx, &s, &job->parts[ith]);
+    for (;;) {
+        int32_t c = atomic_fetch_add_explicit(&job->next_chunk, 1, memory_order_relaxed);
+        if (c >= job->k) break;
+        struct ae_src s = *job->src;
+        int32_t k0, kn;
+        chunk_of(m, s.n, job->k, c, &k0, &kn);
+        if (s.idx)
+            s.idx += k0;
+        else
+            s.first += k0;
+        s.n = kn;
+        struct ae_net_ctx ctx = job->ctx;
+        float *cgrad = t->grads + stride * (size_t)c;
+        ctx.dparams = job->train ? cgrad : NULL;
+        memset(&job->parts[c], 0, sizeof job->parts[c]);
+        ae_net_run(&t->works[ith], &ctx, &s, &job->parts[c]); /* overwrites cgrad */
+    }
     if (!job->train) return;
 
     ae_team_barrier(t->team);
-    int64_t a, b;
-    param_range(P, ith, nth, &a, &b);
-    if (b <= a) return;
-    /* Sum the per-thread gradients in thread order into thread 0's buffer. */
-    float *g0 = t->grads;
-    for (int k = 1; k < nth; k++) {
-        const float *gk = t->grads + stride * (size_t)k;
-        for (int64_t i = a; i < b; i++) g0[i] += gk[i];
+    /* Adam, one range of parameters at a time, on the chunk gradients
+     * summed in chunk order (inside the same pass). */
+    int64_t n_ranges = (P + PARAM_RANGE - 1) / PARAM_RANGE;
+    for (;;) {
+        int64_t r = atomic_fetch_add_explicit(&job->next_range, 1, memory_order_relaxed);
+        if (r >= n_ranges) break;
+        int64_t a = r * PARAM_RANGE, b = a + PARAM_RANGE < P ? a + PARAM_RANGE : P;
+        const float *g[MAX_CHUNKS];
+        for (int32_t c = 0; c < job->k; c++) g[c] = t->grads + stride * (size_t)c + a;
+        ae_adam_update_sum(m->params + a, t->adam_m + a, t->adam_v + a, g, job->k, b - a, &job->hp);
     }
-    ae_adam_update(m->params + a, t->adam_m + a, t->adam_v + a, g0 + a, b - a, &job->hp);
 }
 
-/* Run one minibatch; returns its parts summed in thread order. */
+/* Run one minibatch; returns its loss parts summed in chunk order. */
 static struct ae_loss_parts run_batch(struct ae_trainer *t, struct batch_job *job)
 {
+    job->k = n_chunks(t->model, job->src->n);
+    atomic_store(&job->next_chunk, 0);
+    atomic_store(&job->next_range, 0);
     ae_team_run(t->team, batch_thread, job);
     struct ae_loss_parts sum = {0, 0, 0};
-    for (int i = 0; i < t->nth; i++) {
-        sum.bce += job->parts[i].bce;
-        sum.reg += job->parts[i].reg;
-        sum.kl += job->parts[i].kl;
+    for (int32_t c = 0; c < job->k; c++) {
+        sum.bce += job->parts[c].bce;
+        sum.reg += job->parts[c].reg;
+        sum.kl += job->parts[c].kl;
     }
     return sum;
 }
@@ -240,6 +253,8 @@ static struct ae_loss_parts run_batch(struct ae_trainer *t, struct batch_job *jo
 static void job_init(struct batch_job *job, struct ae_trainer *t, bool train)
 {
     memset(job, 0, sizeof *job);
+    atomic_init(&job->next_chunk, 0);
+    atomic_init(&job->next_range, 0);
     job->t = t;
     job->train = train;
     job->ctx.params = t->model->params;

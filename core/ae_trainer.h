@@ -18,10 +18,11 @@ struct ae_trainer {
     int nth;
     int32_t n_train, n_test;
 
-    /* Arenas: Adam moments (2 n_params), per-thread gradients (nth
+    /* Arenas: Adam moments (2 n_params), per-chunk gradients (max_chunks
      * n_params), per-thread work areas. */
     float *moments, *adam_m, *adam_v;
     float *grads;
+    int32_t max_chunks;
     float *work_arena;
     struct ae_work *works;
     int32_t *perm;

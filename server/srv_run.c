@@ -21,6 +21,7 @@
  * whatever the old file held from step k on, and every step appears once.
  * (After a suspend in epoch 1, k is 0 and START is at step 1.)
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -277,6 +278,30 @@ static enum ae_status write_epoch(struct job *j, const struct ae_epoch_stats *s,
     return AE_OK;
 }
 
+/* The time for a new event file's name.  TensorBoard reads a run's files in
+ * name order, and a resumed job's START only purges what was read before it,
+ * so the new name must sort after every existing one.  Names start with the
+ * 10-digit second, then host and pid: a restart within the same second (or
+ * with the clock set back) could sort first, so the time is moved to one
+ * second after the newest existing file when needed. */
+static double new_file_time(const char *run_dir, double now)
+{
+    DIR *d = opendir(run_dir);
+    if (!d) return now;
+    long long newest = -1;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        long long t = 0;
+        int used = 0;
+        if (sscanf(de->d_name, "events.out.tfevents.%10lld.%n", &t, &used) == 1 && used > 0 &&
+            t > newest)
+            newest = t;
+    }
+    closedir(d);
+    if (newest >= 0 && now < (double)newest + 1.0) return (double)newest + 1.0;
+    return now;
+}
+
 static void weights_path(const struct job *j, int32_t epoch, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/weights/epoch-%04d.aew", j->o->run_dir, epoch);
@@ -363,7 +388,7 @@ enum ae_status srv_run_job(const struct srv_run_opts *o, const struct srv_run_ho
     char host[256] = "";
     if (gethostname(host, sizeof host) != 0) host[0] = '\0';
     host[sizeof host - 1] = '\0';
-    double t0 = wall_now(&j);
+    double t0 = new_file_time(o->run_dir, wall_now(&j));
     if (tb_writer_open(o->run_dir, t0, host, (int64_t)getpid(), &j.w, &terr) != TB_OK) {
         st = tb_fail(err, &terr, "event file");
         goto fail;

@@ -142,7 +142,7 @@ static double pool_loss(void *p)
     struct pool_ctx c = *(struct pool_ctx *)p;
     size_t n = (size_t)c.H * c.W * c.C * LN;
     for (size_t i = 0; i < n; i++) c.relu[i] = c.x[i] > 0 ? c.x[i] : 0;
-    ae_maxpool_forward(c.out, c.relu, c.H, c.W, c.C);
+    ae_maxpool_forward(c.out, 0, c.relu, c.H, c.W, c.C);
     return dot(c.out, c.R, (size_t)((c.H + 1) / 2) * ((c.W + 1) / 2) * c.C * LN);
 }
 static void grad_pool(int H, int W, int C)
@@ -173,7 +173,7 @@ static void grad_pool(int H, int W, int C)
             }
     fill(c.R, no, 1);
     pool_loss(&c);
-    ae_maxpool_backward_relu(dx, c.R, c.relu, c.out, H, W, C);
+    ae_maxpool_backward_relu(dx, c.R, c.relu, c.out, 0, H, W, C);
     char name[64];
     snprintf(name, sizeof name, "relu+maxpool %dx%dx%d dx", H, W, C);
     /* piecewise linear away from kinks: 1e-3 */
@@ -182,8 +182,8 @@ static void grad_pool(int H, int W, int C)
     float tie_in[4 * LN], tie_out[LN], tie_dout[LN], tie_dx[4 * LN];
     for (int i = 0; i < 4 * LN; i++) tie_in[i] = 0.5f;
     for (int i = 0; i < LN; i++) tie_dout[i] = 1.f;
-    ae_maxpool_forward(tie_out, tie_in, 2, 2, 1);
-    ae_maxpool_backward_relu(tie_dx, tie_dout, tie_in, tie_out, 2, 2, 1);
+    ae_maxpool_forward(tie_out, 0, tie_in, 2, 2, 1);
+    ae_maxpool_backward_relu(tie_dx, tie_dout, tie_in, tie_out, 0, 2, 2, 1);
     double s0 = 0, rest = 0;
     for (int l = 0; l < LN; l++) {
         s0 += tie_dx[l];
@@ -199,7 +199,7 @@ struct up_ctx { float *x, *out, *R; int H, W, C; };
 static double up_loss(void *p)
 {
     struct up_ctx *c = p;
-    ae_upsample_forward(c->out, c->x, c->H, c->W, c->C);
+    ae_upsample_forward(c->out, 0, c->x, c->H, c->W, c->C);
     return dot(c->out, c->R, (size_t)4 * c->H * c->W * c->C * LN);
 }
 static void grad_upsample(int H, int W, int C)

@@ -170,8 +170,8 @@ static void test_pool_up(const struct bundle *b)
         float *xb = to_blocked(x->data, n, in_sz), *rb = to_blocked(r->data, n, out_sz);
         for (size_t i = 0; i < in_sz * LN; i++) xb[i] = xb[i] > 0 ? xb[i] : 0;
         float *yb = malloc(4 * out_sz * LN), *dxb = malloc(4 * in_sz * LN);
-        ae_maxpool_forward(yb, xb, H, H, C);
-        ae_maxpool_backward_relu(dxb, rb, xb, yb, H, H, C);
+        ae_maxpool_forward(yb, 0, xb, H, H, C);
+        ae_maxpool_backward_relu(dxb, rb, xb, yb, 0, H, H, C);
         float *y = from_blocked(yb, n, out_sz), *dx = from_blocked(dxb, n, in_sz);
         /* pooling moves values: exact */
         compare("pool.y", y, get(b, "pool.y")->data, n * out_sz, 0, 0);
@@ -185,7 +185,7 @@ static void test_pool_up(const struct bundle *b)
         size_t in_sz = (size_t)H * H * C, out_sz = 4 * in_sz;
         float *xb = to_blocked(x->data, n, in_sz), *rb = to_blocked(r->data, n, out_sz);
         float *yb = malloc(4 * out_sz * LN), *dxb = malloc(4 * in_sz * LN);
-        ae_upsample_forward(yb, xb, H, H, C);
+        ae_upsample_forward(yb, 0, xb, H, H, C);
         ae_upsample_backward(dxb, rb, H, H, C);
         float *y = from_blocked(yb, n, out_sz), *dx = from_blocked(dxb, n, in_sz);
         compare("up.y", y, get(b, "up.y")->data, n * out_sz, 0, 0);

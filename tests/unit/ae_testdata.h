@@ -1,7 +1,6 @@
 /*
  * ae_testdata.h - test-only helpers for the core engine tests: the real
- * MNIST files (through a small private gzip IDX reader until the product's
- * loader, ae_dataset_load, is merged) and synthetic data sets.
+ * MNIST files (through ae_dataset_load) and synthetic data sets.
  *
  * AE_TEST_MNIST_DIR is set by meson to <source root>/../shared/data/mnist.
  */
@@ -12,62 +11,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "core/ae.h"
 
-/* Read a gzipped IDX ubyte file: returns malloc'd payload and item count. */
-static inline uint8_t *td_read_idx(const char *path, int32_t *count, int32_t item_bytes)
+/* An MNIST-shaped data set from dir through the product's loader,
+ * optionally cut to the first max_train / max_test images; NULL (with the
+ * loader's message on stderr) if it cannot be read. */
+static inline struct ae_dataset *td_mnist_dir(const char *dir, int32_t max_train, int32_t max_test)
 {
-    gzFile f = gzopen(path, "rb");
-    if (!f) return NULL;
-    uint8_t hdr[16];
-    int dims = item_bytes == 1 ? 1 : 3;
-    int hlen = 4 + 4 * dims;
-    if (gzread(f, hdr, hlen) != hlen) { gzclose(f); return NULL; }
-    int32_t n = (int32_t)((uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 | (uint32_t)hdr[6] << 8 | hdr[7]);
-    size_t bytes = (size_t)n * (size_t)item_bytes;
-    uint8_t *data = malloc(bytes);
-    if (!data || gzread(f, data, (unsigned)bytes) != (int)bytes) { free(data); gzclose(f); return NULL; }
-    gzclose(f);
-    *count = n;
-    return data;
-}
-
-/* The real MNIST (optionally only the first max_train / max_test images);
- * NULL if the files are missing. */
-static inline struct ae_dataset *td_mnist(int32_t max_train, int32_t max_test)
-{
-    char path[1024];
-    struct ae_dataset *ds = calloc(1, sizeof *ds);
-    int32_t n1 = 0, n2 = 0, n3 = 0, n4 = 0;
-    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", AE_TEST_MNIST_DIR);
-    uint8_t *a = td_read_idx(path, &n1, 784);
-    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", AE_TEST_MNIST_DIR);
-    uint8_t *b = td_read_idx(path, &n2, 1);
-    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", AE_TEST_MNIST_DIR);
-    uint8_t *c = td_read_idx(path, &n3, 784);
-    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte.gz", AE_TEST_MNIST_DIR);
-    uint8_t *d = td_read_idx(path, &n4, 1);
-    if (!a || !b || !c || !d) {
-        free(a); free(b); free(c); free(d); free(ds);
+    struct ae_dataset *ds = NULL;
+    struct ae_err err;
+    if (ae_dataset_load(dir, &ds, &err) != AE_OK) {
+        fprintf(stderr, "%s\n", err.msg);
         return NULL;
     }
-    ds->n_train = max_train > 0 && max_train < n1 ? max_train : n1;
-    ds->n_test = max_test > 0 && max_test < n3 ? max_test : n3;
-    ds->train_images = a;
-    ds->train_labels = b;
-    ds->test_images = c;
-    ds->test_labels = d;
+    if (max_train > 0 && max_train < ds->n_train) ds->n_train = max_train;
+    if (max_test > 0 && max_test < ds->n_test) ds->n_test = max_test;
     return ds;
 }
+
+#ifdef AE_TEST_MNIST_DIR
+/* The real MNIST of the shared test data. */
+static inline struct ae_dataset *td_mnist(int32_t max_train, int32_t max_test)
+{
+    return td_mnist_dir(AE_TEST_MNIST_DIR, max_train, max_test);
+}
+#endif
 
 /* A synthetic data set of blurry blobs, deterministic in seed. */
 static inline struct ae_dataset *td_synthetic(int32_t n_train, int32_t n_test, uint32_t seed)
 {
-    struct ae_dataset *ds = calloc(1, sizeof *ds);
-    uint8_t *tr = malloc((size_t)n_train * 784), *te = malloc((size_t)n_test * 784);
-    uint8_t *lt = calloc((size_t)n_train, 1), *le = calloc((size_t)n_test, 1);
+    /* Allocated like the loader's, so ae_dataset_free releases both kinds. */
+    struct ae_dataset *ds = ae_calloc(1, sizeof *ds);
+    uint8_t *tr = ae_malloc((size_t)n_train * 784), *te = ae_malloc((size_t)n_test * 784);
+    uint8_t *lt = ae_calloc((size_t)n_train, 1), *le = ae_calloc((size_t)n_test, 1);
     uint32_t s = seed * 2654435761u + 1;
     for (int32_t k = 0; k < n_train + n_test; k++) {
         uint8_t *img = k < n_train ? tr + (size_t)k * 784 : te + (size_t)(k - n_train) * 784;
@@ -89,14 +66,6 @@ static inline struct ae_dataset *td_synthetic(int32_t n_train, int32_t n_test, u
     return ds;
 }
 
-static inline void td_free(struct ae_dataset *ds)
-{
-    if (!ds) return;
-    free((void *)ds->train_images);
-    free((void *)ds->train_labels);
-    free((void *)ds->test_images);
-    free((void *)ds->test_labels);
-    free(ds);
-}
+static inline void td_free(struct ae_dataset *ds) { ae_dataset_free(ds); }
 
 #endif /* AE_TESTDATA_H */

@@ -74,6 +74,31 @@ static void test_determinism(const struct ae_dataset *ds, enum ae_model_kind k, 
     ae_trainer_free(b);
 }
 
+/* The chunking of a minibatch depends only on its size, so 1, 2 and 3
+ * threads give the same bits.  Batch 65 over 129 images also covers a last
+ * batch (64) that is one chunk larger than the full batch's chunks. */
+static void test_thread_counts(const struct ae_dataset *ds, enum ae_model_kind k)
+{
+    struct ae_trainer *t[3] = {NULL, NULL, NULL};
+    struct ae_epoch_stats s[3];
+    for (int i = 0; i < 3; i++) {
+        struct ae_config c = small_cfg(k, i + 1);
+        c.train_size = 129;
+        c.batch_size = 65;
+        CHECK_EQ_INT(ae_trainer_new(&c, ds, &t[i], NULL), AE_OK);
+        if (!t[i]) return;
+        CHECK_EQ_INT(ae_trainer_run_epoch(t[i], NULL, &s[i], NULL), AE_OK);
+        CHECK_EQ_INT(ae_trainer_run_epoch(t[i], NULL, &s[i], NULL), AE_OK);
+    }
+    for (int i = 1; i < 3; i++) {
+        CHECK_MSG(s[i].loss == s[0].loss && s[i].val_loss == s[0].val_loss,
+                  "%s: %d threads %.17g/%.17g vs 1 thread %.17g/%.17g", ae_model_name(k), i + 1,
+                  s[i].loss, s[i].val_loss, s[0].loss, s[0].val_loss);
+        CHECK(same_params(t[0], t[i]));
+    }
+    for (int i = 0; i < 3; i++) ae_trainer_free(t[i]);
+}
+
 /* Train 3 epochs straight vs 1 epoch, checkpoint, new trainer, load, 2
  * more: identical losses and weights. */
 static void test_resume(const struct ae_dataset *ds, enum ae_model_kind k, int threads)
@@ -276,6 +301,7 @@ int main(void)
         test_resume(syn, (enum ae_model_kind)k, 2);
         test_suspend(syn, (enum ae_model_kind)k, k % 2 + 1);
         test_reconstruct(syn, (enum ae_model_kind)k);
+        test_thread_counts(syn, (enum ae_model_kind)k);
     }
     /* Config errors reach the caller with the setting's name. */
     struct ae_config c = small_cfg(AE_MODEL_SIMPLE, 1);

@@ -66,6 +66,7 @@ const offsite = [];        // requests that left the daemon's origin
 const pageErrors = [];     // uncaught exceptions in the page
 const badResponses = [];   // HTTP >= 400 seen by the page
 const expectedBad = [];    // ... of which these were provoked on purpose
+const consoleLines = [];  // the page's console, printed when something failed
 const figures = {};
 const ids = {};            // named jobs created along the way
 
@@ -177,6 +178,12 @@ before(async () => {
     context.setDefaultTimeout(20_000);
     page = context.pages()[0] || await context.newPage();
     page.on('pageerror', e => pageErrors.push(String(e)));
+    page.on('console', m => {
+        consoleLines.push(`${m.type()}: ${m.text()}`);
+        if (process.env.AELAB_WEB_DEBUG) console.error(`console ${m.type()}: ${m.text()}`);
+    });
+    if (process.env.AELAB_WEB_DEBUG)
+        page.on('response', r => console.error(`response ${r.status()} ${r.request().method()} ${r.url()}`));
     page.on('request', r => {
         const u = r.url();
         if (!u.startsWith(base + '/') && !u.startsWith('data:')) offsite.push(u);
@@ -188,6 +195,8 @@ before(async () => {
 
 after(async () => {
     await cleanup();
+    if (process.exitCode && consoleLines.length)
+        console.error(`--- page console (last 40 lines) ---\n${consoleLines.slice(-40).join('\n')}`);
     if (process.exitCode && daemonLog && fs.existsSync(daemonLog))
         console.error(`--- aelabd log (last 40 lines) ---\n${fs.readFileSync(daemonLog, 'utf8').split('\n').slice(-40).join('\n')}`);
     console.log(`# figures: ${JSON.stringify(figures)}`);
@@ -236,7 +245,7 @@ test('a small job submitted through the form appears and reaches succeeded witho
     await page.fill('#f-epochs', '3');
     await page.fill('#f-train_size', '2000');
     await page.fill('#f-test_size', '200');
-    await page.click('button[type="submit"]');
+    await page.click('#submit-job');
     const link = await page.waitForSelector('.form-status.ok a');
     const id = Number(await link.textContent());
     assert.ok(id > 0);
@@ -334,7 +343,7 @@ test("a bad value shows the API's error next to its field", { timeout: 60_000 },
     await page.fill('#f-epochs', '0');
     await page.fill('#f-learning_rate', '5');
     const answer = page.waitForResponse(r => r.url().endsWith('/api/jobs') && r.request().method() === 'POST');
-    await page.click('button[type="submit"]');
+    await page.click('#submit-job');
     const res = await answer;
     assert.equal(res.status(), 400);
     expectedBad.push(`POST /api/jobs 400`);
@@ -359,7 +368,7 @@ test("a bad value shows the API's error next to its field", { timeout: 60_000 },
     await page.fill('#f-learning_rate', '0.001');
     await page.fill('#f-train_size', '500');
     await page.fill('#f-test_size', '100');
-    await page.click('button[type="submit"]');
+    await page.click('#submit-job');
     await page.waitForSelector('.form-status.ok a');
     assert.equal(await page.isHidden('#err-epochs'), true);
     ids.fixed = Number(await page.textContent('.form-status.ok a'));
@@ -369,16 +378,31 @@ test('cancel stops a long job', { timeout: 90_000 }, async () => {
     await page.selectOption('#f-model', 'simple');
     await page.fill('#f-name', 'long one');
     await page.fill('#f-epochs', '500');
-    await page.fill('#f-train_size', '0');
-    await page.fill('#f-test_size', '0');
-    await page.click('button[type="submit"]');
-    await page.waitForFunction(() => /long one|is (queued|running)/.test(document.querySelector('.form-status').textContent));
+    await page.fill('#f-train_size', '10000');
+    await page.fill('#f-test_size', '1000');
+    await page.click('#submit-job');
+    await page.waitForFunction(() => /is (queued|running)/.test(document.querySelector('.form-status').textContent));
     const id = Number(await page.textContent('.form-status.ok a'));
     ids.long = id;
+    // The table follows it live: running, and its progress bar moves.
+    const row = `#jobs-table tr[data-job-id="${id}"]`;
+    await page.waitForFunction(sel => {
+        const tr = document.querySelector(sel);
+        return tr && tr.dataset.state === 'running' && tr.querySelector('progress').value > 0;
+    }, row, { timeout: 60_000 });
+    const p1 = await page.$eval(`${row} progress`, p => p.value);
+    await page.waitForFunction(([sel, p1]) => document.querySelector(`${sel} progress`).value > p1, [row, p1], { timeout: 60_000 });
+    assert.match(await page.textContent(`${row} .epoch-text`), /^[0-9]+\/500$/);
+    await page.evaluate(() => document.activeElement && document.activeElement.blur());
+    await shot('jobs-table-live');
     await page.goto(`${base}/#/jobs/${id}`);
+    await page.evaluate(() => { window.__sameDocument = 'yes'; });
     await page.waitForFunction(() => document.querySelector('#job-state').textContent === 'running', null, { timeout: 60_000 });
-    // Let it make visible progress first, so the page is really live.
-    await page.waitForFunction(() => document.querySelector('#job-progress').value > 0, null, { timeout: 60_000 });
+    // The chart grows while the job trains: one point, then two, no reload.
+    for (const k of [1, 2])
+        await page.waitForFunction(k => Number(document.querySelector('#loss-chart').dataset.points) >= k, k, { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => window.__sameDocument), 'yes', 'the page was reloaded');
+    await imageSize('#recon');
     await shot('job-page-running');
     assert.equal(await page.isEnabled('#cancel-job'), true);
     assert.equal(await page.isDisabled('#delete-job'), true);
@@ -397,6 +421,20 @@ test('cancel stops a long job', { timeout: 90_000 }, async () => {
     assert.deepEqual(await page.$$eval('#jobs-table tbody tr', rs => rs.map(r => Number(r.dataset.jobId))), [id]);
     assert.match(page.url(), /#\/jobs\?state=cancelled$/);
     await page.selectOption('#filter-state', '');
+
+    // Delete it with its run directory: gone from the API, the disk and the table.
+    await page.goto(`${base}/#/jobs/${id}`);
+    await page.waitForFunction(() => document.querySelector('#job-state').textContent === 'cancelled');
+    await page.check('#purge');
+    let asked = '';
+    page.once('dialog', d => { asked = d.message(); d.accept(); });
+    await page.click('#delete-job');
+    await page.waitForFunction(() => location.hash === '#/jobs');
+    assert.match(asked, new RegExp(`Delete job ${id} and its run directory`));
+    assert.equal((await api(`/api/jobs/${id}`)).status, 404);
+    assert.equal(fs.existsSync(job.run_dir), false, 'run directory still there after purge');
+    await page.waitForSelector('#jobs-table tbody tr');
+    assert.equal(await page.$(`#jobs-table tr[data-job-id="${id}"]`), null);
 });
 
 test('the compare page draws several jobs: the tutorial\'s five models', { timeout: 150_000 }, async () => {
@@ -449,6 +487,7 @@ test('keyboard and phone width: everything is reachable and nothing overflows', 
     await page.goto(`${base}/#/jobs`);
     await page.waitForSelector('form.job-form[data-ready="true"]');
     await page.waitForSelector(`#jobs-table tr[data-job-id="${ids.simple}"]`);
+    await shot('jobs-table');
     const reached = new Set();
     for (let i = 0; i < 120; i++) {
         await page.keyboard.press('Tab');
@@ -464,14 +503,13 @@ test('keyboard and phone width: everything is reachable and nothing overflows', 
     assert.ok(has(/^select#filter-state/), 'state filter');
     assert.ok(has(/^select#f-model/), 'model chooser');
     assert.ok(has(/^input#f-epochs/), 'epochs field');
-    assert.ok(has(/^button#\|\|Submit job/), 'submit button');
+    assert.ok(has(/^button#submit-job\|/), 'submit button');
     // A visible focus ring on the focused control.
     await page.focus('#f-epochs');
     await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Tab');
     const outline = await page.$eval('#f-epochs', el => getComputedStyle(el).outlineStyle);
     assert.notEqual(outline, 'none');
-    await shot('jobs-table');
 
     await page.setViewportSize({ width: 390, height: 844 });
     for (const [name, hash, sel] of [
@@ -480,6 +518,7 @@ test('keyboard and phone width: everything is reachable and nothing overflows', 
     ]) {
         await page.goto(`${base}/${hash}`);
         await page.waitForSelector(sel);
+        await page.evaluate(() => document.activeElement && document.activeElement.blur());
         await sleep(300);   // let the chart settle to the new width
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         assert.ok(overflow <= 0, `${name}: the page is ${overflow} px wider than a phone`);

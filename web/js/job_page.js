@@ -215,7 +215,7 @@ export function mount(main, route, ctx) {
 
     // ---- data -------------------------------------------------------------
     function setJob(j) {
-        if (!j) return;
+        if (!j || fmt.isStale(job, j)) return;
         const { metrics: m, ...rest } = j;
         job = { ...(job || {}), ...rest };
         if (Array.isArray(m)) metrics = [...m].sort((a, b) => a.epoch - b.epoch);
@@ -309,7 +309,7 @@ export function mount(main, route, ctx) {
             const j = await api.cancel(id);
             setJob(j);
             renderHead();
-            setText(actionStatus, j.state === 'cancelled' ? 'Cancelled.'
+            setText(actionStatus, job.state === 'cancelled' ? 'Cancelled.'
                 : 'Cancel requested: the job stops after its current batch.');
         } catch (e) {
             setText(actionStatus, `Not cancelled: ${e.message}`);

@@ -32,7 +32,7 @@ export function mount(main, route, ctx) {
     const modelSel = h('select', { id: 'filter-model' }, h('option', { value: '' }, 'all models'));
     stateSel.value = STATE_FILTERS.some(([v]) => v === filter.state) ? filter.state : '';
     const count = h('p', { class: 'count', 'aria-live': 'polite' });
-    const compareBtn = h('button', { type: 'button', disabled: true, onclick: () => {
+    const compareBtn = h('button', { type: 'button', class: 'compare-btn', disabled: true, onclick: () => {
         location.hash = `#/compare?ids=${[...selected].sort((a, b) => a - b).join(',')}`;
     } }, 'Compare selected');
     const olderBtn = h('button', { type: 'button', hidden: true, onclick: async () => {
@@ -63,8 +63,8 @@ export function mount(main, route, ctx) {
         h('div', { class: 'panel-head' },
             h('h1', { id: 'jobs-title' }, 'Jobs'),
             h('div', { class: 'filters' },
-                h('label', { for: 'filter-state' }, 'State'), stateSel,
-                h('label', { for: 'filter-model' }, 'Model'), modelSel,
+                h('span', { class: 'filter' }, h('label', { for: 'filter-state' }, 'State'), stateSel),
+                h('span', { class: 'filter' }, h('label', { for: 'filter-model' }, 'Model'), modelSel),
                 compareBtn)),
         count,
         h('div', { class: 'table-scroll', tabindex: 0, 'aria-label': 'Jobs table (scrolls sideways)' }, table),
@@ -160,8 +160,11 @@ export function mount(main, route, ctx) {
                 : store.jobs.size ? 'No job matches these filters.'
                 : 'No jobs yet. Submit one with the form below.');
         }
-        const total = filter.state || filter.model ? '' : (store.total !== null ? ` of ${store.total}` : '');
-        setText(count, `${visible.length}${total} job${visible.length === 1 && !total ? '' : 's'} shown`);
+        const filtered = !!(filter.state || filter.model);
+        const n = visible.length, all = store.jobs.size;
+        setText(count, filtered ? `${n} of ${all} job${all === 1 ? '' : 's'} match the filters`
+            : store.next ? `the newest ${n} jobs; older ones below`
+            : `${n} job${n === 1 ? '' : 's'}`);
         olderBtn.hidden = !store.next || !!(filter.state || filter.model);
         table.dataset.rows = String(visible.length);
     }

@@ -15,6 +15,7 @@
  * then we fetch the list again.  No polling happens while the stream is up.
  */
 import { api, urls } from './api.js';
+import { isStale } from './format.js';
 
 const POLL_MS = 15000;        // fallback poll while the stream is down
 const RETRY_MS = 20000;       // re-open a stream the browser gave up on
@@ -53,6 +54,7 @@ class JobStore extends EventTarget {
     upsert(job, { quiet = false } = {}) {
         if (!job || typeof job.id !== 'number') return;
         const old = this.jobs.get(job.id);
+        if (isStale(old, job)) return;
         // Only a job's own page carries metrics; the table does not need them.
         const { metrics, ...rest } = job;
         this.jobs.set(job.id, old ? { ...old, ...rest } : rest);
