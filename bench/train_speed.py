@@ -34,6 +34,7 @@ import datetime
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -85,20 +86,35 @@ class RunError(Exception):
     pass
 
 
-def run_json(cmd, timeout, env=None):
-    """Run cmd, return its JSON lines (non-JSON lines are ignored).  Raises
-    RunError with the tail of stderr when it fails."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+# Linux keeps a process's peak RSS (ru_maxrss) across execve, and Python's
+# subprocess starts children with vfork, so a child exec'd straight from this
+# script would report this script's own peak as its peak_rss_bytes.  A shell
+# that forks the command (the trailing `exit` stops it from exec'ing in place)
+# gives the command a fresh, tiny starting point.
+FRESH_RSS = ["/bin/sh", "-c", '"$@"; exit $?', "sh"]
+
+
+def run_json(cmd, timeout):
+    """Run cmd (in its own process group, through FRESH_RSS) and return its
+    JSON lines (non-JSON lines are ignored).  Raises RunError with the tail
+    of stderr when it fails."""
+    proc = subprocess.Popen(FRESH_RSS + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+    def kill_group():
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.communicate()
+
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
+        kill_group()
         raise RunError("timed out after %d s: %s" % (timeout, " ".join(cmd)))
     except KeyboardInterrupt:
-        proc.kill()
-        proc.communicate()
+        kill_group()
         raise
     lines = []
     for line in out.splitlines():
@@ -300,6 +316,8 @@ def parse_args(argv):
     ap.add_argument("--threads", help="comma-separated thread counts (default: 2,1)")
     ap.add_argument("--epochs", type=int,
                     help="epochs per run, the first one dropped as warm-up (default: 3)")
+    ap.add_argument("--conv-epochs", type=int,
+                    help="epochs per conv/denoise run, the first dropped (default: 2)")
     ap.add_argument("--reps", type=int, help="runs per model, side and thread count (default: 3)")
     ap.add_argument("--conv-train-size", type=int,
                     help="train conv/denoise on only the first N images, on both sides "
@@ -314,8 +332,8 @@ def parse_args(argv):
                          "--conv-train-size 12000 (options given explicitly still win)")
     ap.add_argument("--json-out", help="also write every sample and result to this JSON file")
     a = ap.parse_args(argv)
-    defaults = dict(threads="2", reps=1, epochs=2, conv_train_size=12000) if a.quick else \
-        dict(threads="2,1", reps=3, epochs=3, conv_train_size=0)
+    defaults = dict(threads="2", reps=1, epochs=2, conv_epochs=2, conv_train_size=12000) if a.quick \
+        else dict(threads="2,1", reps=3, epochs=3, conv_epochs=2, conv_train_size=0)
     for k, v in defaults.items():
         if getattr(a, k) is None:
             setattr(a, k, v)
@@ -329,8 +347,8 @@ def parse_args(argv):
         ap.error("--threads wants comma-separated integers")
     if not a.threads or min(a.threads) < 1:
         ap.error("--threads wants integers >= 1")
-    if a.epochs < 2:
-        ap.error("--epochs must be >= 2 (epoch 1 is warm-up)")
+    if a.epochs < 2 or a.conv_epochs < 2:
+        ap.error("--epochs and --conv-epochs must be >= 2 (epoch 1 is warm-up)")
     if a.reps < 1:
         ap.error("--reps must be >= 1")
     a.skip = 1
@@ -368,9 +386,11 @@ def main(argv):
         git_commit(), binfo["compiler"], binfo["flags"], binfo["buildtype"], binfo["native"]))
     print("- data: %s (%s), %d training images, uint8 data set %d bytes (%.1f MiB)" % (
         a.dataset, a.data_dir, n_train_full, data_bytes, data_bytes / MIB))
-    print("- runs: %d per model/side/thread count, %d epochs each, epoch 1 dropped; medians of the "
-          "%d remaining epochs; the sides interleaved, alternating which goes first" % (
-              a.reps, a.epochs, a.reps * (a.epochs - a.skip)))
+    print("- runs: %d per model/side/thread count of %d epochs (conv, denoise: %d), epoch 1 dropped; "
+          "medians of the remaining %d (conv, denoise: %d) epochs; the sides interleaved, "
+          "alternating which goes first" % (
+              a.reps, a.epochs, a.conv_epochs, a.reps * (a.epochs - a.skip),
+              a.reps * (a.conv_epochs - a.skip)))
     if a.conv_train_size:
         print("- NOTE: conv and denoise trained on the first %d images only, on both sides "
               "(s/epoch is for that subset; validation on all test images)" % a.conv_train_size)
@@ -400,12 +420,13 @@ def main(argv):
             for model in a.models:
                 s = samples.setdefault((model, threads), {"aelab": [], "torch": [], "errors": []})
                 order = ("aelab", "torch") if rep % 2 == 0 else ("torch", "aelab")
+                epochs = a.conv_epochs if model in ("conv", "denoise") else a.epochs
                 for side in order:
                     try:
                         if side == "aelab":
-                            r = run_aelab(a, model, threads, a.epochs)
+                            r = run_aelab(a, model, threads, epochs)
                         else:
-                            r = run_torch(a, model, threads, a.epochs)
+                            r = run_torch(a, model, threads, epochs)
                             torch_cfg = torch_cfg or r["config"]
                         if r["params"] != torch_ref.PARAMS[model]:
                             raise RunError("%s reports %s params, the seed's %s has %d" % (
@@ -449,12 +470,17 @@ def main(argv):
         with open(a.json_out, "w") as f:
             json.dump({"sgemm": sg, "torch_config": torch_cfg, "dataset": a.dataset,
                        "data_dir": a.data_dir, "dataset_bytes": data_bytes, "commit": git_commit(),
-                       "build": binfo, "cpu": cpu_model(), "epochs": a.epochs, "reps": a.reps,
+                       "build": binfo, "cpu": cpu_model(), "epochs": a.epochs, "conv_epochs": a.conv_epochs, "reps": a.reps,
                        "conv_train_size": a.conv_train_size, "results": results}, f, indent=1)
     return 0 if all_met else 3
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # so a SIGTERM also ends the run we started
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         sys.exit(main(sys.argv[1:]))
     except KeyboardInterrupt:

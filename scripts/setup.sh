@@ -59,12 +59,18 @@ else
     echo "setup.sh: all packages present"
 fi
 
-# The dashboard's npm dependencies, once web/ has them.
+# The dashboard's npm dependencies, once web/ has them; skipped when
+# web/node_modules is already newer than the lock file.
 top=$(cd "$(dirname "$0")/.." && pwd)
-if [ -f "$top/web/package.json" ]; then
-    if [ -f "$top/web/package-lock.json" ]; then
-        (cd "$top/web" && npm ci --no-audit --no-fund)
+web="$top/web"
+if [ -f "$web/package.json" ]; then
+    if [ -f "$web/package-lock.json" ]; then
+        if [ "$web/node_modules/.package-lock.json" -nt "$web/package-lock.json" ]; then
+            echo "setup.sh: web/node_modules is up to date"
+        else
+            (cd "$web" && npm ci --no-audit --no-fund)
+        fi
     else
-        (cd "$top/web" && npm install --no-audit --no-fund)
+        (cd "$web" && npm install --no-audit --no-fund)
     fi
 fi

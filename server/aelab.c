@@ -17,7 +17,7 @@ static const struct {
 } commands[] = {
     {"train", cli_train_main, "train a model (Keras-like output, --json, --logdir)"},
     {"summary", cli_summary_main, "print a model's Keras-style summary table"},
-    /* TODO(#3): {"events", cli_events_main, ...} once proto's cli_events.c is on main. */
+    {"events", cli_events_main, "print the records of a TensorBoard event file"},
 };
 
 static void usage(FILE *out)

@@ -21,17 +21,17 @@
  * whatever the old file held from step k on, and every step appears once.
  * (After a suspend in epoch 1, k is 0 and START is at step 1.)
  */
-#include <errno.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "proto/tb.h"
 #include "srv_data.h"
+#include "srv_fs.h"
 #include "srv_run.h"
 
 #define CHECKPOINT_NAME "checkpoint.aeck"
@@ -70,28 +70,6 @@ static enum ae_status tb_fail(struct ae_err *err, const struct tb_err *terr, con
                           : terr->code == TB_ERR_ARG ? AE_ERR_ARG
                                                      : AE_ERR_IO;
     return ae_err_set(err, code, "%s: %s", what, terr->msg);
-}
-
-/* mkdir -p */
-static enum ae_status make_dirs(const char *path, struct ae_err *err)
-{
-    char buf[4096];
-    if ((size_t)snprintf(buf, sizeof buf, "%s", path) >= sizeof buf)
-        return ae_err_set(err, AE_ERR_ARG, "%s: path too long", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p != '/' && *p != '\0') continue;
-        char saved = *p;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return ae_err_set(err, AE_ERR_IO, "%s: cannot create directory: %s", buf,
-                              strerror(errno));
-        *p = saved;
-        if (saved == '\0') break;
-    }
-    struct stat sb;
-    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return ae_err_set(err, AE_ERR_IO, "%s: not a directory", path);
-    return AE_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -277,6 +255,30 @@ static enum ae_status write_epoch(struct job *j, const struct ae_epoch_stats *s,
     return AE_OK;
 }
 
+/* The time for a new event file's name.  TensorBoard reads a run's files in
+ * name order, and a resumed job's START only purges what was read before it,
+ * so the new name must sort after every existing one.  Names start with the
+ * 10-digit second, then host and pid: a restart within the same second (or
+ * with the clock set back) could sort first, so the time is moved to one
+ * second after the newest existing file when needed. */
+static double new_file_time(const char *run_dir, double now)
+{
+    DIR *d = opendir(run_dir);
+    if (!d) return now;
+    long long newest = -1;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        long long t = 0;
+        int used = 0;
+        if (sscanf(de->d_name, "events.out.tfevents.%10lld.%n", &t, &used) == 1 && used > 0 &&
+            t > newest)
+            newest = t;
+    }
+    closedir(d);
+    if (newest >= 0 && now < (double)newest + 1.0) return (double)newest + 1.0;
+    return now;
+}
+
 static void weights_path(const struct job *j, int32_t epoch, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/weights/epoch-%04d.aew", j->o->run_dir, epoch);
@@ -350,7 +352,7 @@ enum ae_status srv_run_job(const struct srv_run_opts *o, const struct srv_run_ho
 
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/weights", o->run_dir);
-    if ((st = make_dirs(dir, err)) != AE_OK) goto fail;
+    if ((st = srv_fs_mkdirs(dir, err)) != AE_OK) goto fail;
     snprintf(j.ck_path, sizeof j.ck_path, "%s/%s", o->run_dir, CHECKPOINT_NAME);
 
     if ((st = ae_trainer_new(o->cfg, o->ds, &j.t, err)) != AE_OK) goto fail;
@@ -363,7 +365,7 @@ enum ae_status srv_run_job(const struct srv_run_opts *o, const struct srv_run_ho
     char host[256] = "";
     if (gethostname(host, sizeof host) != 0) host[0] = '\0';
     host[sizeof host - 1] = '\0';
-    double t0 = wall_now(&j);
+    double t0 = new_file_time(o->run_dir, wall_now(&j));
     if (tb_writer_open(o->run_dir, t0, host, (int64_t)getpid(), &j.w, &terr) != TB_OK) {
         st = tb_fail(err, &terr, "event file");
         goto fail;

@@ -395,6 +395,25 @@ enum srv_status srv_store_job_delete(struct srv_store *s, int64_t id, struct ae_
     return st;
 }
 
+/* Rows copied out of SQLite, so callbacks run without the store's lock. */
+struct loaded_job {
+    struct srv_store_job j;
+    char *strs[6];
+};
+
+static char *dup_text(sqlite3_stmt *q, int i)
+{
+    const char *t = col_text(q, i);
+    return t ? strdup(t) : NULL;
+}
+
+static void free_loaded(struct loaded_job *jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 6; k++) free(jobs[i].strs[k]);
+    free(jobs);
+}
+
 enum srv_status srv_store_load(struct srv_store *s,
                                int (*on_job)(void *user, const struct srv_store_job *j),
                                int (*on_metric)(void *user, int64_t id,
@@ -402,38 +421,68 @@ enum srv_status srv_store_load(struct srv_store *s,
                                void *user, struct ae_err *err)
 {
     enum srv_status st = SRV_OK;
+    struct loaded_job *jobs = NULL;
+    struct srv_store_metric *ms = NULL;
+    int64_t *mids = NULL;
+    size_t n_jobs = 0, cap_jobs = 0, n_ms = 0, cap_ms = 0;
     sqlite3_stmt *q;
     int rc;
 
     pthread_mutex_lock(&s->lock);
     q = s->st[ST_JOBS_ALL];
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        struct srv_store_job j = {
+        struct loaded_job *l;
+        if (n_jobs == cap_jobs) {
+            size_t cap = cap_jobs ? cap_jobs * 2 : 64;
+            struct loaded_job *p = realloc(jobs, cap * sizeof *p);
+            if (!p) {
+                st = srv_err_set(err, SRV_ERR_NOMEM, "out of memory loading jobs");
+                break;
+            }
+            jobs = p;
+            cap_jobs = cap;
+        }
+        l = &jobs[n_jobs];
+        memset(l, 0, sizeof *l);
+        l->strs[0] = dup_text(q, 1);
+        l->strs[1] = dup_text(q, 2);
+        l->strs[2] = dup_text(q, 3);
+        l->strs[3] = dup_text(q, 4);
+        l->strs[4] = dup_text(q, 5);
+        l->strs[5] = dup_text(q, 9);
+        l->j = (struct srv_store_job){
             .id = sqlite3_column_int64(q, 0),
-            .name = col_text(q, 1),
-            .model = col_text(q, 2),
-            .dataset = col_text(q, 3),
-            .settings = col_text(q, 4),
-            .state = col_text(q, 5),
+            .name = l->strs[0] ? l->strs[0] : "",
+            .model = l->strs[1],
+            .dataset = l->strs[2],
+            .settings = l->strs[3],
+            .state = l->strs[4],
+            .error = l->strs[5],
             .created_at = col_real(q, 6, 0),
             .started_at = col_real(q, 7, 0),
             .finished_at = col_real(q, 8, 0),
-            .error = col_text(q, 9),
         };
-        if (!j.name) j.name = "";
-        if (!j.model || !j.dataset || !j.settings || !j.state) continue; /* NOT NULL columns */
-        if (on_job && on_job(user, &j)) {
-            st = srv_err_set(err, SRV_ERR_INTERNAL, "loading job %lld failed", (long long)j.id);
-            break;
-        }
+        n_jobs++;
     }
     sqlite3_reset(q);
     if (st == SRV_OK && rc != SQLITE_DONE) st = db_error(s, rc, "reading jobs", err);
-    if (st != SRV_OK) goto out;
 
     q = s->st[ST_METRICS_ALL];
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        struct srv_store_metric m = {
+    while (st == SRV_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n_ms == cap_ms) {
+            size_t cap = cap_ms ? cap_ms * 2 : 256;
+            struct srv_store_metric *p = realloc(ms, cap * sizeof *p);
+            int64_t *pi = realloc(mids, cap * sizeof *pi);
+            if (p) ms = p;
+            if (pi) mids = pi;
+            if (!p || !pi) {
+                st = srv_err_set(err, SRV_ERR_NOMEM, "out of memory loading metrics");
+                break;
+            }
+            cap_ms = cap;
+        }
+        mids[n_ms] = sqlite3_column_int64(q, 0);
+        ms[n_ms] = (struct srv_store_metric){
             .epoch = sqlite3_column_int(q, 1),
             .loss = col_real(q, 2, NAN),
             .val_loss = col_real(q, 3, NAN),
@@ -444,15 +493,25 @@ enum srv_status srv_store_load(struct srv_store *s,
             .val_reconstruction_loss = col_real(q, 8, NAN),
             .val_kl_loss = col_real(q, 9, NAN),
         };
-        if (on_metric && on_metric(user, sqlite3_column_int64(q, 0), &m)) {
-            st = srv_err_set(err, SRV_ERR_INTERNAL, "loading metrics failed");
-            break;
-        }
+        n_ms++;
     }
     sqlite3_reset(q);
     if (st == SRV_OK && rc != SQLITE_DONE) st = db_error(s, rc, "reading metrics", err);
-out:
     pthread_mutex_unlock(&s->lock);
+
+    /* Callbacks run without the lock: they may call the store again. */
+    for (size_t i = 0; st == SRV_OK && i < n_jobs; i++) {
+        const struct srv_store_job *j = &jobs[i].j;
+        if (!j->model || !j->dataset || !j->settings || !j->state) continue; /* NOT NULL columns */
+        if (on_job && on_job(user, j))
+            st = srv_err_set(err, SRV_ERR_INTERNAL, "loading job %lld failed", (long long)j->id);
+    }
+    for (size_t i = 0; st == SRV_OK && i < n_ms; i++)
+        if (on_metric && on_metric(user, mids[i], &ms[i]))
+            st = srv_err_set(err, SRV_ERR_INTERNAL, "loading metrics failed");
+    free_loaded(jobs, n_jobs);
+    free(ms);
+    free(mids);
     return st;
 }
 

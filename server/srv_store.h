@@ -72,8 +72,9 @@ enum srv_status srv_store_metric_put(struct srv_store *s, int64_t id,
 enum srv_status srv_store_job_delete(struct srv_store *s, int64_t id, struct ae_err *err);
 
 /* Call on_job for every job in id order, then on_metric for every metric
- * row in (job, epoch) order.  A callback returning non-zero stops the load
- * with SRV_ERR_INTERNAL. */
+ * row in (job, epoch) order.  The rows are read first and the callbacks run
+ * without the store's lock (they may write to the store).  A callback
+ * returning non-zero stops the load with SRV_ERR_INTERNAL. */
 enum srv_status srv_store_load(struct srv_store *s,
                                int (*on_job)(void *user, const struct srv_store_job *j),
                                int (*on_metric)(void *user, int64_t id,

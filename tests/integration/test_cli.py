@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -334,17 +335,47 @@ def case_summary(ctx):
 # --logdir run directories
 # ---------------------------------------------------------------------------
 
+HPARAMS = "model,dataset,epochs,batch_size,learning_rate,seed"
+
+
 def decode_run(ctx, run_dir, *expect):
-    """proto's checker: decodes every record with the project's own .proto files."""
+    """proto's checker: decodes every record with the project's own .proto
+    files and checks what TensorBoard would show; returns its summary."""
     script = os.path.join(ctx.src, "tests", "golden", "decode_run.py")
     if not os.path.exists(script):
         # proto's checker has not reached this branch yet: say so, never pass silently.
         SKIPPED.append(f"decode_run.py missing, {run_dir} not decoded")
         return None
-    p = subprocess.run([sys.executable, script, run_dir, *expect], capture_output=True, text=True,
-                       timeout=300)
+    out = os.path.join(ctx.tmp, "decode.json")
+    common = ["--scalars", "loss,val_loss,epoch_seconds", "--text", "summary",
+              "--experiment", HPARAMS, "--metrics", "loss,val_loss",
+              "--layout-regex", "^(val_)?loss$", "--layout-matches", "loss,val_loss"]
+    p = subprocess.run([sys.executable, script, run_dir, *common, *expect, "--summary-json", out],
+                       capture_output=True, text=True, timeout=300)
     check(p.returncode == 0, f"decode_run.py {run_dir} {expect}: {p.returncode}\n{p.stdout}\n{p.stderr}")
-    return p
+    try:
+        with open(out) as f:
+            summary = json.load(f)
+    except (OSError, ValueError):
+        check(False, f"decode_run.py wrote no summary for {run_dir}")
+        return None
+    # Again with every hparam of the session given, so that the checker also
+    # verifies group_name = sha256 of their JSON, as TensorBoard computes it.
+    session = (summary.get("hparams") or {}).get("session") or {}
+    given = []
+    for k, v in sorted(session.items()):
+        if isinstance(v, float) and v.is_integer() and k not in ("l1", "noise_factor", "learning_rate"):
+            v = int(v)
+        given += ["--hparam", f"{k}={v}"]
+    p = subprocess.run([sys.executable, script, run_dir, *given], capture_output=True, text=True,
+                       timeout=300)
+    check(p.returncode == 0, f"decode_run.py group_name check: {p.stdout}\n{p.stderr}")
+    return summary
+
+
+def struct_f32(x):
+    """x as the float32 an event file stores."""
+    return struct.unpack("<f", struct.pack("<f", x))[0]
 
 
 def event_files(run_dir):
@@ -374,8 +405,17 @@ def case_logdir(ctx):
         for n in names + dirs:
             if "tfevents" in n:
                 check(root == run and n.startswith("events.out.tfevents."), f"stray {root}/{n}")
-    decode_run(ctx, run, "--model", "denoise", "--epochs", "2", "--image-size", "280x84",
-               "--dataset", "mnist")
+    summ = decode_run(ctx, run, "--epochs", "2", "--images", "reconstructions=280x84",
+                      "--files", "1", "--status", "success",
+                      "--hparam", "model=denoise", "--hparam", "dataset=mnist",
+                      "--hparam", "epochs=2", "--hparam", "seed=2", "--hparam", "train_size=512",
+                      "--hparam", "batch_size=128", "--hparam", "noise_factor=0.5")
+    if summ:
+        # The event file's points are the losses the CLI printed (float32).
+        printed = [float(x) for x in re.findall(r"- loss: (\d\.\d{4})", out)]
+        tb = [v for _, v in summ["scalars"].get("loss", [])]
+        check(len(tb) == 2 and all(abs(a - b) < 6e-5 for a, b in zip(tb, printed)),
+              f"loss in the event file {tb} vs printed {printed}")
 
     # The next run gets the next number; --json keeps stdout pure JSON.
     rc, out, err = ctx.run("train", "--model", "simple", "--epochs", "1", "--logdir", logdir,
@@ -384,8 +424,13 @@ def case_logdir(ctx):
     check(os.path.isdir(os.path.join(logdir, "cli-0002-simple")), f"cli-0002-simple: {os.listdir(logdir)}")
     check(all("epoch" in l or "done" in l for l in json_lines(out)), "stdout is JSON only")
     check("Run directory" in err, "run dir on stderr under --json")
-    decode_run(ctx, os.path.join(logdir, "cli-0002-simple"), "--model", "simple", "--epochs", "1",
-               "--image-size", "280x56")
+    summ = decode_run(ctx, os.path.join(logdir, "cli-0002-simple"), "--epochs", "1",
+                      "--images", "reconstructions=280x56", "--files", "1", "--status", "success",
+                      "--hparam", "model=simple", "--hparam", "encoding_dim=32")
+    lines = json_lines(out)
+    if summ and lines:
+        tb = summ["scalars"].get("val_loss", [[0, None]])
+        check(tb[-1][1] == struct_f32(lines[0]["val_loss"]), f"val_loss {tb} vs {lines[0]}")
 
     # Two CLIs at once never share a run directory.
     procs = [subprocess.Popen([ctx.aelab, "train", "--model", "simple", "--epochs", "1", "--logdir",
@@ -431,7 +476,6 @@ def case_logdir_resume(ctx):
     check(p.returncode == 130, f"Ctrl-C exit {p.returncode}: {err}")
     check(f"resume with: aelab train --resume {run}" in err, f"resume hint {err!r}")
     before = [e for e in json_lines(line1 + rest) if "epoch" in e]
-    time.sleep(1.1)  # the new event file's name has a later second
     rc, out, err = ctx.run("train", "--resume", run, "--json", "--data-dir", ctx.mnist)
     check(rc == 0, f"--resume RUN_DIR: {rc} {err}")
     after = [e for e in json_lines(out) if "epoch" in e]
@@ -447,8 +491,14 @@ def case_logdir_resume(ctx):
           ["epoch-0001.aew", "epoch-0002.aew", "epoch-0003.aew"], "weights per epoch")
     # The checker applies TensorBoard's START semantics: no step twice, START
     # at 0 in the first file and at the resume step in the second.
-    decode_run(ctx, run, "--model", "deep", "--epochs", "3", "--image-size", "280x56",
-               "--resumed")
+    summ = decode_run(ctx, run, "--epochs", "3", "--images", "reconstructions=280x56",
+                      "--files", "2", "--status", "success", "--hparam", "model=deep")
+    if summ:
+        starts = [s[2] for s in summ["starts"]]
+        check(starts == [0, len(before)] or (len(before) == 0 and starts == [0, 1]),
+              f"START steps {starts} (epochs done before Ctrl-C: {len(before)})")
+        tb = [v for _, v in summ["scalars"].get("loss", [])]
+        check(tb == [struct_f32(e["loss"]) for e in ref], f"TensorBoard's loss {tb} vs {ref}")
 
 
 CASES = {

@@ -25,7 +25,7 @@ def test_queue(root):
     d = Daemon(root, "--workers", "1", "--max-queued", "3").start()
     try:
         blocker = d.submit(BLOCKER)
-        check_eq(blocker["state"], "queued", "new jobs are queued")
+        check(blocker["state"] in ("queued", "running"), "a new job: %s" % blocker["state"])
         check(blocker["queue_position"] in (1, None), "position of the first job")
         d.wait_state(blocker["id"], ("running",))
 

@@ -278,7 +278,8 @@ static void test_suspend_resume(const struct rec *ref)
 
     struct rec r2 = {0};
     h = hooks_for(&r2);
-    fake_time = 1700000200.0;
+    /* A restart within the same second: the new file must still sort last. */
+    fake_time = 1700000100.0;
     CHECK_MSG(srv_run_job(&o, &h, &err) == AE_OK, "resume: %s", err.msg);
     CHECK_EQ_INT(r2.start_epoch, 1);
     /* history (epoch 1) then epochs 2 and 3 */
@@ -295,6 +296,8 @@ static void test_suspend_resume(const struct rec *ref)
     int nf = list_event_files(run, names);
     CHECK_EQ_INT(nf, 2);
     if (nf != 2) return;
+    CHECK_MSG(strncmp(names[0], "events.out.tfevents.1700000101.", 31) == 0, "%s", names[0]);
+    CHECK_MSG(strncmp(names[1], "events.out.tfevents.1700000102.", 31) == 0, "%s", names[1]);
     char path[1100];
     struct summary s1, s2;
     snprintf(path, sizeof path, "%s/%s", run, names[0]);

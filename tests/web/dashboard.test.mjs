@@ -61,25 +61,30 @@ const watchdog = setTimeout(() => {
 watchdog.unref();
 
 // ---- shared state ------------------------------------------------------------
-let tmp, daemon, base, context, page, daemonLog;
+let tmp, base, context, page, daemonLog;
+const daemons = [];         // every aelabd started, stopped by cleanup()
 const offsite = [];        // requests that left the daemon's origin
 const pageErrors = [];     // uncaught exceptions in the page
 const badResponses = [];   // HTTP >= 400 seen by the page
 const expectedBad = [];    // ... of which these were provoked on purpose
+const consoleLines = [];  // the page's console, printed when something failed
 const figures = {};
 const ids = {};            // named jobs created along the way
+
+async function stopDaemon(d) {
+    if (!d || d.exitCode !== null) return;
+    d.kill('SIGTERM');
+    const exited = await Promise.race([
+        new Promise(r => d.once('exit', () => r(true))),
+        sleep(8000).then(() => false),
+    ]);
+    if (!exited) d.kill('SIGKILL');
+}
 
 async function cleanup() {
     try { if (context) await context.close(); } catch { /* already gone */ }
     context = null;
-    if (daemon && daemon.exitCode === null) {
-        daemon.kill('SIGTERM');
-        const exited = await Promise.race([
-            new Promise(r => daemon.once('exit', () => r(true))),
-            sleep(8000).then(() => false),
-        ]);
-        if (!exited) daemon.kill('SIGKILL');
-    }
+    for (const d of daemons) await stopDaemon(d);
 }
 
 const sleep = ms => new Promise(r => setTimeout(r, ms));
@@ -105,6 +110,14 @@ async function api(p, opts = {}) {
     const type = res.headers.get('content-type') || '';
     const body = type.includes('json') ? await res.json() : await res.text();
     return { status: res.status, body, headers: res.headers };
+}
+
+/** Skip (quickly) a test whose earlier step failed, instead of letting it
+ *  wait out its timeouts on a job that was never made. */
+function needs(t, ...names) {
+    const missing = names.filter(n => !ids[n]);
+    if (missing.length) t.skip(`needs the job(s) ${missing.join(', ')} from an earlier test, which failed`);
+    return missing.length === 0;
 }
 
 async function submitViaApi(spec) {
@@ -135,6 +148,32 @@ async function imageSize(sel, timeoutMs = 20_000) {
     return page.$eval(sel, i => ({ w: i.naturalWidth, h: i.naturalHeight, src: i.getAttribute('src') }));
 }
 
+/** Start aelabd on 127.0.0.1 port 0 in tmp/<name>/; resolve {base, log, proc}
+ *  once it has written its port. */
+async function startDaemon(name, extra = []) {
+    const dir = path.join(tmp, name);
+    fs.mkdirSync(dir);
+    const portFile = path.join(dir, 'port');
+    const logPath = path.join(dir, 'aelabd.log');
+    const log = fs.openSync(logPath, 'w');
+    const proc = spawn(AELABD, [
+        '--listen', '127.0.0.1:0', '--port-file', portFile,
+        '--db', path.join(dir, 'aelab.db'), '--logdir', path.join(dir, 'runs'),
+        '--data-dir', MNIST, '--web-root', WEB_ROOT,
+        '--workers', '2', '--threads-per-job', '1',
+        '--tensorboard-url', 'http://127.0.0.1:6006/',
+        ...extra,
+    ], { stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    daemons.push(proc);
+    const port = await waitFor(`aelabd (${name}) to write its port`, () => {
+        if (proc.exitCode !== null) throw new Error(`aelabd exited with ${proc.exitCode}: ${fs.readFileSync(logPath, 'utf8')}`);
+        const txt = fs.existsSync(portFile) ? fs.readFileSync(portFile, 'utf8').trim() : '';
+        return /^[0-9]+$/.test(txt) && Number(txt) > 0 ? Number(txt) : null;
+    }, 20_000, 50);
+    return { base: `http://127.0.0.1:${port}`, log: logPath, proc };
+}
+
 // ---- set-up -----------------------------------------------------------------
 before(async () => {
     for (const p of [AELABD, WEB_ROOT, CHROMIUM])
@@ -146,23 +185,9 @@ before(async () => {
               'uPlot is not installed in web/node_modules: run scripts/setup.sh');
     fs.mkdirSync(SHOTS, { recursive: true });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aelab-web-'));
-    const portFile = path.join(tmp, 'port');
-    daemonLog = path.join(tmp, 'aelabd.log');
-    const log = fs.openSync(daemonLog, 'w');
-    daemon = spawn(AELABD, [
-        '--listen', '127.0.0.1:0', '--port-file', portFile,
-        '--db', path.join(tmp, 'aelab.db'), '--logdir', path.join(tmp, 'runs'),
-        '--data-dir', MNIST, '--web-root', WEB_ROOT,
-        '--workers', '2', '--threads-per-job', '1',
-        '--tensorboard-url', 'http://127.0.0.1:6006/',
-    ], { stdio: ['ignore', log, log] });
-    fs.closeSync(log);
-    const port = await waitFor('aelabd to write its port', () => {
-        if (daemon.exitCode !== null) throw new Error(`aelabd exited with ${daemon.exitCode}: ${fs.readFileSync(daemonLog, 'utf8')}`);
-        const s = fs.existsSync(portFile) ? fs.readFileSync(portFile, 'utf8').trim() : '';
-        return /^[0-9]+$/.test(s) && Number(s) > 0 ? Number(s) : null;
-    }, 20_000, 50);
-    base = `http://127.0.0.1:${port}`;
+    const main = await startDaemon('main');
+    base = main.base;
+    daemonLog = main.log;
 
     const profile = fs.mkdtempSync(path.join(tmp, 'chromium-profile-'));
     context = await chromium.launchPersistentContext(profile, {
@@ -177,6 +202,12 @@ before(async () => {
     context.setDefaultTimeout(20_000);
     page = context.pages()[0] || await context.newPage();
     page.on('pageerror', e => pageErrors.push(String(e)));
+    page.on('console', m => {
+        consoleLines.push(`${m.type()}: ${m.text()}`);
+        if (process.env.AELAB_WEB_DEBUG) console.error(`console ${m.type()}: ${m.text()}`);
+    });
+    if (process.env.AELAB_WEB_DEBUG)
+        page.on('response', r => console.error(`response ${r.status()} ${r.request().method()} ${r.url()}`));
     page.on('request', r => {
         const u = r.url();
         if (!u.startsWith(base + '/') && !u.startsWith('data:')) offsite.push(u);
@@ -188,6 +219,8 @@ before(async () => {
 
 after(async () => {
     await cleanup();
+    if (process.exitCode && consoleLines.length)
+        console.error(`--- page console (last 40 lines) ---\n${consoleLines.slice(-40).join('\n')}`);
     if (process.exitCode && daemonLog && fs.existsSync(daemonLog))
         console.error(`--- aelabd log (last 40 lines) ---\n${fs.readFileSync(daemonLog, 'utf8').split('\n').slice(-40).join('\n')}`);
     console.log(`# figures: ${JSON.stringify(figures)}`);
@@ -197,7 +230,7 @@ after(async () => {
 // ---- the tests ----------------------------------------------------------------
 test('the dashboard opens, with its form built from /api/models and a live stream', { timeout: 60_000 }, async () => {
     const t0 = Date.now();
-    const uplot = page.waitForResponse(r => r.url().includes('/node_modules/uplot/dist/uPlot.esm.js'));
+    const uplot = page.waitForResponse(r => r.url().includes('/node_modules/uplot/dist/uPlot.iife.min.js'));
     await page.goto(`${base}/`);
     await page.waitForSelector('form.job-form[data-ready="true"]');
     figures.ready_ms = Date.now() - t0;
@@ -236,7 +269,7 @@ test('a small job submitted through the form appears and reaches succeeded witho
     await page.fill('#f-epochs', '3');
     await page.fill('#f-train_size', '2000');
     await page.fill('#f-test_size', '200');
-    await page.click('button[type="submit"]');
+    await page.click('#submit-job');
     const link = await page.waitForSelector('.form-status.ok a');
     const id = Number(await link.textContent());
     assert.ok(id > 0);
@@ -269,7 +302,8 @@ test('a small job submitted through the form appears and reaches succeeded witho
     assert.equal(cells.progress, 1);
 });
 
-test('the job page: one chart point per epoch, the grid at its natural size, epochs by slider', { timeout: 60_000 }, async () => {
+test('the job page: one chart point per epoch, the grid at its natural size, epochs by slider', { timeout: 60_000 }, async (t) => {
+    if (!needs(t, 'simple')) return;
     const id = ids.simple;
     await page.click(`#jobs-table tr[data-job-id="${id}"] a`);
     await page.waitForFunction(i => location.hash === `#/jobs/${i}`, id);
@@ -334,7 +368,7 @@ test("a bad value shows the API's error next to its field", { timeout: 60_000 },
     await page.fill('#f-epochs', '0');
     await page.fill('#f-learning_rate', '5');
     const answer = page.waitForResponse(r => r.url().endsWith('/api/jobs') && r.request().method() === 'POST');
-    await page.click('button[type="submit"]');
+    await page.click('#submit-job');
     const res = await answer;
     assert.equal(res.status(), 400);
     expectedBad.push(`POST /api/jobs 400`);
@@ -359,7 +393,7 @@ test("a bad value shows the API's error next to its field", { timeout: 60_000 },
     await page.fill('#f-learning_rate', '0.001');
     await page.fill('#f-train_size', '500');
     await page.fill('#f-test_size', '100');
-    await page.click('button[type="submit"]');
+    await page.click('#submit-job');
     await page.waitForSelector('.form-status.ok a');
     assert.equal(await page.isHidden('#err-epochs'), true);
     ids.fixed = Number(await page.textContent('.form-status.ok a'));
@@ -369,16 +403,39 @@ test('cancel stops a long job', { timeout: 90_000 }, async () => {
     await page.selectOption('#f-model', 'simple');
     await page.fill('#f-name', 'long one');
     await page.fill('#f-epochs', '500');
-    await page.fill('#f-train_size', '0');
-    await page.fill('#f-test_size', '0');
-    await page.click('button[type="submit"]');
-    await page.waitForFunction(() => /long one|is (queued|running)/.test(document.querySelector('.form-status').textContent));
-    const id = Number(await page.textContent('.form-status.ok a'));
+    await page.fill('#f-train_size', '10000');
+    await page.fill('#f-test_size', '1000');
+    const created = page.waitForResponse(r => r.url().endsWith('/api/jobs') && r.request().method() === 'POST');
+    await page.click('#submit-job');
+    const res = await created;
+    assert.equal(res.status(), 201);
+    const id = (await res.json()).id;
+    await page.waitForFunction(id => document.querySelector('.form-status.ok a')?.textContent === String(id), id);
     ids.long = id;
+    // The table follows it live: running, and its progress bar moves.
+    const row = `#jobs-table tr[data-job-id="${id}"]`;
+    await page.waitForFunction(sel => {
+        const tr = document.querySelector(sel);
+        return tr && tr.dataset.state === 'running' && tr.querySelector('progress').value > 0;
+    }, row, { timeout: 60_000 });
+    const p1 = await page.$eval(`${row} progress`, p => p.value);
+    await page.waitForFunction(([sel, p1]) => document.querySelector(`${sel} progress`).value > p1, [row, p1], { timeout: 60_000 });
+    assert.match(await page.textContent(`${row} .epoch-text`), /^[0-9]+\/500$/);
+    await page.evaluate(() => document.activeElement && document.activeElement.blur());
+    await shot('jobs-table-live');
     await page.goto(`${base}/#/jobs/${id}`);
+    await page.evaluate(() => { window.__sameDocument = 'yes'; });
     await page.waitForFunction(() => document.querySelector('#job-state').textContent === 'running', null, { timeout: 60_000 });
-    // Let it make visible progress first, so the page is really live.
-    await page.waitForFunction(() => document.querySelector('#job-progress').value > 0, null, { timeout: 60_000 });
+    // The chart grows while the job trains: one point, then two, no reload.
+    for (const k of [1, 2])
+        await page.waitForFunction(k => Number(document.querySelector('#loss-chart').dataset.points) >= k, k, { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => window.__sameDocument), 'yes', 'the page was reloaded');
+    await imageSize('#recon');
+    // One stream per tab: the job page's own, the shared one is closed meanwhile.
+    await waitFor('one SSE client at aelabd', async () => /^aelab_sse_clients 1$/m.test((await api('/metrics')).body), 15_000, 200);
+    // Its duration keeps counting between events.
+    const d0 = await page.textContent('#job-duration');
+    await page.waitForFunction(d0 => document.querySelector('#job-duration').textContent !== d0, d0, { timeout: 5_000 });
     await shot('job-page-running');
     assert.equal(await page.isEnabled('#cancel-job'), true);
     assert.equal(await page.isDisabled('#delete-job'), true);
@@ -397,13 +454,29 @@ test('cancel stops a long job', { timeout: 90_000 }, async () => {
     assert.deepEqual(await page.$$eval('#jobs-table tbody tr', rs => rs.map(r => Number(r.dataset.jobId))), [id]);
     assert.match(page.url(), /#\/jobs\?state=cancelled$/);
     await page.selectOption('#filter-state', '');
+
+    // Delete it with its run directory: gone from the API, the disk and the table.
+    await page.goto(`${base}/#/jobs/${id}`);
+    await page.waitForFunction(() => document.querySelector('#job-state').textContent === 'cancelled');
+    await page.check('#purge');
+    let asked = '';
+    page.once('dialog', d => { asked = d.message(); d.accept(); });
+    await page.click('#delete-job');
+    await page.waitForFunction(() => location.hash === '#/jobs');
+    assert.match(asked, new RegExp(`Delete job ${id} and its run directory`));
+    assert.equal((await api(`/api/jobs/${id}`)).status, 404);
+    assert.equal(fs.existsSync(job.run_dir), false, 'run directory still there after purge');
+    await page.waitForSelector('#jobs-table tbody tr');
+    assert.equal(await page.$(`#jobs-table tr[data-job-id="${id}"]`), null);
 });
 
-test('the compare page draws several jobs: the tutorial\'s five models', { timeout: 150_000 }, async () => {
-    const small = { epochs: 2, train_size: 512, test_size: 100 };
+test('the compare page draws several jobs: the tutorial\'s five models', { timeout: 150_000 }, async (t) => {
+    if (!needs(t, 'simple')) return;
+    // Small enough for the sanitizer build too: the conv models are the slow ones.
+    const small = { sparse: 512, deep: 512, conv: 128, denoise: 128 };
     const made = [ids.simple];
-    for (const model of ['sparse', 'deep', 'conv', 'denoise'])
-        made.push((await submitViaApi({ model, ...small, name: `cmp ${model}` })).id);
+    for (const [model, n] of Object.entries(small))
+        made.push((await submitViaApi({ model, epochs: 2, train_size: n, test_size: 50, name: `cmp ${model}` })).id);
     for (const id of made) await waitState(id, ['succeeded']);
     ids.denoise = made[made.length - 1];
 
@@ -445,10 +518,12 @@ test('the compare page draws several jobs: the tutorial\'s five models', { timeo
     await shot('compare');
 });
 
-test('keyboard and phone width: everything is reachable and nothing overflows', { timeout: 60_000 }, async () => {
+test('keyboard and phone width: everything is reachable and nothing overflows', { timeout: 60_000 }, async (t) => {
+    if (!needs(t, 'simple')) return;
     await page.goto(`${base}/#/jobs`);
     await page.waitForSelector('form.job-form[data-ready="true"]');
     await page.waitForSelector(`#jobs-table tr[data-job-id="${ids.simple}"]`);
+    await shot('jobs-table');
     const reached = new Set();
     for (let i = 0; i < 120; i++) {
         await page.keyboard.press('Tab');
@@ -464,14 +539,13 @@ test('keyboard and phone width: everything is reachable and nothing overflows', 
     assert.ok(has(/^select#filter-state/), 'state filter');
     assert.ok(has(/^select#f-model/), 'model chooser');
     assert.ok(has(/^input#f-epochs/), 'epochs field');
-    assert.ok(has(/^button#\|\|Submit job/), 'submit button');
+    assert.ok(has(/^button#submit-job\|/), 'submit button');
     // A visible focus ring on the focused control.
     await page.focus('#f-epochs');
     await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Tab');
     const outline = await page.$eval('#f-epochs', el => getComputedStyle(el).outlineStyle);
     assert.notEqual(outline, 'none');
-    await shot('jobs-table');
 
     await page.setViewportSize({ width: 390, height: 844 });
     for (const [name, hash, sel] of [
@@ -480,12 +554,47 @@ test('keyboard and phone width: everything is reachable and nothing overflows', 
     ]) {
         await page.goto(`${base}/${hash}`);
         await page.waitForSelector(sel);
+        await page.evaluate(() => document.activeElement && document.activeElement.blur());
         await sleep(300);   // let the chart settle to the new width
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         assert.ok(overflow <= 0, `${name}: the page is ${overflow} px wider than a phone`);
         await shot(name);
     }
     await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+test('with --token-file, a 401 brings up the token field and the token then works', { timeout: 60_000 }, async () => {
+    const tokenFile = path.join(tmp, 'token');
+    const token = `t-${process.pid}-${Date.now()}`;
+    fs.writeFileSync(tokenFile, `${token}\n`);
+    const guarded = await startDaemon('guarded', ['--token-file', tokenFile]);
+    const p2 = await context.newPage();
+    try {
+        p2.on('pageerror', e => pageErrors.push(`(token page) ${e}`));
+        p2.on('request', r => { if (!r.url().startsWith(guarded.base + '/') && !r.url().startsWith('data:')) offsite.push(r.url()); });
+        await p2.goto(`${guarded.base}/#/jobs`);
+        await p2.waitForSelector('form.job-form[data-ready="true"]');
+        // The daemon says a token is needed, so the header offers the field.
+        await p2.waitForSelector('#token-bar:not([hidden])');
+        await p2.selectOption('#f-model', 'simple');
+        await p2.fill('#f-epochs', '1');
+        await p2.fill('#f-train_size', '256');
+        await p2.fill('#f-test_size', '50');
+        const denied = p2.waitForResponse(r => r.url().endsWith('/api/jobs') && r.request().method() === 'POST');
+        await p2.click('#submit-job');
+        assert.equal((await denied).status(), 401);
+        await p2.waitForSelector('.form-status.error');
+        assert.match(await p2.textContent('.form-status'), /401/);
+        assert.equal(await p2.evaluate(() => document.activeElement.id), 'token-input');
+        await p2.fill('#token-input', token);
+        await p2.click('#token-bar button[type="submit"]');
+        await p2.click('#submit-job');
+        await p2.waitForSelector('.form-status.ok a');
+        const id = Number(await p2.textContent('.form-status.ok a'));
+        await p2.waitForSelector(`#jobs-table tr[data-job-id="${id}"][data-state="succeeded"]`, { timeout: 60_000 });
+    } finally {
+        await p2.close();
+    }
 });
 
 test('nothing came from elsewhere, no script errors, no unexpected HTTP errors', () => {

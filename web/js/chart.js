@@ -7,11 +7,13 @@
  * where the numbers come from.
  *
  * Design: uPlot is loaded from what npm installed under the web root
- * (node_modules/uplot), never from a CDN.  The chart element carries
+ * (node_modules/uplot, its minified build, by index.html), never from a
+ * CDN.  The chart element carries
  * data-points and data-series read back from the uPlot instance itself, so
  * tests check what the chart really holds.
  */
-import uPlot from '../node_modules/uplot/dist/uPlot.esm.js';
+// index.html loads uPlot's minified build before this module runs.
+const uPlot = globalThis.uPlot;
 import { h, replace } from './dom.js';
 import * as fmt from './format.js';
 
@@ -46,7 +48,9 @@ export function lineChart(parent, { title, series, height = 300, yLabel = 'loss'
               size: 60, values: (u, v) => v.map(x => x == null ? '' : Number(x.toPrecision(4)).toString()) },
         ],
         series: [
-            { label: 'epoch', value: (u, v) => v == null ? fmt.NONE : String(v) },
+            // With no cursor on the chart (idx null) the legend shows the
+            // latest point, so it reads as "the numbers now".
+            { label: 'epoch', value: (u, v, si, idx) => show(u, v, si, idx, x => String(x)) },
             ...series.map((s, i) => ({
                 label: s.label,
                 stroke: s.color || PALETTE[i % PALETTE.length],
@@ -54,10 +58,20 @@ export function lineChart(parent, { title, series, height = 300, yLabel = 'loss'
                 dash: s.dash,
                 spanGaps: true,
                 points: { show: true, size: 6 },
-                value: (u, v) => fmt.loss(v),
+                value: (u, v, si, idx) => show(u, v, si, idx, fmt.loss),
             })),
         ],
     };
+    function show(u, v, si, idx, f) {
+        if (idx == null) {
+            const col = u.data[si] || [];
+            for (let i = col.length - 1; i >= 0; i--) if (col[i] != null) return f(col[i]);
+            return fmt.NONE;
+        }
+        return v == null ? fmt.NONE : f(v);
+    }
+    const emptyNote = h('p', { class: 'chart-empty' }, 'The curve starts when the first epoch has finished.');
+    plotEl.appendChild(emptyNote);
     let xs = [], ys = series.map(() => []);
     const u = new uPlot(opts, [xs, ...ys], plotEl);
 
@@ -81,6 +95,7 @@ export function lineChart(parent, { title, series, height = 300, yLabel = 'loss'
         u.setData([xs, ...ys]);
         plotEl.dataset.points = String(u.data[0].length);
         plotEl.dataset.series = String(u.series.length - 1);
+        emptyNote.hidden = xs.length > 0;
         renderTable();
     }
     setData(xs, ys);

@@ -16,9 +16,10 @@ export function int(x) {
     return typeof x === 'number' && Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : NONE;
 }
 
-/** Seconds as "4.2 s", "3 min 05 s", "2 h 07 min". */
+/** Seconds as "350 ms", "4.2 s", "3 min 05 s", "2 h 07 min". */
 export function duration(s) {
     if (typeof s !== 'number' || !Number.isFinite(s) || s < 0) return NONE;
+    if (s < 1) return `${Math.round(s * 1000)} ms`;
     if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
     const m = Math.floor(s / 60);
     if (m < 60) return `${m} min ${String(Math.round(s - 60 * m)).padStart(2, '0')} s`;
@@ -46,3 +47,27 @@ export function setting(x) {
 
 export const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 export const STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+
+const RANK = { queued: 0, running: 1, succeeded: 2, failed: 2, cancelled: 2 };
+
+/** True when incoming is older news than old: a job never goes back from
+ *  finished to running or from running to queued, and never loses epochs.
+ *  (A POST answer can arrive after the stream already told us more.) */
+export function isStale(old, incoming) {
+    if (!old || !incoming) return false;
+    if (incoming.state in RANK && old.state in RANK && RANK[incoming.state] < RANK[old.state]) return true;
+    if (typeof incoming.epoch === 'number' && typeof old.epoch === 'number' && incoming.epoch < old.epoch) return true;
+    return false;
+}
+
+/** A job's duration now.  The API's duration_seconds of a running job is
+ *  as of the moment it was sent; `received` (performance.now() then, put
+ *  there by whoever stored the job) lets it keep counting without trusting
+ *  the browser's clock against the server's. */
+export function jobDuration(job) {
+    const d = job && job.duration_seconds;
+    if (typeof d !== 'number') return null;
+    if (job.state === 'running' && typeof job.received === 'number')
+        return d + Math.max(0, performance.now() - job.received) / 1000;
+    return d;
+}

@@ -28,7 +28,7 @@ export function mount(container, ctx, { onCreated } = {}) {
     const nameIn = h('input', { id: 'f-name', name: 'name', type: 'text', maxlength: 100,
                                 autocomplete: 'off', placeholder: 'optional label',
                                 'aria-describedby': 'err-name' });
-    const submit = h('button', { type: 'submit', class: 'primary' }, 'Submit job');
+    const submit = h('button', { type: 'submit', id: 'submit-job', class: 'primary' }, 'Submit job');
     const reset = h('button', { type: 'button', onclick: () => { edited.clear(); renderSettings(); clearErrors(); } },
                     'Reset to defaults');
     const modelInfo = h('p', { class: 'model-info', id: 'model-info' });
@@ -163,7 +163,7 @@ export function mount(container, ctx, { onCreated } = {}) {
             if (!alive) return;
             last = { body: null, key: null };
             status.className = 'form-status ok';
-            replace(status, 'Job ', h('a', { href: `#/jobs/${job.id}` }, `${job.id}`), ` (${job.model}) is ${job.state}.`);
+            replace(status, 'Job ', h('a', { href: `#/jobs/${job.id}` }, `${job.id}`), ` (${job.model}) submitted; the table follows it.`);
             if (onCreated) onCreated(job);
         } catch (err) {
             if (!alive) return;
@@ -185,7 +185,8 @@ export function mount(container, ctx, { onCreated } = {}) {
                                                    d.installed ? d.name : `${d.name} (not installed)`)));
         datasetSel.value = m.default_dataset;
         renderSettings();
-        form.dataset.ready = 'true';
+        // Not form.dataset: the form's "dataset" field shadows that property.
+        form.setAttribute('data-ready', 'true');
     }).catch(err => {
         if (!alive) return;
         status.className = 'form-status error';

@@ -32,7 +32,7 @@ export function mount(main, route, ctx) {
     const modelSel = h('select', { id: 'filter-model' }, h('option', { value: '' }, 'all models'));
     stateSel.value = STATE_FILTERS.some(([v]) => v === filter.state) ? filter.state : '';
     const count = h('p', { class: 'count', 'aria-live': 'polite' });
-    const compareBtn = h('button', { type: 'button', disabled: true, onclick: () => {
+    const compareBtn = h('button', { type: 'button', class: 'compare-btn', disabled: true, onclick: () => {
         location.hash = `#/compare?ids=${[...selected].sort((a, b) => a - b).join(',')}`;
     } }, 'Compare selected');
     const olderBtn = h('button', { type: 'button', hidden: true, onclick: async () => {
@@ -63,8 +63,8 @@ export function mount(main, route, ctx) {
         h('div', { class: 'panel-head' },
             h('h1', { id: 'jobs-title' }, 'Jobs'),
             h('div', { class: 'filters' },
-                h('label', { for: 'filter-state' }, 'State'), stateSel,
-                h('label', { for: 'filter-model' }, 'Model'), modelSel,
+                h('span', { class: 'filter' }, h('label', { for: 'filter-state' }, 'State'), stateSel),
+                h('span', { class: 'filter' }, h('label', { for: 'filter-model' }, 'Model'), modelSel),
                 compareBtn)),
         count,
         h('div', { class: 'table-scroll', tabindex: 0, 'aria-label': 'Jobs table (scrolls sideways)' }, table),
@@ -118,6 +118,7 @@ export function mount(main, route, ctx) {
 
     function fill({ tr, c }, j) {
         setText(c.name, j.name || fmt.NONE);
+        if (j.name) c.name.title = j.name;      // the cell may be cut short
         setText(c.model, j.model);
         setText(c.dataset, j.dataset);
         const label = j.state === 'running' && j.cancel_requested ? 'cancelling' : j.state;
@@ -129,7 +130,7 @@ export function mount(main, route, ctx) {
         setText(c.epochText, `${j.epoch ?? 0}/${j.epochs ?? '?'}`);
         setText(c.loss, fmt.loss(j.loss));
         setText(c.val, fmt.loss(j.val_loss));
-        setText(c.dur, fmt.duration(j.duration_seconds));
+        setText(c.dur, fmt.duration(fmt.jobDuration(j)));
         let eta = fmt.NONE;
         if (j.state === 'running') eta = fmt.duration(j.eta_seconds);
         else if (j.state === 'queued' && j.queue_position) eta = `queue #${j.queue_position}`;
@@ -160,8 +161,11 @@ export function mount(main, route, ctx) {
                 : store.jobs.size ? 'No job matches these filters.'
                 : 'No jobs yet. Submit one with the form below.');
         }
-        const total = filter.state || filter.model ? '' : (store.total !== null ? ` of ${store.total}` : '');
-        setText(count, `${visible.length}${total} job${visible.length === 1 && !total ? '' : 's'} shown`);
+        const filtered = !!(filter.state || filter.model);
+        const n = visible.length, all = store.jobs.size;
+        setText(count, filtered ? `${n} of ${all} job${all === 1 ? '' : 's'} match the filters`
+            : store.next ? `the newest ${n} jobs; older ones below`
+            : `${n} job${n === 1 ? '' : 's'}`);
         olderBtn.hidden = !store.next || !!(filter.state || filter.model);
         table.dataset.rows = String(visible.length);
     }
@@ -188,12 +192,20 @@ export function mount(main, route, ctx) {
     modelSel.addEventListener('change', onFilter);
 
     const onChange = () => schedule();
+    // Running jobs' durations count up between events.
+    const ticker = setInterval(() => {
+        for (const [id, row] of rows) {
+            const j = store.get(id);
+            if (j && j.state === 'running') setText(row.c.dur, fmt.duration(fmt.jobDuration(j)));
+        }
+    }, 1000);
     store.addEventListener('change', onChange);
     render();
     if (filter.state || filter.model) onFilter();
 
     return () => {
         store.removeEventListener('change', onChange);
+        clearInterval(ticker);
         unmountForm();
     };
 }
