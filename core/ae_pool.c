@@ -68,6 +68,10 @@ void ae_maxpool_backward_relu(float *din, const float *dout, const float *in, co
 
 void ae_upsample_forward(float *out, int out_pad, const float *in, int H, int W, int C)
 {
+    if (ae_simd_avx512()) {
+        ae_upsample_forward_avx512(out, out_pad, in, H, W, C);
+        return;
+    }
     size_t cell = (size_t)C * L;
     int rs = 2 * W + 2 * out_pad;
     out += ((size_t)out_pad * rs + out_pad) * cell;
@@ -79,6 +83,10 @@ void ae_upsample_forward(float *out, int out_pad, const float *in, int H, int W,
 
 void ae_upsample_backward(float *din, const float *dout, int H, int W, int C)
 {
+    if (ae_simd_avx512()) {
+        ae_upsample_backward_avx512(din, dout, H, W, C);
+        return;
+    }
     size_t cell = (size_t)C * L;
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {

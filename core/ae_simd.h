@@ -39,6 +39,8 @@ void ae_relu_backward_avx512(float *dz, const float *dy, const float *y, int64_t
 void ae_maxpool_forward_avx512(float *out, int out_pad, const float *in, int H, int W, int C);
 void ae_maxpool_backward_relu_avx512(float *din, const float *dout, const float *in,
                                      const float *out, int out_pad, int H, int W, int C);
+void ae_upsample_forward_avx512(float *out, int out_pad, const float *in, int H, int W, int C);
+void ae_upsample_backward_avx512(float *din, const float *dout, int H, int W, int C);
 /* row (784 floats) = pixels / 255, noisy when noise_factor > 0. */
 void ae_pixels_row_avx512(float *x, float *target, const uint8_t *px, float noise_factor,
                           uint64_t key, int64_t image);

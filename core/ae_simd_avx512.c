@@ -276,3 +276,38 @@ TARGET void ae_maxpool_backward_relu_avx512(float *din, const float *dout, const
             }
         }
 }
+
+TARGET void ae_upsample_forward_avx512(float *out, int out_pad, const float *in, int H, int W, int C)
+{
+    int64_t cell = (int64_t)C * 16;
+    int64_t rs = (int64_t)(2 * W + 2 * out_pad) * cell;
+    out += out_pad * rs + out_pad * cell;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const float *ip = in + ((int64_t)y * W + x) * cell;
+            float *o0 = out + (2 * y) * rs + 2 * x * cell, *o1 = o0 + rs;
+            for (int64_t k = 0; k < cell; k += 16) {
+                __m512 v = _mm512_loadu_ps(ip + k);
+                _mm512_storeu_ps(o0 + k, v);
+                _mm512_storeu_ps(o0 + cell + k, v);
+                _mm512_storeu_ps(o1 + k, v);
+                _mm512_storeu_ps(o1 + cell + k, v);
+            }
+        }
+}
+
+TARGET void ae_upsample_backward_avx512(float *din, const float *dout, int H, int W, int C)
+{
+    int64_t cell = (int64_t)C * 16, rs = (int64_t)2 * W * cell;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            float *dp = din + ((int64_t)y * W + x) * cell;
+            const float *a = dout + (2 * y) * rs + 2 * x * cell, *c = a + rs;
+            for (int64_t k = 0; k < cell; k += 16) {
+                /* (a + b) + (c + d), as the scalar code */
+                __m512 ab = _mm512_add_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(a + cell + k));
+                __m512 cd = _mm512_add_ps(_mm512_loadu_ps(c + k), _mm512_loadu_ps(c + cell + k));
+                _mm512_storeu_ps(dp + k, _mm512_add_ps(ab, cd));
+            }
+        }
+}
