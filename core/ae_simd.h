@@ -29,6 +29,11 @@ static inline double ae_lane_sum16d(const double *a)
  * AE_SIMD=scalar in the environment forces the portable path (tests). */
 bool ae_simd_avx512(void);
 
+/* True when the CPU has AVX2 and FMA (the conv kernels' second choice).
+ * AE_SIMD=scalar turns it off too; AE_SIMD=avx2 turns off only AVX-512
+ * (tests of the AVX2 path on AVX-512 machines). */
+bool ae_simd_avx2(void);
+
 /* AVX-512 versions of ae_ops.h kernels (call only if ae_simd_avx512()). */
 double ae_bce_sigmoid_avx512(float *z, float *dz, const float *y, int64_t n, float grad_scale,
                              int lanes);

@@ -27,9 +27,24 @@ bool ae_simd_avx512(void)
     if (v < 0) {
         const char *force = getenv("AE_SIMD");
         __builtin_cpu_init();
-        v = !(force && strcmp(force, "scalar") == 0) && __builtin_cpu_supports("avx512f") &&
+        v = !(force && (strcmp(force, "scalar") == 0 || strcmp(force, "avx2") == 0)) &&
+            __builtin_cpu_supports("avx512f") &&
             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
             __builtin_cpu_supports("avx512vl");
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
+}
+
+bool ae_simd_avx2(void)
+{
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        const char *force = getenv("AE_SIMD");
+        __builtin_cpu_init();
+        v = !(force && strcmp(force, "scalar") == 0) && __builtin_cpu_supports("avx2") &&
+            __builtin_cpu_supports("fma");
         atomic_store_explicit(&cached, v, memory_order_relaxed);
     }
     return v;
