@@ -207,6 +207,18 @@ struct batch_job {
     struct ae_loss_parts parts[MAX_CHUNKS];
 };
 
+/* The minibatch's loss parts, summed in chunk order. */
+static struct ae_loss_parts parts_sum(const struct batch_job *job)
+{
+    struct ae_loss_parts sum = {0, 0, 0};
+    for (int32_t c = 0; c < job->k; c++) {
+        sum.bce += job->parts[c].bce;
+        sum.reg += job->parts[c].reg;
+        sum.kl += job->parts[c].kl;
+    }
+    return sum;
+}
+
 static void batch_thread(void *arg, int ith, int nth)
 {
     (void)nth;
@@ -236,6 +248,11 @@ static void batch_thread(void *arg, int ith, int nth)
     if (!job->train) return;
 
     ae_team_barrier(t->team);
+    /* A non-finite loss means a non-finite gradient somewhere: leave the
+     * weights as they were (the caller gets AE_ERR_NUMERIC).  Every thread
+     * sums the same parts in the same order, so all agree. */
+    struct ae_loss_parts sum = parts_sum(job);
+    if (!isfinite(ae_net_batch_loss(m, &sum, job->src->n))) return;
     /* Adam, one range of parameters at a time, on the chunk gradients
      * summed in chunk order (inside the same pass). */
     int64_t n_ranges = (P + PARAM_RANGE - 1) / PARAM_RANGE;
@@ -256,13 +273,7 @@ static struct ae_loss_parts run_batch(struct ae_trainer *t, struct batch_job *jo
     atomic_store(&job->next_chunk, 0);
     atomic_store(&job->next_range, 0);
     ae_team_run(t->team, batch_thread, job);
-    struct ae_loss_parts sum = {0, 0, 0};
-    for (int32_t c = 0; c < job->k; c++) {
-        sum.bce += job->parts[c].bce;
-        sum.reg += job->parts[c].reg;
-        sum.kl += job->parts[c].kl;
-    }
-    return sum;
+    return parts_sum(job);
 }
 
 static void job_init(struct batch_job *job, struct ae_trainer *t, bool train)

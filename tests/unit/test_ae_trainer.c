@@ -322,6 +322,31 @@ static void test_vae_decode(const struct ae_dataset *ds)
     ae_trainer_free(t);
 }
 
+/* A loss that blows up (vae at learning rate 1) stops the epoch with
+ * AE_ERR_NUMERIC and leaves the weights finite: the failing batch's update
+ * is not applied. */
+static void test_numeric(const struct ae_dataset *ds)
+{
+    struct ae_config c = small_cfg(AE_MODEL_VAE, 2);
+    c.learning_rate = 1.0;
+    struct ae_trainer *t = NULL;
+    CHECK_EQ_INT(ae_trainer_new(&c, ds, &t, NULL), AE_OK);
+    if (!t) return;
+    enum ae_status st = AE_OK;
+    struct ae_err err;
+    for (int e = 0; e < 20 && st == AE_OK; e++) {
+        struct ae_epoch_stats s;
+        st = ae_trainer_run_epoch(t, NULL, &s, &err);
+    }
+    CHECK_EQ_INT(st, AE_ERR_NUMERIC);
+    CHECK(strstr(err.msg, "not finite") != NULL);
+    const struct ae_model *m = ae_trainer_model(t);
+    int64_t bad = 0;
+    for (int64_t i = 0; i < m->n_params; i++) bad += !isfinite(m->params[i]);
+    CHECK_EQ_INT(bad, 0);
+    ae_trainer_free(t);
+}
+
 static double seconds(void)
 {
     struct timespec ts;
@@ -373,6 +398,7 @@ int main(void)
     }
     test_concurrent(syn);
     test_vae_decode(syn);
+    test_numeric(syn);
     /* Config errors reach the caller with the setting's name. */
     struct ae_config c = small_cfg(AE_MODEL_SIMPLE, 1);
     c.train_size = 301;
