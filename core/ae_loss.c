@@ -29,6 +29,8 @@ void ae_relu_backward(float *dz, const float *dy, const float *y, int64_t n)
 {
     if (ae_simd_avx512())
         ae_relu_backward_avx512(dz, dy, y, n);
+    else if (ae_simd_avx2())
+        ae_relu_backward_avx2(dz, dy, y, n);
     else
         ae_relu_backward_scalar(dz, dy, y, n);
 }
@@ -51,6 +53,8 @@ void ae_sigmoid(float *x, int64_t n)
 {
     if (ae_simd_avx512())
         ae_sigmoid_avx512(x, n);
+    else if (ae_simd_avx2())
+        ae_sigmoid_avx2(x, n);
     else
         ae_sigmoid_scalar(x, n);
 }
@@ -70,6 +74,7 @@ static inline float bce_one(float *z, float *dz, float y, float scale)
 double ae_bce_sigmoid(float *z, float *dz, const float *y, int64_t n, float grad_scale, int lanes)
 {
     if (ae_simd_avx512()) return ae_bce_sigmoid_avx512(z, dz, y, n, grad_scale, lanes);
+    if (ae_simd_avx2()) return ae_bce_sigmoid_avx2(z, dz, y, n, grad_scale, lanes);
     return ae_bce_sigmoid_scalar(z, dz, y, n, grad_scale, lanes);
 }
 

@@ -50,6 +50,14 @@ void ae_upsample_backward_avx512(float *din, const float *dout, int H, int W, in
 void ae_pixels_row_avx512(float *x, float *target, const uint8_t *px, float noise_factor,
                           uint64_t key, int64_t image);
 
+/* AVX2 + FMA versions (call only if ae_simd_avx2()). */
+double ae_bce_sigmoid_avx2(float *z, float *dz, const float *y, int64_t n, float grad_scale,
+                           int lanes);
+void ae_sigmoid_avx2(float *x, int64_t n);
+void ae_adam_update_avx2(float *w, float *m, float *v, const float *const *g, int k, int64_t n,
+                         const struct ae_adam_hp *hp);
+void ae_relu_backward_avx2(float *dz, const float *dy, const float *y, int64_t n);
+
 /* The portable versions (what the dispatchers in ae_ops.h call without
  * AVX-512); exposed so tests can compare both paths bit for bit. */
 double ae_bce_sigmoid_scalar(float *z, float *dz, const float *y, int64_t n, float grad_scale,
