@@ -13,6 +13,7 @@ directories (checked with proto's tests/golden/decode_run.py).
 import argparse
 import json
 import os
+import pty
 import re
 import shutil
 import signal
@@ -138,6 +139,28 @@ def case_json(ctx):
     ms = [pat.match(l) for l in out.splitlines()]
     check(len(ms) == 2 and all(ms), f"Keras-like lines: {out!r}")
     check("\r" not in out, "no progress bar on a pipe")
+    # On a terminal: the live progress bar, then the same epoch lines.
+    master, slave = pty.openpty()
+    p = subprocess.Popen([ctx.aelab, "train", "--model", "simple", "--epochs", "2", "--seed", "7",
+                          *small(ctx)], stdout=slave, stderr=subprocess.PIPE, cwd=ctx.tmp)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    p.wait(timeout=120)
+    tty = b"".join(chunks).decode("utf-8", "replace")
+    check(p.returncode == 0, f"tty run exit {p.returncode}")
+    check("\rEpoch 1/2 2000/2000 [==============================] - loss: " in tty,
+          f"progress bar on a terminal: {tty[:300]!r}")
+    check(re.search(r"\r\x1b\[KEpoch 2/2 - \d+\.\d\ds - loss: \d\.\d{4} - val_loss: ", tty) is not None,
+          "the bar is cleared before the epoch line")
     if len(ms) == 2 and all(ms):
         check(float(ms[0].group(2)) == round(lines[0]["loss"], 4) or
               abs(float(ms[0].group(2)) - lines[0]["loss"]) < 6e-5, "text and JSON agree")
