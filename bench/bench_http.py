@@ -2,23 +2,32 @@
 """Load benchmark of aelabd (issue 4): two jobs training with the cores busy
 while wrk (50 connections, 30 s per run) hammers GET /api/jobs/{id} and
 GET /api/jobs; reports requests/s, p50/p99 latency and errors, and the
-training slowdown against the same two jobs trained without load, measured
-in the same run (A: no load, B: load, A': no load again, so drift from the
-rest of the machine shows).
+training slowdown against the same jobs without load, measured in the same
+run.
+
+The machine is shared, so the load on it drifts by more than the effect
+being measured.  Hence the no-load and load conditions are interleaved on
+the same two long jobs: quiet 30 s, wrk 30 s, quiet 30 s, wrk 30 s, ...
+Every epoch's end is timestamped from the job's event stream; an epoch that
+lies wholly inside a wrk window counts as "under load", one wholly inside a
+quiet window as "no load" (epochs that straddle are dropped).  The slowdown
+is the ratio of the median epoch durations.
 
   /usr/bin/python3 bench/bench_http.py [--aelabd build/server/aelabd]
-      [--model conv --train-size 3000 --epochs 8] [--duration 30]
+      [--cycles 2] [--duration 30] [--model conv --train-size 6000]
 
-Not a test: it takes a few minutes and its numbers depend on the machine.
-Prints a Markdown table (paste into bench/RESULTS.md).
+Not a test: it takes about (4 * cycles + 1) * duration seconds.  Prints a
+Markdown table (for bench/RESULTS.md).
 """
 import argparse
 import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,7 +48,7 @@ def wrk(port, path, duration, connections, threads):
     res["rps"] = float(m.group(1)) if m else 0.0
     for pct in ("50", "90", "99"):
         m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s)\s*$" % pct, out, re.M)
-        res["p" + pct] = unit(*m.groups()) if m else None
+        res["p" + pct] = unit(*m.groups()) if m else float("nan")
     m = re.search(r"(\d+) requests in", out)
     res["requests"] = int(m.group(1)) if m else 0
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -49,42 +58,36 @@ def wrk(port, path, duration, connections, threads):
     return res
 
 
-def train_pair(d, spec, load=None):
-    """Submit two identical jobs, wait for both; while they run, call
-    load() repeatedly (it returns after one wrk run).  Returns the jobs and
-    the load results."""
-    ids = [d.submit(dict(spec, name="bench-%d" % i))["id"] for i in range(2)]
-    for i in ids:
-        d.wait_state(i, ("running",), timeout=60)
-    runs = []
-    while True:
-        states = [d.get("/api/jobs/%d" % i).json()["state"] for i in ids]
-        if all(s in ("succeeded", "failed", "cancelled") for s in states):
-            break
-        if load:
-            runs.append(load(ids, len(runs)))
-        else:
-            time.sleep(0.5)
-    jobs = [d.get("/api/jobs/%d" % i).json() for i in ids]
-    for j in jobs:
-        if j["state"] != "succeeded":
-            raise RuntimeError("job %d %s: %s" % (j["id"], j["state"], j["error"]))
-    return jobs, runs
+class EpochClock:
+    """Follows a job's event stream and records (end time, seconds) of
+    every epoch: the epoch ran from end - seconds to end."""
 
+    def __init__(self, port, job_id):
+        self.epochs = []
+        self.sse = H.SSE(port, "/api/jobs/%d/events" % job_id, timeout=3600)
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
 
-def epoch_seconds(jobs):
-    """Total training + validation seconds over both jobs' epochs."""
-    return sum(m["seconds"] + m["val_seconds"] for j in jobs for m in j["metrics"])
+    def run(self):
+        try:
+            for ev, data, _ in self.sse.events():
+                if ev == "epoch":
+                    d = json.loads(data)
+                    self.epochs.append((time.monotonic(), d["seconds"] + d["val_seconds"]))
+                elif ev == "end":
+                    return
+        except OSError:
+            return
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--aelabd", default=os.path.join(HERE, "..", "build", "server", "aelabd"))
     ap.add_argument("--model", default="conv")
-    ap.add_argument("--train-size", type=int, default=3000)
+    ap.add_argument("--train-size", type=int, default=6000)
     ap.add_argument("--test-size", type=int, default=500)
-    ap.add_argument("--epochs", type=int, default=14)
-    ap.add_argument("--duration", type=int, default=30)
+    ap.add_argument("--cycles", type=int, default=2, help="wrk windows per endpoint")
+    ap.add_argument("--duration", type=int, default=30, help="seconds per window")
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--wrk-threads", type=int, default=2)
     ap.add_argument("--http-nice", type=int, default=None, help="aelabd --http-nice (default: its own)")
@@ -95,33 +98,50 @@ def main():
         return 2
     H.AELABD = os.path.abspath(a.aelabd)
     H.MNIST = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "mnist"))
-    spec = {"model": a.model, "epochs": a.epochs, "train_size": a.train_size,
+    spec = {"model": a.model, "epochs": 100000, "train_size": a.train_size,
             "test_size": a.test_size, "threads": 1, "seed": 1}
     root = H.tmpdir("bench")
     extra = ["--http-nice", str(a.http_nice)] if a.http_nice is not None else []
     d = H.Daemon(root, "--workers", "2", "--threads-per-job", "1", "--log-level", "info",
                  *extra).start()
+    load0 = os.getloadavg()
     try:
-        paths = ["/api/jobs/{id}", "/api/jobs"]
+        ids = [d.submit(dict(spec, name="bench-%d" % i))["id"] for i in range(2)]
+        for i in ids:
+            d.wait_state(i, ("running",), timeout=60)
+        clocks = [EpochClock(d.port, i) for i in ids]
+        d.wait_epoch(ids[0], 1)  # data loaded, warmed up
 
-        def load(ids, k):
-            p = paths[k % 2].replace("{id}", str(ids[0]))
-            r = wrk(d.port, p, a.duration, a.connections, a.wrk_threads)
-            r["template"] = paths[k % 2]
+        windows = []  # (start, end, loaded)
+        runs = []
+        paths = ["/api/jobs/%d" % ids[0], "/api/jobs"]
+        for k in range(2 * a.cycles):
+            t0 = time.monotonic()
+            time.sleep(a.duration)
+            windows.append((t0, time.monotonic(), False))
+            t0 = time.monotonic()
+            r = wrk(d.port, paths[k % 2], a.duration, a.connections, a.wrk_threads)
+            windows.append((t0, time.monotonic(), True))
+            r["template"] = ["/api/jobs/{id}", "/api/jobs"][k % 2]
+            runs.append(r)
             print("  wrk %-16s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d" %
-                  (r["template"], r["rps"], r["p50"] or -1, r["p99"] or -1,
-                   r["non2xx"] + r["socket_errors"]), flush=True)
-            return r
+                  (r["template"], r["rps"], r["p50"], r["p99"], r["non2xx"] + r["socket_errors"]),
+                  flush=True)
+        t0 = time.monotonic()
+        time.sleep(a.duration)
+        windows.append((t0, time.monotonic(), False))
+        for i in ids:
+            d.post("/api/jobs/%d/cancel" % i)
 
-        print("A: two %s jobs, no load" % a.model, flush=True)
-        ja, _ = train_pair(d, spec)
-        print("B: the same two jobs under wrk", flush=True)
-        jb, runs = train_pair(d, spec, load)
-        print("A': the same two jobs, no load", flush=True)
-        ja2, _ = train_pair(d, spec)
-        sa, sb, sa2 = epoch_seconds(ja), epoch_seconds(jb), epoch_seconds(ja2)
-        base = (sa + sa2) / 2
-        cpu = os.cpu_count()
+        quiet, loaded = [], []
+        for c in clocks:
+            for end, secs in c.epochs:
+                start = end - secs
+                for w0, w1, on in windows:
+                    if w0 <= start and end <= w1:
+                        (loaded if on else quiet).append(secs)
+        load1 = os.getloadavg()
+
         print()
         print("| run | endpoint | req/s | p50 ms | p90 ms | p99 ms | requests | errors |")
         print("|---|---|---:|---:|---:|---:|---:|---:|")
@@ -130,18 +150,25 @@ def main():
                   (i + 1, r["template"], r["rps"], r["p50"], r["p90"], r["p99"], r["requests"],
                    r["non2xx"] + r["socket_errors"]))
         print()
-        print("| phase | epoch seconds (train+val, both jobs) | vs no-load mean |")
-        print("|---|---:|---:|")
-        print("| A (no load) | %.2f | %+.1f%% |" % (sa, 100 * (sa / base - 1)))
-        print("| B (wrk) | %.2f | %+.1f%% |" % (sb, 100 * (sb / base - 1)))
-        print("| A' (no load) | %.2f | %+.1f%% |" % (sa2, 100 * (sa2 / base - 1)))
+        if quiet and loaded:
+            mq, ml = statistics.median(quiet), statistics.median(loaded)
+            print("| epochs | count | median seconds | min | max |")
+            print("|---|---:|---:|---:|---:|")
+            print("| no load | %d | %.3f | %.3f | %.3f |" % (len(quiet), mq, min(quiet), max(quiet)))
+            print("| under wrk | %d | %.3f | %.3f | %.3f |" % (len(loaded), ml, min(loaded),
+                                                           max(loaded)))
+            slow = 100 * (ml / mq - 1)
+        else:
+            slow = float("nan")
+            print("not enough whole epochs inside the windows: make --duration longer or the "
+                  "jobs smaller")
         print()
-        worst = max(r["p99"] for r in runs) if runs else float("nan")
+        worst = max(r["p99"] for r in runs)
         errors = sum(r["non2xx"] + r["socket_errors"] for r in runs)
-        print("cores: %d; load average at the end: %s; jobs: 2 x %s" %
-              (cpu, " ".join("%.1f" % x for x in os.getloadavg()), json.dumps(spec)))
+        print("cores: %d; load average before %.1f, after %.1f; jobs: 2 x %s" %
+              (os.cpu_count(), load0[0], load1[0], json.dumps(dict(spec, epochs="until cancelled"))))
         print("slowdown under load: %+.1f%% (target <= 15%%); worst p99 %.2f ms (target <= 50); "
-              "errors %d (target 0)" % (100 * (sb / base - 1), worst, errors))
+              "errors %d (target 0)" % (slow, worst, errors))
     finally:
         d.stop()
         if not a.keep:

@@ -251,6 +251,27 @@ out:
 /* GET /api/jobs                                                            */
 /* ------------------------------------------------------------------------ */
 
+/* Append prefix and then text[0..len) to the growing buffer *buf. */
+static bool append(char **buf, size_t *o, size_t *cap, const char *prefix, const char *text,
+                   size_t len)
+{
+    size_t pl = strlen(prefix);
+    if (*o + pl + len + 1 > *cap) {
+        size_t c = *cap;
+        char *p;
+        while (c < *o + pl + len + 1) c *= 2;
+        p = realloc(*buf, c);
+        if (!p) return false;
+        *buf = p;
+        *cap = c;
+    }
+    memcpy(*buf + *o, prefix, pl);
+    if (len) memcpy(*buf + *o + pl, text, len);
+    *o += pl + len;
+    (*buf)[*o] = '\0';
+    return true;
+}
+
 static bool parse_states(const char *s, unsigned *mask, char *bad, size_t bad_len)
 {
     *mask = 0;
@@ -286,7 +307,6 @@ void srv_api_jobs_list(struct srv_app *app, const struct srv_request *req, struc
     long long limit = 50, before = 0;
     size_t n, total = 0;
     struct ae_err e;
-    json_t *o, *arr;
     enum ae_model_kind kind;
 
     if (state) {
@@ -325,38 +345,52 @@ void srv_api_jobs_list(struct srv_app *app, const struct srv_request *req, struc
     f.before = before;
     n = srv_registry_list(app->registry, &f, jobs, (size_t)limit + 1, &total);
 
-    o = json_object();
-    arr = json_array();
-    if (!o || !arr) goto oom;
-    json_object_set_new(o, "jobs", arr);
-    for (size_t i = 0; i < n && i < (size_t)limit; i++) {
-        char run_dir[4400];
-        json_t *jj;
-        srv_app_run_dir(app, jobs[i], run_dir, sizeof run_dir);
-        jj = srv_job_to_json(jobs[i], false, srv_queue_position(app->queue, jobs[i]), run_dir);
-        if (!jj) goto oom;
-        json_array_append_new(arr, jj);
+    /* {"jobs":[<job>,...],"total":N,"next":...}: each job's text comes from
+     * its cache, so a poll of an unchanged list copies bytes. */
+    {
+        size_t cap = 256, o = 0;
+        char *buf = malloc(cap);
+        bool oom = !buf;
+        for (size_t i = 0; !oom && i < n && i < (size_t)limit; i++) {
+            char run_dir[4400], *t;
+            size_t tl = 0;
+            srv_app_run_dir(app, jobs[i], run_dir, sizeof run_dir);
+            t = srv_job_json_text(jobs[i], false, srv_queue_position(app->queue, jobs[i]),
+                                  run_dir, &tl);
+            if (!t || !append(&buf, &o, &cap, i ? "," : "{\"jobs\":[", t, tl)) oom = true;
+            free(t);
+        }
+        if (!oom && n == 0) oom = !append(&buf, &o, &cap, "{\"jobs\":[", NULL, 0);
+        if (!oom) {
+            char tail[600];
+            int w = snprintf(tail, sizeof tail, "],\"total\":%zu,\"next\":", total);
+            if (n > (size_t)limit) {
+                w += snprintf(tail + w, sizeof tail - (size_t)w, "\"/api/jobs?limit=%lld&before=%lld",
+                              limit, (long long)jobs[limit - 1]->id);
+                if (f.state_mask) {
+                    w += snprintf(tail + w, sizeof tail - (size_t)w, "&state=");
+                    for (int s = 0, first = 1; s < SRV_JOB_STATE_COUNT; s++)
+                        if (f.state_mask & (1u << s)) {
+                            w += snprintf(tail + w, sizeof tail - (size_t)w, "%s%s",
+                                          first ? "" : ",", srv_job_state_name((enum srv_job_state)s));
+                            first = 0;
+                        }
+                }
+                if (f.model) w += snprintf(tail + w, sizeof tail - (size_t)w, "&model=%s", f.model);
+                w += snprintf(tail + w, sizeof tail - (size_t)w, "\"}");
+            } else {
+                w += snprintf(tail + w, sizeof tail - (size_t)w, "null}");
+            }
+            oom = !append(&buf, &o, &cap, "", tail, (size_t)w);
+        }
+        if (oom) {
+            free(buf);
+            srv_problem(r, 500, "internal-error", "out of memory listing jobs", NULL);
+        } else {
+            srv_response_take(r, 200, "application/json", buf, o);
+        }
     }
-    json_object_set_new(o, "total", json_integer((json_int_t)total));
-    if (n > (size_t)limit) {
-        char next[400];
-        int w = snprintf(next, sizeof next, "/api/jobs?limit=%lld&before=%lld", limit,
-                         (long long)jobs[limit - 1]->id);
-        if (state && w > 0) w += snprintf(next + w, sizeof next - (size_t)w, "&state=%s", state);
-        if (f.model && w > 0 && (size_t)w < sizeof next)
-            snprintf(next + w, sizeof next - (size_t)w, "&model=%s", f.model);
-        json_object_set_new(o, "next", json_string(next));
-    } else {
-        json_object_set_new(o, "next", json_null());
-    }
-    srv_response_json(r, 200, o);
-    json_decref(o);
     for (size_t i = 0; i < n; i++) srv_job_unref(jobs[i]);
-    return;
-oom:
-    json_decref(o);
-    for (size_t i = 0; i < n; i++) srv_job_unref(jobs[i]);
-    srv_problem(r, 500, "internal-error", "out of memory listing jobs", NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -366,8 +400,16 @@ oom:
 void srv_api_job_get(struct srv_app *app, const struct srv_request *req, struct srv_response *r)
 {
     struct srv_job *j = srv_api_find_job(app, req, r);
+    char run_dir[4400], *text;
+    size_t len = 0;
+
     if (!j) return;
-    job_response(app, j, 200, true, r);
+    srv_app_run_dir(app, j, run_dir, sizeof run_dir);
+    text = srv_job_json_text(j, true, srv_queue_position(app->queue, j), run_dir, &len);
+    if (text)
+        srv_response_take(r, 200, "application/json", text, len);
+    else
+        srv_problem(r, 500, "internal-error", "out of memory building the job", NULL);
     srv_job_unref(j);
 }
 

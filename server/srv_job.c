@@ -90,11 +90,14 @@ void srv_job_unref(struct srv_job *j)
     pthread_mutex_destroy(&j->lock);
     free(j->rows);
     free(j->png);
+    free(j->json_cache[0].text);
+    free(j->json_cache[1].text);
     free(j);
 }
 
 void srv_job_restore(struct srv_job *j, double started_at, double finished_at, const char *error)
 {
+    j->version++;
     j->started_at = started_at;
     j->finished_at = finished_at;
     snprintf(j->error, sizeof j->error, "%s", error ? error : "");
@@ -106,6 +109,7 @@ static enum srv_status put_row_locked(struct srv_job *j, const struct srv_store_
                                       struct ae_err *err)
 {
     int32_t i = j->n_rows;
+    j->version++;
     while (i > 0 && j->rows[i - 1].epoch > m->epoch) i--;
     if (i > 0 && j->rows[i - 1].epoch == m->epoch) {
         j->rows[i - 1] = *m;
@@ -161,6 +165,7 @@ enum srv_status srv_job_start(struct srv_job *j, struct srv_store *st, struct sr
     j->last_batch_t = j->epoch_t0;
     j->last_batch_samples = 0;
     j->last_publish_t = 0;
+    j->version++;
     srv_feed_publish(feed, j->id, SRV_FEED_STATE, 0);
 out:
     pthread_mutex_unlock(&j->lock);
@@ -191,6 +196,7 @@ enum srv_status srv_job_finish(struct srv_job *j, struct srv_store *st, struct s
     j->finished_at = finished;
     j->rate = 0;
     snprintf(j->error, sizeof j->error, "%s", to == SRV_JOB_FAILED && error ? error : "");
+    j->version++;
     srv_feed_publish(feed, j->id, SRV_FEED_STATE, 0);
 out:
     pthread_mutex_unlock(&j->lock);
@@ -214,6 +220,7 @@ enum srv_status srv_job_cancel_queued(struct srv_job *j, struct srv_store *st,
     j->state = SRV_JOB_CANCELLED;
     j->finished_at = finished;
     atomic_store(&j->cancel_requested, true);
+    j->version++;
     srv_feed_publish(feed, j->id, SRV_FEED_STATE, 0);
 out:
     pthread_mutex_unlock(&j->lock);
@@ -223,6 +230,9 @@ out:
 void srv_job_request_cancel(struct srv_job *j, struct srv_feed *feed)
 {
     atomic_store(&j->cancel_requested, true);
+    pthread_mutex_lock(&j->lock);
+    j->version++;
+    pthread_mutex_unlock(&j->lock);
     srv_feed_publish(feed, j->id, SRV_FEED_STATE, 0);
 }
 
@@ -231,6 +241,7 @@ void srv_job_suspend(struct srv_job *j, struct srv_feed *feed)
     pthread_mutex_lock(&j->lock);
     j->suspended = true;
     j->rate = 0;
+    j->version++;
     srv_feed_publish(feed, j->id, SRV_FEED_STATE, 0);
     pthread_mutex_unlock(&j->lock);
 }
@@ -239,6 +250,7 @@ void srv_job_mark_removed(struct srv_job *j, struct srv_feed *feed)
 {
     pthread_mutex_lock(&j->lock);
     j->removed = true;
+    j->version++;
     srv_feed_publish(feed, j->id, SRV_FEED_DELETED, 0);
     pthread_mutex_unlock(&j->lock);
 }
@@ -263,6 +275,7 @@ void srv_job_progress(struct srv_job *j, struct srv_feed *feed, const struct ae_
         j->last_batch_t = now;
         j->last_batch_samples = 0;
     }
+    j->version++;
     j->batch = p->batch;
     j->n_batches = p->n_batches;
     j->samples = p->samples;
@@ -477,4 +490,50 @@ json_t *srv_job_epoch_json(struct srv_job *j, int32_t epoch)
     }
     pthread_mutex_unlock(&j->lock);
     return o;
+}
+
+char *srv_job_json_text(struct srv_job *j, bool full, size_t queue_position, const char *run_dir,
+                        size_t *len)
+{
+    int k = full ? 1 : 0;
+    double now = srv_now_mono();
+    uint64_t version;
+    char *text = NULL, *copy;
+    json_t *o;
+
+    pthread_mutex_lock(&j->lock);
+    version = j->version;
+    if (j->json_cache[k].text && j->json_cache[k].version == version &&
+        j->json_cache[k].queue_position == queue_position &&
+        now - j->json_cache[k].t < SRV_JOB_JSON_MAX_AGE) {
+        text = malloc(j->json_cache[k].len + 1);
+        if (text) {
+            memcpy(text, j->json_cache[k].text, j->json_cache[k].len + 1);
+            *len = j->json_cache[k].len;
+        }
+        pthread_mutex_unlock(&j->lock);
+        return text;
+    }
+    pthread_mutex_unlock(&j->lock);
+
+    /* Build outside the lock; tag it with the version read before, so a
+     * change made meanwhile makes the next request rebuild. */
+    o = srv_job_to_json(j, full, queue_position, run_dir);
+    text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text) return NULL;
+    *len = strlen(text);
+    copy = malloc(*len + 1);
+    if (copy) {
+        memcpy(copy, text, *len + 1);
+        pthread_mutex_lock(&j->lock);
+        free(j->json_cache[k].text);
+        j->json_cache[k].text = copy;
+        j->json_cache[k].len = *len;
+        j->json_cache[k].version = version;
+        j->json_cache[k].queue_position = queue_position;
+        j->json_cache[k].t = now;
+        pthread_mutex_unlock(&j->lock);
+    }
+    return text;
 }

@@ -58,6 +58,7 @@ struct srv_job {
 
     pthread_mutex_t lock;
     /* Guarded by lock. */
+    uint64_t version;  /* bumped by every change below (for the JSON cache) */
     enum srv_job_state state;
     bool removed;      /* deleted from the registry: streams end */
     bool suspended;    /* stopped by shutdown; still "running" in the database */
@@ -78,7 +79,19 @@ struct srv_job {
     uint8_t *png;
     size_t png_len;
     int32_t png_epoch, png_n;
+    /* The job's JSON text, [0] without and [1] with the per-epoch rows,
+     * valid while version and queue position are unchanged, for at most
+     * SRV_JOB_JSON_MAX_AGE seconds (durations and ETAs move with time). */
+    struct {
+        char *text;
+        size_t len;
+        uint64_t version;
+        size_t queue_position;
+        double t;
+    } json_cache[2];
 };
+
+#define SRV_JOB_JSON_MAX_AGE 0.25
 
 /* A job in state `state` (as loaded or freshly submitted).  Copies every
  * string.  Returns NULL when out of memory. */
@@ -125,6 +138,12 @@ enum srv_status srv_job_epoch(struct srv_job *j, struct srv_store *st, struct sr
  * rows.  queue_position is 1-based for queued jobs, else 0.  run_dir is the
  * job's run directory path.  New reference; NULL when out of memory. */
 json_t *srv_job_to_json(struct srv_job *j, bool full, size_t queue_position, const char *run_dir);
+
+/* The same as srv_job_to_json, as text (caller frees with free(); *len
+ * receives its length), served from the job's cache when nothing changed:
+ * polling a job costs a copy, not a rebuild.  NULL when out of memory. */
+char *srv_job_json_text(struct srv_job *j, bool full, size_t queue_position, const char *run_dir,
+                        size_t *len);
 
 /* The progress fields only (the payload of `progress` events). */
 json_t *srv_job_progress_json(struct srv_job *j);

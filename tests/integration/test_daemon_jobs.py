@@ -160,7 +160,20 @@ def test_event_files(j):
         p = subprocess.run([AELAB_CLI, "events", "--json", os.path.join(run, files[0])],
                            capture_output=True, text=True, timeout=60)
         check_eq(p.returncode, 0, "aelab events: %s" % p.stderr[:300])
-        check("val_loss" in p.stdout and "reconstructions" in p.stdout, "aelab events lists the tags")
+        recs = [json.loads(x) for x in p.stdout.splitlines() if x.strip()]
+        by = {}
+        for r in recs:
+            if r.get("tag"):
+                by.setdefault(r["tag"], []).append(r)
+        check_eq([r["step"] for r in by.get("loss", [])], [1, 2, 3], "aelab events: loss steps")
+        check(all(abs(r["value"] - m["loss"]) < 1e-6
+                  for r, m in zip(by.get("loss", []), j["metrics"])), "aelab events: loss values")
+        check_eq(len(by.get("val_loss", [])), 3, "aelab events: val_loss")
+        check(all(r["width"] == 280 and r["height"] == 56 for r in by.get("reconstructions", []))
+              and len(by.get("reconstructions", [])) == 3, "aelab events: images")
+        ends = by.get("_hparams_/session_end_info", [])
+        check(ends and ends[-1]["status"] == "STATUS_SUCCESS", "aelab events: session end")
+        check(recs and recs[-1].get("end") and recs[-1]["damaged"] == 0, "aelab events: intact file")
 
 
 def test_vae_and_delete(d, jid, j):
