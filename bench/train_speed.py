@@ -160,7 +160,7 @@ def run_aelab(a, model, threads, epochs):
 
 def run_torch(a, model, threads, epochs):
     cmd = [TORCH_PYTHON, os.path.join(HERE, "torch_ref.py")] + \
-        common_args(a, model, threads, epochs) + ["--adam", a.torch_adam]
+        common_args(a, model, threads, epochs) + ["--adam", a.torch_adam, "--omp-wait", a.torch_omp_wait]
     return summarise_run(run_json(cmd, a.timeout), "torch")
 
 
@@ -325,6 +325,8 @@ def parse_args(argv):
     ap.add_argument("--torch-adam", choices=("torch", "keras"), default="keras",
                     help="optimiser of the PyTorch side (default: keras, the same update as aelab; "
                          "the two are equally fast)")
+    ap.add_argument("--torch-omp-wait", choices=("passive", "default", "active"), default="passive",
+                    help="OMP_WAIT_POLICY of the PyTorch side (default: passive; see bench/README.md)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=int, default=1800, help="seconds allowed for one run")
     ap.add_argument("--quick", action="store_true",
@@ -441,9 +443,10 @@ def main(argv):
 
     if torch_cfg:
         print("- PyTorch: %s, BLAS loaded %s, CPU capability %s, conv %s, Adam %s form, "
-              "loss: clamped-logit BCE (== Keras' clipped BCE)" % (
+              "OMP_WAIT_POLICY %s, loss: clamped-logit BCE (== Keras' clipped BCE)" % (
                   torch_cfg.get("torch"), ", ".join(torch_cfg.get("blas_loaded") or ["none"]),
-                  torch_cfg.get("cpu_capability"), torch_cfg.get("conv_impl"), torch_cfg.get("adam")))
+                  torch_cfg.get("cpu_capability"), torch_cfg.get("conv_impl"), torch_cfg.get("adam"),
+                  torch_cfg.get("OMP_WAIT_POLICY") or "unset"))
     load1 = load_avg()
     print("- load average at end %.2f %.2f %.2f; wall time %.0f s" % (*load1, time.time() - started))
 
