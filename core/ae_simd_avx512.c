@@ -9,6 +9,7 @@
  * AVX-512 (ae_simd_avx512()).
  */
 #include <immintrin.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,15 +20,20 @@
 
 bool ae_simd_avx512(void)
 {
-    static int cached = -1; /* benign race: every thread computes the same value */
-    if (cached < 0) {
+    /* Threads may race to fill the cache; each computes the same value, and
+     * the atomic makes that a defined race (a plain int is a data race in
+     * C11, and ThreadSanitizer reports it). */
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
         const char *force = getenv("AE_SIMD");
         __builtin_cpu_init();
-        cached = !(force && strcmp(force, "scalar") == 0) && __builtin_cpu_supports("avx512f") &&
-                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-                 __builtin_cpu_supports("avx512vl");
+        v = !(force && strcmp(force, "scalar") == 0) && __builtin_cpu_supports("avx512f") &&
+            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+            __builtin_cpu_supports("avx512vl");
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
     }
-    return cached;
+    return v;
 }
 
 /* ---- vector exp / log / cos, mirroring ae_vmath.h ----------------------- */
