@@ -246,7 +246,12 @@ def main(argv):
     return 0 if all_pass else 3
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # so a SIGTERM also ends the run we started
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         sys.exit(main(sys.argv[1:]))
     except KeyboardInterrupt:

@@ -59,7 +59,7 @@ DEFINE_CORR(corr_p14_c1, 14, 1)
 DEFINE_CORR(corr_p4_c1, 4, 1)
 DEFINE_CORR(corr_p1_c1, 1, 1)
 
-bool ae_conv3_valid_avx512(float *out, const float *in, int64_t in_rs, int Ho, int Wo, int Cin,
+TGT bool ae_conv3_valid_avx512(float *out, const float *in, int64_t in_rs, int Ho, int Wo, int Cin,
                            int Cout, const float *w, const float *b, int relu)
 {
     if (Cout != 16 && Cout != 8 && Cout != 1) return false;
@@ -116,7 +116,7 @@ DEFINE_WGRAD(wgrad_i1_c8, 1, 8)
 DEFINE_WGRAD(wgrad_i16_c1, 16, 1)
 DEFINE_WGRAD(wgrad_i1_c1, 1, 1)
 
-bool ae_conv3_wgrad_avx512(float *dwl, float *dbl, const float *in, int64_t in_rs, const float *dz,
+TGT bool ae_conv3_wgrad_avx512(float *dwl, float *dbl, const float *in, int64_t in_rs, const float *dz,
                            int64_t dz_rs, int Ho, int Wo, int Cin, int Cout)
 {
     if (Cout != 16 && Cout != 8 && Cout != 1) return false;

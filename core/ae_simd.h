@@ -15,6 +15,16 @@
 
 #include "ae_ops.h"
 
+/* The sum of 16 per-lane double accumulators in a fixed order:
+ * (i, i+8), then (i, i+4), (i, i+2), (0, 1). */
+static inline double ae_lane_sum16d(const double *a)
+{
+    double b[8], c[4];
+    for (int i = 0; i < 8; i++) b[i] = a[i] + a[i + 8];
+    for (int i = 0; i < 4; i++) c[i] = b[i] + b[i + 4];
+    return (c[0] + c[2]) + (c[1] + c[3]);
+}
+
 /* True when the CPU has AVX-512 F/BW/DQ/VL and the kernels may be used.
  * AE_SIMD=scalar in the environment forces the portable path (tests). */
 bool ae_simd_avx512(void);

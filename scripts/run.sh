@@ -14,8 +14,11 @@ bash scripts/setup.sh
 ninja -C build
 
 # --- the main job -----------------------------------------------------------
-# Until aelabd exists this trains the seed's convolutional autoencoder on
-# Fashion-MNIST (installed by setup.sh) and writes TensorBoard event files
-# under runs/.  When the daemon lands, this block becomes: start
-# build/server/aelabd with its embedded defaults and print the URLs.
-exec build/server/aelab train --model conv --dataset fashion-mnist --logdir runs "$@"
+# aelabd with its embedded defaults: http://127.0.0.1:8080/ (API under /api/,
+# the dashboard at /), jobs and metrics in ./aelab.db, TensorBoard runs in
+# ./runs, data sets from ./data/<name>/ and Debian's fashion-mnist.  It prints
+# the API and dashboard URLs and the `tensorboard --logdir runs` command to
+# run beside it.  Extra arguments go to aelabd (see build/server/aelabd --help),
+# e.g. scripts/run.sh --listen 127.0.0.1:9000.  Ctrl-C stops it; running jobs
+# resume on the next start.
+exec build/server/aelabd "$@"

@@ -60,6 +60,9 @@ static const struct flag flags[] = {
      OFF(max_connections_per_ip), 1, 100000},
     {"--connection-timeout", F_INT, "SECONDS", "close connections idle this long",
      OFF(connection_timeout), 1, 3600},
+    {"--http-nice", F_INT, "N",
+     "nice value (0-19) of HTTP threads, so serving never slows training much",
+     OFF(http_nice), 0, 19},
     {"--log-level", F_LEVEL, "LEVEL", "debug, info, warn or error", OFF(log_level), 0, 0},
     {"--help", F_BOOL, NULL, "print this help and exit", OFF(help), 0, 0},
     {"--version", F_BOOL, NULL, "print the version and exit", OFF(version), 0, 0},
@@ -80,6 +83,7 @@ void srv_config_defaults(struct srv_config *c, int ncpu)
     c->max_connections = 512;
     c->max_connections_per_ip = 128;
     c->connection_timeout = 30;
+    c->http_nice = 10;
     c->log_level = SRV_LOG_INFO;
 }
 

@@ -32,6 +32,7 @@ struct srv_config {
     int max_connections;   /* open HTTP connections in total */
     int max_connections_per_ip;
     int connection_timeout; /* seconds of inactivity before a connection is closed */
+    int http_nice;         /* nice value of HTTP threads (training keeps priority) */
     enum srv_log_level log_level;
     bool help;
     bool version;

@@ -103,7 +103,7 @@ size_t srv_feed_wait(struct srv_feed *f, uint64_t *cursor, struct srv_feed_event
         *cursor = f->head;
         behind = true;
     }
-    while (!f->closed && f->head == *cursor && timeout > 0) {
+    while (!behind && !f->closed && f->head == *cursor && timeout > 0) {
         if (pthread_cond_timedwait(&f->more, &f->lock, &until) == ETIMEDOUT) break;
     }
     *closed = f->closed;

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "server/srv_api.h"
@@ -124,10 +126,24 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct req_state 
 /* Callbacks                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* Set once per connection thread (thread-per-connection mode). */
+static _Thread_local bool thread_niced;
+
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
-    struct req_state *rs = calloc(1, sizeof *rs);
-    (void)cls, (void)c;
+    struct srv_app *app = cls;
+    struct req_state *rs;
+    (void)c;
+
+    /* Training is what users wait for: HTTP threads run at a lower
+     * priority, so a flood of requests takes CPU from the jobs only when
+     * the jobs leave some (nice is per thread on Linux). */
+    if (!thread_niced) {
+        thread_niced = true;
+        if (app->cfg.http_nice > 0)
+            setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), app->cfg.http_nice);
+    }
+    rs = calloc(1, sizeof *rs);
     if (!rs) return NULL;
     rs->raw_uri = strdup(uri ? uri : "");
     rs->t0 = srv_now_mono();
@@ -260,7 +276,15 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     vsnprintf(msg, sizeof msg, fmt, ap);
     n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
-    srv_log(SRV_LOG_WARN, 0, "msg=\"libmicrohttpd\" detail=\"%s\"", srv_log_quote(q, sizeof q, msg));
+    /* What clients do wrong (hang up mid-request, oversized headers) is
+     * routine for a server on a network: debug, so a hostile client cannot
+     * flood the log.  Anything else from MHD is a warning. */
+    srv_log(strstr(msg, "remote side") || strstr(msg, "Error processing request") ||
+                    strstr(msg, "timed out") || strstr(msg, "Failed to receive") ||
+                    strstr(msg, "Failed to send")
+                ? SRV_LOG_DEBUG
+                : SRV_LOG_WARN,
+            0, "msg=\"libmicrohttpd\" detail=\"%s\"", srv_log_quote(q, sizeof q, msg));
 }
 
 /* ------------------------------------------------------------------------ */

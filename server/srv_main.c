@@ -397,7 +397,15 @@ int main(int argc, char **argv)
                 "logdir=%s db=%s web_root=%s auth=%s",
                 url, url, (unsigned)app.port, app.cfg.workers, app.cfg.threads_per_job,
                 app.logdir, app.cfg.db_path, app.web_root[0] ? app.web_root : "(none)",
-                app.token[0] ? "bearer" : "none");
+                app.token[0] ? "bearer" : "none");        /* The three addresses a person needs, on stdout (logs go to stderr). */
+        printf("aelabd %s is serving\n"
+               "  API:         %s/api/  (documented at %s/api/openapi.json)\n"
+               "  dashboard:   %s/%s\n"
+               "  TensorBoard: run `tensorboard --logdir %s` beside it (then %s)\n"
+               "Stop with Ctrl-C: running jobs are suspended and resume on the next start.\n",
+               SRV_VERSION, url, url, url, app.web_root[0] ? "" : "  (no web root found: see --web-root)",
+               app.logdir, app.tensorboard_url);
+        fflush(stdout);
     }
 
     while (sigwait(&sigs, &sig) != 0) {

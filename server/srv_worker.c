@@ -14,6 +14,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +180,13 @@ static void *worker_main(void *arg)
 {
     struct srv_app *app = arg;
     struct srv_job *j;
+    struct sched_param sp = {.sched_priority = 0};
+
+    /* SCHED_BATCH: the scheduler treats training as the CPU-bound work it
+     * is, so a woken HTTP thread preempts it at once (short requests, low
+     * latency) while the jobs keep their share.  The trainer's own threads
+     * inherit the policy.  Unprivileged and harmless if refused. */
+    pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
     while ((j = srv_queue_pop(app->queue)) != NULL) {
         run_one(app, j);
         srv_job_unref(j); /* the queue's reference */

@@ -3,10 +3,11 @@
 (with its status and a detail a person can act on), static files and path
 traversal, and token auth.  No job trains here."""
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from aelabd_harness import (Daemon, check, check_eq, cleanup, raw_request,  # noqa: E402
+from aelabd_harness import (AELABD, Daemon, check, check_eq, cleanup, raw_request,  # noqa: E402
                             summary, tmpdir)
 
 API_ROUTES = {
@@ -251,7 +252,21 @@ def test_auth(root):
         check("--token-file" in str(e) and "No such file" in str(e), "message: %s" % e)
 
 
+def test_cli_flags():
+    p = subprocess.run([AELABD, "--help"], capture_output=True, text=True, timeout=30)
+    check_eq(p.returncode, 0, "--help exit status")
+    for flag in ("--listen", "--logdir", "--db", "--data-dir", "--workers", "--threads-per-job",
+                 "--max-queued", "--token-file", "--web-root", "--tensorboard-url", "--port-file"):
+        check(flag in p.stdout, "--help lists %s" % flag)
+    p = subprocess.run([AELABD, "--workers", "0"], capture_output=True, text=True, timeout=30)
+    check_eq(p.returncode, 2, "bad flag exit status")
+    check("--workers must be a whole number from 1 to 256" in p.stderr, "message: %r" % p.stderr)
+    p = subprocess.run([AELABD, "--listen", "nonsense"], capture_output=True, text=True, timeout=30)
+    check(p.returncode == 2 and "--listen" in p.stderr, "bad --listen: %r" % p.stderr)
+
+
 def main():
+    test_cli_flags()
     root = tmpdir("api")
     try:
         web = os.path.join(root, "web")

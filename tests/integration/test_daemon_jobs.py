@@ -12,7 +12,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from aelabd_harness import (AELAB_CLI, SSE, Daemon, check, check_eq, cleanup,  # noqa: E402
+from aelabd_harness import (AELAB_CLI, MNIST, SSE, Daemon, check, check_eq, cleanup,  # noqa: E402
                             png_size, read_events, summary, tmpdir)
 
 SPEC = {"model": "simple", "epochs": 3, "train_size": 2000, "test_size": 300,
@@ -185,6 +185,33 @@ def test_vae_and_delete(d, jid, j):
     check_eq(d.get("/api/jobs").json()["total"], 0, "no jobs left")
 
 
+def test_resume_stream(d):
+    """/api/events continues after Last-Event-ID; an id from before a
+    restart (or too old) gets `resync`."""
+    s = SSE(d.port, "/api/events")
+    first = next(s.events())
+    s.close()
+    check_eq(first[0], "hello", "hello first")
+    last = int(first[2])
+    j = d.submit({"model": "simple", "epochs": 1, "train_size": 100, "test_size": 100,
+                  "threads": 1})
+    d.wait_state(j["id"], ("succeeded",))
+    s = SSE(d.port, "/api/events", headers={"Last-Event-ID": str(last)})
+    got = []
+    for ev, data, eid in s.events():
+        got.append((ev, json.loads(data)))
+        if ev == "job" and json.loads(data)["state"] == "succeeded":
+            break
+    s.close()
+    check(got and got[0][0] == "job" and got[0][1]["id"] == j["id"],
+          "resumed stream replays what happened since id %d: %r" % (last, got[:2]))
+    s = SSE(d.port, "/api/events", headers={"Last-Event-ID": "999999999"})
+    ev = next(s.events())
+    s.close()
+    check_eq(ev[0], "resync", "an unknown future id -> resync")
+    check_eq(d.req("DELETE", "/api/jobs/%d" % j["id"]).status, 204, "clean up")
+
+
 def test_failure(d):
     """A job whose data set vanished between submit and start fails with a
     message, and the daemon goes on."""
@@ -200,6 +227,34 @@ def test_failure(d):
     check_eq(d.get("/api/health").status, 200, "still serving")
 
 
+def test_dataset_vanishes(root):
+    """A data set that was installed at submit time but is gone when the job
+    starts: the job fails with a message naming it; the daemon goes on."""
+    os.makedirs(os.path.join(root, "data"))
+    fm = os.path.join(root, "data", "fashion-mnist")
+    os.symlink(MNIST, fm)  # any four IDX files will do
+    d = Daemon(root, "--workers", "1").start()
+    try:
+        check(d.get("/api/models").json()["datasets"][1]["installed"], "fashion-mnist installed")
+        blocker = d.submit({"model": "simple", "epochs": 100000, "train_size": 500,
+                            "test_size": 100, "threads": 1})
+        d.wait_state(blocker["id"], ("running",))
+        victim = d.submit({"model": "simple", "epochs": 1, "dataset": "fashion_mnist",
+                           "train_size": 100, "test_size": 100, "threads": 1})
+        check_eq(victim["dataset"], "fashion-mnist", "alias stored as the canonical name")
+        os.unlink(fm)
+        check_eq(d.post("/api/jobs/%d/cancel" % blocker["id"]).status, 202, "cancel blocker")
+        v = d.wait_state(victim["id"], ("failed", "succeeded"))
+        check_eq(v["state"], "failed", "job without its data fails")
+        check("fashion-mnist" in (v["error"] or ""), "error names the data set: %r" % v["error"])
+        check_eq(d.get("/api/health").status, 200, "still serving")
+        r = d.post("/api/jobs", {"model": "simple", "dataset": "fashion-mnist"})
+        check_eq(r.status, 400, "now refused at submit")
+    finally:
+        rc, _ = d.stop()
+        check_eq(rc, 0, "clean exit")
+
+
 def main():
     root = tmpdir("jobs")
     try:
@@ -209,10 +264,13 @@ def main():
             test_artifacts(d, jid, j)
             test_event_files(j)
             test_vae_and_delete(d, jid, j)
+            test_resume_stream(d)
             test_failure(d)
         finally:
             rc, secs = d.stop()
             check_eq(rc, 0, "clean exit")
+        os.makedirs(os.path.join(root, "vanish"))
+        test_dataset_vanishes(os.path.join(root, "vanish"))
     finally:
         cleanup(root)
     return summary("test_daemon_jobs")

@@ -88,6 +88,12 @@ int main(void)
         char *argv[] = {"aelabd", "--help=1"};
         CHECK_EQ_INT(parse(&c, &e, 2, argv), SRV_ERR_ARG);
     }
+    CHECK_EQ_INT(c.http_nice, 10);
+    {
+        char *argv[] = {"aelabd", "--http-nice", "20"};
+        CHECK_EQ_INT(parse(&c, &e, 3, argv), SRV_ERR_ARG);
+        CHECK(strstr(e.msg, "--http-nice must be a whole number from 0 to 19") != NULL);
+    }
     {
         char *argv[] = {"aelabd", "--log-level", "loud"};
         CHECK_EQ_INT(parse(&c, &e, 3, argv), SRV_ERR_ARG);

@@ -77,7 +77,9 @@ int main(void)
 
     /* A cursor from the future (a client of an earlier daemon) is reset. */
     cur = 1000;
-    n = srv_feed_wait(f, &cur, ev, 8, 0.01, &lost, &closed);
+    t0 = now();
+    n = srv_feed_wait(f, &cur, ev, 8, 5.0, &lost, &closed);
+    CHECK(now() - t0 < 1.0); /* told at once, not after the timeout */
     CHECK(lost);
     CHECK_EQ_INT(n, 0);
     CHECK_EQ_INT(cur, srv_feed_head(f));
