@@ -100,11 +100,13 @@ static void test_thread_counts(const struct ae_dataset *ds, enum ae_model_kind k
     for (int i = 0; i < 3; i++) ae_trainer_free(t[i]);
 }
 
-/* Train 3 epochs straight vs 1 epoch, checkpoint, new trainer, load, 2
- * more: identical losses and weights. */
-static void test_resume(const struct ae_dataset *ds, enum ae_model_kind k, int threads)
+/* Train 3 epochs straight vs 1 epoch, checkpoint, new trainer (with
+ * resume_threads threads), load, 2 more: identical losses and weights. */
+static void test_resume(const struct ae_dataset *ds, enum ae_model_kind k, int threads,
+                        int resume_threads)
 {
     struct ae_config c = small_cfg(k, threads);
+    struct ae_config cr = small_cfg(k, resume_threads);
     char path[] = "/tmp/aelab-resume-XXXXXX";
     int fd = mkstemp(path);
     close(fd);
@@ -112,7 +114,7 @@ static void test_resume(const struct ae_dataset *ds, enum ae_model_kind k, int t
     struct ae_epoch_stats sa[3], sb[3];
     CHECK_EQ_INT(ae_trainer_new(&c, ds, &a, NULL), AE_OK);
     CHECK_EQ_INT(ae_trainer_new(&c, ds, &b, NULL), AE_OK);
-    CHECK_EQ_INT(ae_trainer_new(&c, ds, &r, NULL), AE_OK);
+    CHECK_EQ_INT(ae_trainer_new(&cr, ds, &r, NULL), AE_OK);
     if (!a || !b || !r) return;
     for (int e = 0; e < 3; e++) CHECK_EQ_INT(ae_trainer_run_epoch(a, NULL, &sa[e], NULL), AE_OK);
     CHECK_EQ_INT(ae_trainer_run_epoch(b, NULL, &sb[0], NULL), AE_OK);
@@ -391,7 +393,8 @@ int main(void)
     for (int k = 0; k < AE_MODEL_COUNT; k++) {
         test_determinism(syn, (enum ae_model_kind)k, 1);
         test_determinism(syn, (enum ae_model_kind)k, 2);
-        test_resume(syn, (enum ae_model_kind)k, 2);
+        test_resume(syn, (enum ae_model_kind)k, 2, 2);
+        test_resume(syn, (enum ae_model_kind)k, 1, 3); /* resumed on another thread count */
         test_suspend(syn, (enum ae_model_kind)k, k % 2 + 1);
         test_reconstruct(syn, (enum ae_model_kind)k);
         test_thread_counts(syn, (enum ae_model_kind)k);
