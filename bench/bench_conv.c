@@ -91,7 +91,7 @@ int main(void)
     static const int shapes[7][5] = {{28, 28, 1, 16, 1}, {14, 14, 16, 8, 1}, {7, 7, 8, 8, 1}, {4, 4, 8, 8, 1},
                                      {8, 8, 8, 8, 1},    {16, 16, 8, 16, 0}, {28, 28, 16, 1, 1}};
     printf("conv kernels (%s), one block of 16 images; median of %d\n",
-           ae_simd_avx512() ? "AVX-512" : "portable", REPS);
+           ae_simd_avx512() ? "AVX-512" : ae_simd_avx2() ? "AVX2" : "portable", REPS);
     printf("%-22s %-10s %12s %9s\n", "case", "pass", "ns/call", "GFLOP/s");
     int bad = 0;
     for (int s = 0; s < 7; s++) {

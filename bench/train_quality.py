@@ -101,8 +101,8 @@ def stream_run(cmd, epochs, budget, label):
     return recs, done, time.monotonic() - t0, stopped
 
 
-def common_args(a, model, epochs):
-    return ["--model", model, "--dataset", "mnist", "--data-dir", a.data_dir,
+def common_args(a, model, epochs, data_dir):
+    return ["--model", model, "--dataset", "mnist", "--data-dir", data_dir,
             "--epochs", str(epochs), "--batch-size", str(torch_ref.SEED_BATCH[model]),
             "--threads", str(a.threads), "--seed", str(a.seed), "--json"]
 
@@ -147,6 +147,14 @@ def parse_args(argv):
 
 def main(argv):
     a = parse_args(argv)
+    aelab_data = train_speed.AelabDataDir("mnist", a.data_dir)
+    try:
+        return run(a, aelab_data)
+    finally:
+        aelab_data.cleanup()
+
+
+def run(a, aelab_data):
     seed = load_seed_curves()
     binfo = train_speed.build_info(a.build_dir)
     started = time.time()
@@ -160,14 +168,17 @@ def main(argv):
 
     sides = ["aelab"] + (["torch"] if a.with_torch else [])
     runs = {}
-    for model in a.models:
-        budget = a.conv_budget if model in ("conv", "denoise") else None
-        for side in sides:
+    # Every aelab run first, then PyTorch's.  Timing does not matter here, so
+    # PyTorch's OpenMP threads sleep rather than spin while they wait: on a
+    # shared, busy machine spinning makes its epochs many times slower.
+    for side in sides:
+        for model in a.models:
+            budget = a.conv_budget if model in ("conv", "denoise") else None
             if side == "aelab":
-                cmd = [a.aelab, "train"] + common_args(a, model, a.epochs)
+                cmd = [a.aelab, "train"] + common_args(a, model, a.epochs, aelab_data.path)
             else:
                 cmd = [train_speed.TORCH_PYTHON, os.path.join(HERE, "torch_ref.py")] + \
-                    common_args(a, model, a.epochs) + ["--adam", "keras"]
+                    common_args(a, model, a.epochs, a.data_dir) + ["--adam", "keras", "--omp-wait", "passive"]
             try:
                 recs, done, wall, stopped = stream_run(cmd, a.epochs, budget, "%s %s" % (side, model))
                 runs[(model, side)] = {"epochs": recs, "done": done, "wall_seconds": wall,
@@ -246,7 +257,12 @@ def main(argv):
     return 0 if all_pass else 3
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # so a SIGTERM also ends the run we started
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         sys.exit(main(sys.argv[1:]))
     except KeyboardInterrupt:

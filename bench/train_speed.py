@@ -38,6 +38,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -144,8 +145,24 @@ def summarise_run(lines, side):
     }
 
 
-def common_args(a, model, threads, epochs):
-    args = ["--model", model, "--dataset", a.dataset, "--data-dir", a.data_dir,
+class AelabDataDir:
+    """A temporary directory DIR with DIR/<dataset> -> the real data
+    directory.  aelab looks for a data set in --data-dir/<name>/ first (and,
+    for fashion-mnist, falls back to Debian's copy rather than take files
+    lying directly in --data-dir), so handing it this DIR makes it read
+    exactly the files the PyTorch side reads, whatever --data-dir is."""
+
+    def __init__(self, dataset, real_dir):
+        self.tmp = tempfile.TemporaryDirectory(prefix="aelab-bench-data-")
+        self.path = self.tmp.name
+        os.symlink(os.path.abspath(real_dir), os.path.join(self.path, dataset))
+
+    def cleanup(self):
+        self.tmp.cleanup()
+
+
+def common_args(a, model, threads, epochs, data_dir):
+    args = ["--model", model, "--dataset", a.dataset, "--data-dir", data_dir,
             "--epochs", str(epochs), "--batch-size", str(torch_ref.SEED_BATCH[model]),
             "--threads", str(threads), "--seed", str(a.seed), "--json"]
     if model in ("conv", "denoise") and a.conv_train_size:
@@ -154,13 +171,14 @@ def common_args(a, model, threads, epochs):
 
 
 def run_aelab(a, model, threads, epochs):
-    return summarise_run(run_json([a.aelab, "train"] + common_args(a, model, threads, epochs),
+    return summarise_run(run_json([a.aelab, "train"] + common_args(a, model, threads, epochs,
+                                                                   a.aelab_data.path),
                                   a.timeout), "aelab")
 
 
 def run_torch(a, model, threads, epochs):
     cmd = [TORCH_PYTHON, os.path.join(HERE, "torch_ref.py")] + \
-        common_args(a, model, threads, epochs) + ["--adam", a.torch_adam]
+        common_args(a, model, threads, epochs, a.data_dir) + ["--adam", a.torch_adam, "--omp-wait", a.torch_omp_wait]
     return summarise_run(run_json(cmd, a.timeout), "torch")
 
 
@@ -258,9 +276,16 @@ def model_row(a, model, threads, samples, n_train, data_bytes):
         if th_tr else float("nan")
     above = (rss - data_bytes) if rss else None
     rec["rss_above_dataset_bytes"] = above
+    # Both sides learn the same function from the same data, so after one
+    # epoch their val_loss differ by a few percent at most (different random
+    # draws); far more means they are not training the same thing.
+    v1 = [median([r["epochs"][0]["val_loss"] for r in s[side]]) for side in ("aelab", "torch")]
+    rec["epoch1_val_loss"] = v1
     problems = []
     if s["errors"]:
         problems.append("error")
+    if all(v == v for v in v1) and abs(v1[0] - v1[1]) > 0.15 * v1[1]:
+        problems.append("epoch-1 val_loss %.4f vs torch %.4f: same data and maths?" % tuple(v1))
     if not (rec["ratio"] <= RATIO_TARGET):
         problems.append("ratio %s > %.1f" % (fmt(rec["ratio"], ".2f"), RATIO_TARGET))
     if above is None or above > RSS_BUDGET_BYTES:
@@ -325,6 +350,8 @@ def parse_args(argv):
     ap.add_argument("--torch-adam", choices=("torch", "keras"), default="keras",
                     help="optimiser of the PyTorch side (default: keras, the same update as aelab; "
                          "the two are equally fast)")
+    ap.add_argument("--torch-omp-wait", choices=("passive", "default", "active"), default="passive",
+                    help="OMP_WAIT_POLICY of the PyTorch side (default: passive; see bench/README.md)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=int, default=1800, help="seconds allowed for one run")
     ap.add_argument("--quick", action="store_true",
@@ -365,6 +392,14 @@ def parse_args(argv):
 
 def main(argv):
     a = parse_args(argv)
+    a.aelab_data = AelabDataDir(a.dataset, a.data_dir)
+    try:
+        return run(a)
+    finally:
+        a.aelab_data.cleanup()
+
+
+def run(a):
     started = time.time()
     try:
         arrs = torch_ref.load_dataset(a.data_dir)
@@ -441,9 +476,10 @@ def main(argv):
 
     if torch_cfg:
         print("- PyTorch: %s, BLAS loaded %s, CPU capability %s, conv %s, Adam %s form, "
-              "loss: clamped-logit BCE (== Keras' clipped BCE)" % (
+              "OMP_WAIT_POLICY %s, loss: clamped-logit BCE (== Keras' clipped BCE)" % (
                   torch_cfg.get("torch"), ", ".join(torch_cfg.get("blas_loaded") or ["none"]),
-                  torch_cfg.get("cpu_capability"), torch_cfg.get("conv_impl"), torch_cfg.get("adam")))
+                  torch_cfg.get("cpu_capability"), torch_cfg.get("conv_impl"), torch_cfg.get("adam"),
+                  torch_cfg.get("OMP_WAIT_POLICY") or "unset"))
     load1 = load_avg()
     print("- load average at end %.2f %.2f %.2f; wall time %.0f s" % (*load1, time.time() - started))
 
@@ -475,7 +511,12 @@ def main(argv):
     return 0 if all_met else 3
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # so a SIGTERM also ends the run we started
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         sys.exit(main(sys.argv[1:]))
     except KeyboardInterrupt:

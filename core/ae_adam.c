@@ -33,6 +33,8 @@ void ae_adam_update_sum(float *w, float *m, float *v, const float *const *g, int
 {
     if (ae_simd_avx512())
         ae_adam_update_avx512(w, m, v, g, k, n, hp);
+    else if (ae_simd_avx2())
+        ae_adam_update_avx2(w, m, v, g, k, n, hp);
     else
         ae_adam_update_scalar(w, m, v, g, k, n, hp);
 }

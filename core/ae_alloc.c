@@ -8,8 +8,10 @@
  * Design: all three allocators hand out blocks that free() releases
  * (posix_memalign for the aligned one), so ae_free needs no header in front
  * of the block.  The fault-injection countdown is thread-local, the live
- * counter atomic; these are the only mutable statics in core/ and exist for
- * the OOM tests (STYLE.md section 8).
+ * counter atomic; they exist for the OOM tests (STYLE.md section 8).  The
+ * only other mutable statics in core/ are write-once: the cached CPU check
+ * (ae_simd_avx512.c) and the pthread_once that makes OpenBLAS
+ * single-threaded (ae_dense.c).
  */
 #include <stdatomic.h>
 #include <stdlib.h>

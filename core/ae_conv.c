@@ -169,6 +169,7 @@ void ae_conv3_valid(float *out, const float *in, int64_t in_rs, int Ho, int Wo, 
 {
     int relu = act == AE_ACT_RELU;
     if (ae_simd_avx512() && ae_conv3_valid_avx512(out, in, in_rs, Ho, Wo, Cin, Cout, w, b, relu)) return;
+    if (ae_simd_avx2() && ae_conv3_valid_avx2(out, in, in_rs, Ho, Wo, Cin, Cout, w, b, relu)) return;
     conv3_valid_c(out, in, in_rs, Ho, Wo, Cin, Cout, w, b, relu);
 }
 
@@ -204,6 +205,7 @@ void ae_conv3_wgrad(float *dwl, float *dbl, const float *in, int64_t in_rs, cons
                     int64_t dz_rs, int Ho, int Wo, int Cin, int Cout)
 {
     if (ae_simd_avx512() && ae_conv3_wgrad_avx512(dwl, dbl, in, in_rs, dz, dz_rs, Ho, Wo, Cin, Cout)) return;
+    if (ae_simd_avx2() && ae_conv3_wgrad_avx2(dwl, dbl, in, in_rs, dz, dz_rs, Ho, Wo, Cin, Cout)) return;
     conv3_wgrad_c(dwl, dbl, in, in_rs, dz, dz_rs, Ho, Wo, Cin, Cout);
 }
 

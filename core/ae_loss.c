@@ -29,6 +29,8 @@ void ae_relu_backward(float *dz, const float *dy, const float *y, int64_t n)
 {
     if (ae_simd_avx512())
         ae_relu_backward_avx512(dz, dy, y, n);
+    else if (ae_simd_avx2())
+        ae_relu_backward_avx2(dz, dy, y, n);
     else
         ae_relu_backward_scalar(dz, dy, y, n);
 }
@@ -51,6 +53,8 @@ void ae_sigmoid(float *x, int64_t n)
 {
     if (ae_simd_avx512())
         ae_sigmoid_avx512(x, n);
+    else if (ae_simd_avx2())
+        ae_sigmoid_avx2(x, n);
     else
         ae_sigmoid_scalar(x, n);
 }
@@ -67,42 +71,34 @@ static inline float bce_one(float *z, float *dz, float y, float scale)
     return loss;
 }
 
-/* The sum of 16 values in the order the AVX-512 kernel reduces a vector:
- * (i, i+8), then (i, i+4), (i, i+2), (0, 1). */
-static float tree_sum16(const float *l)
-{
-    float a[8], b[4];
-    for (int i = 0; i < 8; i++) a[i] = l[i] + l[i + 8];
-    for (int i = 0; i < 4; i++) b[i] = a[i] + a[i + 4];
-    float c0 = b[0] + b[2], c1 = b[1] + b[3];
-    return c0 + c1;
-}
-
 double ae_bce_sigmoid(float *z, float *dz, const float *y, int64_t n, float grad_scale, int lanes)
 {
     if (ae_simd_avx512()) return ae_bce_sigmoid_avx512(z, dz, y, n, grad_scale, lanes);
+    if (ae_simd_avx2()) return ae_bce_sigmoid_avx2(z, dz, y, n, grad_scale, lanes);
     return ae_bce_sigmoid_scalar(z, dz, y, n, grad_scale, lanes);
 }
 
 double ae_bce_sigmoid_scalar(float *z, float *dz, const float *y, int64_t n, float grad_scale,
                              int lanes)
 {
-    double total = 0.0;
+    /* Losses add up per lane in double (element i into lane i % 16) and the
+     * 16 lane sums are added once at the end, as the AVX-512 kernel does. */
+    double acc[AE_LANES] = {0};
     for (int64_t i0 = 0; i0 < n; i0 += AE_LANES) {
         int64_t len = n - i0 < AE_LANES ? n - i0 : AE_LANES;
-        float l[AE_LANES] = {0};
         for (int64_t k = 0; k < len; k++) {
             float *dzp = dz ? dz + i0 + k : NULL;
             if (k >= lanes) {
                 z[i0 + k] = sigmoid_from(z[i0 + k], NULL);
                 if (dzp) *dzp = 0.f;
+                acc[k] += 0.0;
                 continue;
             }
-            l[k] = bce_one(z + i0 + k, dzp, y[i0 + k], grad_scale);
+            acc[k] += (double)bce_one(z + i0 + k, dzp, y[i0 + k], grad_scale);
         }
-        total += tree_sum16(l);
+        for (int64_t k = len; k < AE_LANES; k++) acc[k] += 0.0;
     }
-    return total;
+    return ae_lane_sum16d(acc);
 }
 
 double ae_l1_activity(const float *code, float *dcode, int64_t n, float l1, int lanes)

@@ -3,14 +3,14 @@
  *
  * Owns the order in which the layer kernels of ae_ops.h are called for a
  * model, and the per-thread work area.  Does not own threads (the trainer
- * splits a minibatch into one src per thread) or the optimiser.
+ * cuts a minibatch into chunks, one ae_net_run each) or the optimiser.
  *
  * Design: dense models run a whole chunk of rows per layer, so each layer
  * is one sgemm; the conv models run one block of 16 images through every
  * layer and back before the next block, so a block's activations (2.4 MB)
  * stay in cache and the work area is small whatever the batch size.  Conv
  * weight gradients accumulate per lane and are summed over lanes once per
- * run (ae_lanes_reduce).
+ * run (ae_lanes_sum).
  */
 #include <math.h>
 #include <string.h>

@@ -10,6 +10,9 @@
  *    whatever the channel count or width.
  *
  * Maths of each backward pass: core/NOTES.md.
+ *
+ * The blocked-layout kernels take at most 64 channels (the portable ones
+ * keep a cell of C x 16 values on the stack); the models use 1, 8 and 16.
  */
 #ifndef AE_OPS_H
 #define AE_OPS_H

@@ -46,28 +46,36 @@ void ae_maxpool_backward_relu(float *din, const float *dout, const float *in, co
         return;
     }
     int Ho = (H + 1) / 2, Wo = (W + 1) / 2, rs = Wo + 2 * out_pad;
-    out += ((size_t)out_pad * rs + out_pad) * C * L;
+    size_t cell = (size_t)C * L;
+    out += ((size_t)out_pad * rs + out_pad) * cell;
+    /* Cells of a window in row-major order; the innermost loops run over a
+     * cell's C*16 values so a compiler vectorises them. */
+    unsigned char taken[64 * L];
     for (int y = 0; y < Ho; y++)
         for (int x = 0; x < Wo; x++) {
-            const float *op = out + ((size_t)y * rs + x) * C * L;
-            const float *gp = dout + ((size_t)y * Wo + x) * C * L;
-            for (int k = 0; k < C * L; k++) {
-                int taken = 0;
-                for (int dy = 0; dy < 2; dy++)
-                    for (int dx = 0; dx < 2; dx++) {
-                        int iy = 2 * y + dy, ix = 2 * x + dx;
-                        if (iy >= H || ix >= W) continue;
-                        size_t at = ((size_t)iy * W + ix) * C * L + (size_t)k;
-                        int win = !taken && in[at] == op[k];
-                        taken |= win;
-                        din[at] = (win && op[k] > 0.f) ? gp[k] : 0.f;
+            const float *op = out + ((size_t)y * rs + x) * cell;
+            const float *gp = dout + ((size_t)y * Wo + x) * cell;
+            memset(taken, 0, cell);
+            for (int dy = 0; dy < 2; dy++)
+                for (int dx = 0; dx < 2; dx++) {
+                    int iy = 2 * y + dy, ix = 2 * x + dx;
+                    if (iy >= H || ix >= W) continue;
+                    size_t at = ((size_t)iy * W + ix) * cell;
+                    for (size_t k = 0; k < cell; k++) {
+                        int win = !taken[k] && in[at + k] == op[k];
+                        taken[k] |= (unsigned char)win;
+                        din[at + k] = (win && op[k] > 0.f) ? gp[k] : 0.f;
                     }
-            }
+                }
         }
 }
 
 void ae_upsample_forward(float *out, int out_pad, const float *in, int H, int W, int C)
 {
+    if (ae_simd_avx512()) {
+        ae_upsample_forward_avx512(out, out_pad, in, H, W, C);
+        return;
+    }
     size_t cell = (size_t)C * L;
     int rs = 2 * W + 2 * out_pad;
     out += ((size_t)out_pad * rs + out_pad) * cell;
@@ -79,6 +87,10 @@ void ae_upsample_forward(float *out, int out_pad, const float *in, int H, int W,
 
 void ae_upsample_backward(float *din, const float *dout, int H, int W, int C)
 {
+    if (ae_simd_avx512()) {
+        ae_upsample_backward_avx512(din, dout, H, W, C);
+        return;
+    }
     size_t cell = (size_t)C * L;
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {

@@ -15,9 +15,24 @@
 
 #include "ae_ops.h"
 
+/* The sum of 16 per-lane double accumulators in a fixed order:
+ * (i, i+8), then (i, i+4), (i, i+2), (0, 1). */
+static inline double ae_lane_sum16d(const double *a)
+{
+    double b[8], c[4];
+    for (int i = 0; i < 8; i++) b[i] = a[i] + a[i + 8];
+    for (int i = 0; i < 4; i++) c[i] = b[i] + b[i + 4];
+    return (c[0] + c[2]) + (c[1] + c[3]);
+}
+
 /* True when the CPU has AVX-512 F/BW/DQ/VL and the kernels may be used.
  * AE_SIMD=scalar in the environment forces the portable path (tests). */
 bool ae_simd_avx512(void);
+
+/* True when the CPU has AVX2 and FMA (the conv kernels' second choice).
+ * AE_SIMD=scalar turns it off too; AE_SIMD=avx2 turns off only AVX-512
+ * (tests of the AVX2 path on AVX-512 machines). */
+bool ae_simd_avx2(void);
 
 /* AVX-512 versions of ae_ops.h kernels (call only if ae_simd_avx512()). */
 double ae_bce_sigmoid_avx512(float *z, float *dz, const float *y, int64_t n, float grad_scale,
@@ -29,9 +44,19 @@ void ae_relu_backward_avx512(float *dz, const float *dy, const float *y, int64_t
 void ae_maxpool_forward_avx512(float *out, int out_pad, const float *in, int H, int W, int C);
 void ae_maxpool_backward_relu_avx512(float *din, const float *dout, const float *in,
                                      const float *out, int out_pad, int H, int W, int C);
+void ae_upsample_forward_avx512(float *out, int out_pad, const float *in, int H, int W, int C);
+void ae_upsample_backward_avx512(float *din, const float *dout, int H, int W, int C);
 /* row (784 floats) = pixels / 255, noisy when noise_factor > 0. */
 void ae_pixels_row_avx512(float *x, float *target, const uint8_t *px, float noise_factor,
                           uint64_t key, int64_t image);
+
+/* AVX2 + FMA versions (call only if ae_simd_avx2()). */
+double ae_bce_sigmoid_avx2(float *z, float *dz, const float *y, int64_t n, float grad_scale,
+                           int lanes);
+void ae_sigmoid_avx2(float *x, int64_t n);
+void ae_adam_update_avx2(float *w, float *m, float *v, const float *const *g, int k, int64_t n,
+                         const struct ae_adam_hp *hp);
+void ae_relu_backward_avx2(float *dz, const float *dy, const float *y, int64_t n);
 
 /* The portable versions (what the dispatchers in ae_ops.h call without
  * AVX-512); exposed so tests can compare both paths bit for bit. */

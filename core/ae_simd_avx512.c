@@ -9,6 +9,7 @@
  * AVX-512 (ae_simd_avx512()).
  */
 #include <immintrin.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,15 +20,34 @@
 
 bool ae_simd_avx512(void)
 {
-    static int cached = -1; /* benign race: every thread computes the same value */
-    if (cached < 0) {
+    /* Every thread computes the same value; the atomic makes the race
+     * well-defined. */
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
         const char *force = getenv("AE_SIMD");
         __builtin_cpu_init();
-        cached = !(force && strcmp(force, "scalar") == 0) && __builtin_cpu_supports("avx512f") &&
-                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-                 __builtin_cpu_supports("avx512vl");
+        v = !(force && (strcmp(force, "scalar") == 0 || strcmp(force, "avx2") == 0)) &&
+            __builtin_cpu_supports("avx512f") &&
+            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+            __builtin_cpu_supports("avx512vl");
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
     }
-    return cached;
+    return v;
+}
+
+bool ae_simd_avx2(void)
+{
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        const char *force = getenv("AE_SIMD");
+        __builtin_cpu_init();
+        v = !(force && strcmp(force, "scalar") == 0) && __builtin_cpu_supports("avx2") &&
+            __builtin_cpu_supports("fma");
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
 }
 
 /* ---- vector exp / log / cos, mirroring ae_vmath.h ----------------------- */
@@ -95,24 +115,15 @@ TARGET static inline __m512 v_sigmoid(__m512 z)
     return _mm512_mask_mul_ps(inv, neg, a, inv);
 }
 
-/* The scalar code's reduction of 16 per-element losses: pairs (i, i+8),
- * then (i, i+4), (i, i+2), (0, 1). */
-TARGET static inline float v_tree_sum(__m512 v)
-{
-    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
-    __m128 d = _mm_add_ss(c, _mm_shuffle_ps(c, c, 1));
-    return _mm_cvtss_f32(d);
-}
-
 TARGET double ae_bce_sigmoid_avx512(float *z, float *dz, const float *y, int64_t n, float grad_scale,
                                     int lanes)
 {
     const __m512 eps = _mm512_set1_ps(1e-7f), one_m_eps = _mm512_set1_ps(1.f - 1e-7f);
     const __m512 one = _mm512_set1_ps(1.f), scale = _mm512_set1_ps(grad_scale);
+    const __m512 zero = _mm512_setzero_ps();
     const __mmask16 lane_mask = lanes >= 16 ? 0xFFFF : (__mmask16)((1u << lanes) - 1);
-    double total = 0.0;
+    /* per-lane sums in double, as the scalar code's acc[16] */
+    __m512d acc_lo = _mm512_setzero_pd(), acc_hi = _mm512_setzero_pd();
     for (int64_t i = 0; i < n; i += 16) {
         __mmask16 tail = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
         __mmask16 live = tail & lane_mask;
@@ -122,14 +133,22 @@ TARGET double ae_bce_sigmoid_avx512(float *z, float *dz, const float *y, int64_t
         __m512 pc = _mm512_min_ps(_mm512_max_ps(p, eps), one_m_eps);
         __mmask16 inside = _mm512_cmp_ps_mask(p, eps, _CMP_GE_OQ) & _mm512_cmp_ps_mask(p, one_m_eps, _CMP_LE_OQ);
         __m512 g = _mm512_maskz_mul_ps(inside & live, _mm512_sub_ps(p, yv), scale);
-        __m512 t1 = _mm512_mul_ps(yv, v_log(pc));
         __m512 t2 = _mm512_mul_ps(_mm512_sub_ps(one, yv), v_log(_mm512_sub_ps(one, pc)));
-        __m512 loss = _mm512_maskz_sub_ps(live, _mm512_setzero_ps(), _mm512_add_ps(t1, t2));
+        __m512 sum;
+        if (_mm512_cmp_ps_mask(yv, zero, _CMP_NEQ_UQ) == 0)
+            sum = t2; /* y = 0 everywhere: y log p is -0 and adds nothing */
+        else
+            sum = _mm512_add_ps(_mm512_mul_ps(yv, v_log(pc)), t2);
+        __m512 loss = _mm512_maskz_sub_ps(live, zero, sum);
+        acc_lo = _mm512_add_pd(acc_lo, _mm512_cvtps_pd(_mm512_castps512_ps256(loss)));
+        acc_hi = _mm512_add_pd(acc_hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(loss, 1)));
         _mm512_mask_storeu_ps(z + i, tail, p);
         if (dz) _mm512_mask_storeu_ps(dz + i, tail, g);
-        total += v_tree_sum(loss);
     }
-    return total;
+    double acc[16];
+    _mm512_storeu_pd(acc, acc_lo);
+    _mm512_storeu_pd(acc + 8, acc_hi);
+    return ae_lane_sum16d(acc);
 }
 
 TARGET void ae_sigmoid_avx512(float *x, int64_t n)
@@ -269,6 +288,41 @@ TARGET void ae_maxpool_backward_relu_avx512(float *din, const float *dout, const
                     taken |= win;
                     _mm512_storeu_ps(din + at[j] + k, _mm512_maskz_mov_ps(win & positive, g));
                 }
+            }
+        }
+}
+
+TARGET void ae_upsample_forward_avx512(float *out, int out_pad, const float *in, int H, int W, int C)
+{
+    int64_t cell = (int64_t)C * 16;
+    int64_t rs = (int64_t)(2 * W + 2 * out_pad) * cell;
+    out += out_pad * rs + out_pad * cell;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const float *ip = in + ((int64_t)y * W + x) * cell;
+            float *o0 = out + (2 * y) * rs + 2 * x * cell, *o1 = o0 + rs;
+            for (int64_t k = 0; k < cell; k += 16) {
+                __m512 v = _mm512_loadu_ps(ip + k);
+                _mm512_storeu_ps(o0 + k, v);
+                _mm512_storeu_ps(o0 + cell + k, v);
+                _mm512_storeu_ps(o1 + k, v);
+                _mm512_storeu_ps(o1 + cell + k, v);
+            }
+        }
+}
+
+TARGET void ae_upsample_backward_avx512(float *din, const float *dout, int H, int W, int C)
+{
+    int64_t cell = (int64_t)C * 16, rs = (int64_t)2 * W * cell;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            float *dp = din + ((int64_t)y * W + x) * cell;
+            const float *a = dout + (2 * y) * rs + 2 * x * cell, *c = a + rs;
+            for (int64_t k = 0; k < cell; k += 16) {
+                /* (a + b) + (c + d), as the scalar code */
+                __m512 ab = _mm512_add_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(a + cell + k));
+                __m512 cd = _mm512_add_ps(_mm512_loadu_ps(c + k), _mm512_loadu_ps(c + cell + k));
+                _mm512_storeu_ps(dp + k, _mm512_add_ps(ab, cd));
             }
         }
 }

@@ -54,6 +54,7 @@ for line in "${BUILDS[@]}"; do
     IFS='|' read -r dir setup_opts test_opts <<<"$line"
     dir=$(echo $dir)
     if [ "$#" -gt 0 ] && [[ " $* " != *" $dir "* ]]; then continue; fi
+    started=$SECONDS
     echo "=== $dir: meson setup $setup_opts"
     # shellcheck disable=SC2086
     if [ -f "$dir/build.ninja" ]; then
@@ -69,7 +70,7 @@ for line in "${BUILDS[@]}"; do
     fi
     if [ $status -ne 0 ]; then
         echo "=== $dir: BUILD FAILED"
-        report+=("$(printf '%-12s %8s %8s %8s   %s' "$dir" 0 1 0 'build failed')")
+        report+=("$(printf '%-12s %8s %8s %8s %8s   %s' "$dir" 0 1 0 $((SECONDS - started)) 'build failed')")
         total_fail=$((total_fail + 1))
         continue
     fi
@@ -78,18 +79,18 @@ for line in "${BUILDS[@]}"; do
     # shellcheck disable=SC2086
     meson test -C "$dir" --print-errorlogs $test_opts
     if [ ! -s "$dir/meson-logs/testlog.json" ]; then
-        report+=("$(printf '%-12s %8s %8s %8s   %s' "$dir" 0 1 0 'meson test did not run')")
+        report+=("$(printf '%-12s %8s %8s %8s %8s   %s' "$dir" 0 1 0 $((SECONDS - started)) 'meson test did not run')")
         total_fail=$((total_fail + 1))
         continue
     fi
     read -r p f s < <(count_log "$dir/meson-logs/testlog.json")
-    report+=("$(printf '%-12s %8s %8s %8s' "$dir" "$p" "$f" "$s")")
+    report+=("$(printf '%-12s %8s %8s %8s %8s' "$dir" "$p" "$f" "$s" $((SECONDS - started)))")
     total_pass=$((total_pass + p))
     total_fail=$((total_fail + f))
 done
 
 echo
-printf '%-12s %8s %8s %8s\n' build passed failed skipped
+printf '%-12s %8s %8s %8s %8s\n' build passed failed skipped seconds
 for r in "${report[@]}"; do echo "$r"; done
 echo "tests: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ] && [ "${#report[@]}" -gt 0 ]

@@ -31,6 +31,7 @@
 
 #include "cli.h"
 #include "srv_data.h"
+#include "srv_fs.h"
 #include "srv_run.h"
 
 #define CHECKPOINT_NAME "checkpoint.aeck"
@@ -279,30 +280,15 @@ static enum srv_run_next run_next(void *user)
     return stop_requested ? SRV_RUN_SUSPEND : SRV_RUN_CONTINUE;
 }
 
-/* mkdir -p for the log dir. */
-static int make_dirs(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return ENAMETOOLONG;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errno;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errno;
-    return 0;
-}
-
 /* Create logdir/cli-NNNN-<model> with the next number after the highest one
  * there.  mkdir either creates the directory or fails with EEXIST, so two
  * CLIs starting at once never share one: the loser moves on to the next
  * number.  The "cli-" prefix keeps clear of the daemon's "NNNN-<model>". */
 static int make_run_dir(const char *logdir, const char *model, char *out, size_t len)
 {
-    int e = make_dirs(logdir);
-    if (e) {
-        fprintf(stderr, "aelab train: %s: cannot create: %s\n", logdir, strerror(e));
+    struct ae_err err = {0};
+    if (srv_fs_mkdirs(logdir, &err) != AE_OK) {
+        fprintf(stderr, "aelab train: %s\n", err.msg);
         return -1;
     }
     int highest = 0;
@@ -421,6 +407,27 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         return -1;
     }
     return 0;
+}
+
+/* This process's peak resident set size.  VmHWM belongs to the address space
+ * made by execve, whereas ru_maxrss is carried over from the parent across
+ * fork + exec (a benchmark driver's own peak would show up as ours). */
+static long long peak_rss_bytes(void)
+{
+    long long kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f) {
+        char line[256];
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "VmHWM: %lld kB", &kb) == 1) break;
+        fclose(f);
+    }
+    if (kb < 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        kb = ru.ru_maxrss;
+    }
+    return kb * 1024;
 }
 
 int cli_train_main(int argc, char **argv)
@@ -546,12 +553,10 @@ int cli_train_main(int argc, char **argv)
     }
 
     if (rc == CLI_EXIT_OK && a.json) {
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
         json_t *o = json_object();
         json_object_set_new(o, "done", json_true());
         json_object_set_new(o, "params", json_integer(n_params));
-        json_object_set_new(o, "peak_rss_bytes", json_integer((json_int_t)ru.ru_maxrss * 1024));
+        json_object_set_new(o, "peak_rss_bytes", json_integer((json_int_t)peak_rss_bytes()));
         json_dumpf(o, stdout, JSON_COMPACT);
         json_decref(o);
         putchar('\n');

@@ -88,9 +88,13 @@ enum ae_status srv_data_resolve(const char *name, const char *data_dir, char *di
 
     char cand[3][4096];
     int n_cand = 0;
+    /* --data-dir replaces the default search path.  A directory holding the
+     * four files directly is "the directory the user points at" for mnist
+     * only: taking it for fashion-mnist too would train on the wrong images
+     * under the wrong name. */
     if (data_dir && *data_dir) {
         snprintf(cand[n_cand++], sizeof cand[0], "%s/%s", data_dir, canon);
-        snprintf(cand[n_cand++], sizeof cand[0], "%s", data_dir);
+        if (idx == 0) snprintf(cand[n_cand++], sizeof cand[0], "%s", data_dir);
     } else {
         snprintf(cand[n_cand++], sizeof cand[0], "data/%s", canon);
         if (idx == 1) snprintf(cand[n_cand++], sizeof cand[0], "%s", DEBIAN_FASHION_DIR);

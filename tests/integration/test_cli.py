@@ -13,6 +13,7 @@ directories (checked with proto's tests/golden/decode_run.py).
 import argparse
 import json
 import os
+import pty
 import re
 import shutil
 import signal
@@ -20,7 +21,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
 
 FAILED = 0
 CHECKS = 0
@@ -68,6 +68,23 @@ def json_lines(text):
         if line:
             out.append(json.loads(line))
     return out
+
+
+def interrupted_run(ctx, make_argv, attempts=3):
+    """Start `aelab train --json ...`, press Ctrl-C (SIGINT) as soon as epoch
+    1's line is out, so the signal lands early in epoch 2, and return
+    (returncode, stdout, stderr, argv).  If the machine stalled long enough
+    for the run to finish first (exit 0), try again with a fresh argv."""
+    for k in range(attempts):
+        argv = make_argv(k)
+        p = subprocess.Popen([ctx.aelab, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, cwd=ctx.tmp)
+        line1 = p.stdout.readline()
+        p.send_signal(signal.SIGINT)
+        rest, err = p.communicate(timeout=300)
+        if p.returncode != 0:
+            return p.returncode, line1 + rest, err, argv
+    return 0, line1 + rest, err, argv
 
 
 EPOCH_KEYS = {"epoch", "epochs", "loss", "val_loss", "train_seconds", "val_seconds"}
@@ -122,6 +139,28 @@ def case_json(ctx):
     ms = [pat.match(l) for l in out.splitlines()]
     check(len(ms) == 2 and all(ms), f"Keras-like lines: {out!r}")
     check("\r" not in out, "no progress bar on a pipe")
+    # On a terminal: the live progress bar, then the same epoch lines.
+    master, slave = pty.openpty()
+    p = subprocess.Popen([ctx.aelab, "train", "--model", "simple", "--epochs", "2", "--seed", "7",
+                          *small(ctx)], stdout=slave, stderr=subprocess.PIPE, cwd=ctx.tmp)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    p.wait(timeout=120)
+    tty = b"".join(chunks).decode("utf-8", "replace")
+    check(p.returncode == 0, f"tty run exit {p.returncode}")
+    check("\rEpoch 1/2 2000/2000 [==============================] - loss: " in tty,
+          f"progress bar on a terminal: {tty[:300]!r}")
+    check(re.search(r"\r\x1b\[KEpoch 2/2 - \d+\.\d\ds - loss: \d\.\d{4} - val_loss: ", tty) is not None,
+          "the bar is cleared before the epoch line")
     if len(ms) == 2 and all(ms):
         check(float(ms[0].group(2)) == round(lines[0]["loss"], 4) or
               abs(float(ms[0].group(2)) - lines[0]["loss"]) < 6e-5, "text and JSON agree")
@@ -162,30 +201,24 @@ def case_resume(ctx):
     rc, _, err = ctx.run("train", "--resume", bad, "--data-dir", ctx.mnist)
     check(rc == 1 and "bad.aeck" in err, f"bad checkpoint: {rc} {err}")
 
-    # Ctrl-C in the middle of epoch 2 (larger epochs so there is time to hit one).
+    # Ctrl-C in the middle of epoch 2.
     big = ["train", "--model", "simple", "--seed", "5", "--json", "--data-dir", ctx.mnist,
-           "--train-size", "20000", "--test-size", "500", "--threads", "1", "--epochs", "3"]
+           "--train-size", "20000", "--test-size", "500", "--threads", "1", "--epochs", "4"]
     rc, out, err = ctx.run(*big)
     ref = [e for e in json_lines(out) if "epoch" in e]
-    check(rc == 0 and len(ref) == 3, f"reference run: {err}")
-    ck2 = os.path.join(ctx.tmp, "int.aeck")
-    p = subprocess.Popen([ctx.aelab, *big, "--checkpoint", ck2], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, cwd=ctx.tmp)
-    line1 = p.stdout.readline()
-    # Epoch 1's line is out; epoch 2 has started.  Wait a little into it.
-    secs = json.loads(line1)["train_seconds"] if line1.strip() else 0.2
-    time.sleep(min(max(secs * 0.3, 0.02), 2.0))
-    p.send_signal(signal.SIGINT)
-    rest_out, err = p.communicate(timeout=120)
-    check(p.returncode == 130, f"Ctrl-C exit status {p.returncode}: {err}")
+    check(rc == 0 and len(ref) == 4, f"reference run: {err}")
+    rc, text, err, argv = interrupted_run(
+        ctx, lambda k: big + ["--checkpoint", os.path.join(ctx.tmp, f"int{k}.aeck")])
+    ck2 = argv[-1]
+    check(rc == 130, f"Ctrl-C exit status {rc}: {err}")
     check("resume with: aelab train --resume " + ck2 in err, f"resume hint: {err!r}")
-    before = json_lines(line1 + rest_out)
+    before = json_lines(text)
     done_before = [e["epoch"] for e in before if "epoch" in e]
     rc, out, err = ctx.run("train", "--resume", ck2, "--json", "--data-dir", ctx.mnist)
     check(rc == 0, f"resume after Ctrl-C: {rc} {err}")
     after = [e for e in json_lines(out) if "epoch" in e]
     combined = [e for e in before if "epoch" in e] + after
-    check([e["epoch"] for e in combined] == [1, 2, 3],
+    check([e["epoch"] for e in combined] == [1, 2, 3, 4],
           f"epochs before {done_before}, after {[e['epoch'] for e in after]}")
     for a in combined:
         b = ref[a["epoch"] - 1] if a["epoch"] <= len(ref) else None
@@ -464,18 +497,13 @@ def case_logdir_resume(ctx):
     check(rc == 0, f"reference run: {err}")
     ref = [e for e in json_lines(out) if "epoch" in e]
 
-    p = subprocess.Popen([ctx.aelab, "train", "--model", "deep", "--epochs", "3", "--seed", "4",
-                          "--json", "--logdir", logdir, *common],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ctx.tmp)
-    line1 = p.stdout.readline()
-    secs = json.loads(line1)["train_seconds"] if line1.strip() else 0.2
-    time.sleep(min(max(secs * 0.3, 0.02), 5.0))
-    p.send_signal(signal.SIGINT)
-    rest, err = p.communicate(timeout=300)
-    run = os.path.join(logdir, "cli-0001-deep")
-    check(p.returncode == 130, f"Ctrl-C exit {p.returncode}: {err}")
+    rc, text, err, argv = interrupted_run(
+        ctx, lambda k: ["train", "--model", "deep", "--epochs", "3", "--seed", "4", "--json",
+                        "--logdir", f"{logdir}{k}", *common])
+    run = os.path.join(argv[argv.index("--logdir") + 1], "cli-0001-deep")
+    check(rc == 130, f"Ctrl-C exit {rc}: {err}")
     check(f"resume with: aelab train --resume {run}" in err, f"resume hint {err!r}")
-    before = [e for e in json_lines(line1 + rest) if "epoch" in e]
+    before = [e for e in json_lines(text) if "epoch" in e]
     rc, out, err = ctx.run("train", "--resume", run, "--json", "--data-dir", ctx.mnist)
     check(rc == 0, f"--resume RUN_DIR: {rc} {err}")
     after = [e for e in json_lines(out) if "epoch" in e]

@@ -95,7 +95,7 @@ static void check_shape(int H, int W, int ci, int co, int pad, int relu)
 
 int main(void)
 {
-    printf("AVX-512 conv kernels %s\n", ae_simd_avx512() ? "in use" : "not available");
+    printf("conv kernels: %s\n", ae_simd_avx512() ? "AVX-512" : ae_simd_avx2() ? "AVX2" : "portable");
     /* The seed's conv model, layer by layer. */
     check_shape(28, 28, 1, 16, 1, 1);
     check_shape(14, 14, 16, 8, 1, 1);

@@ -24,8 +24,9 @@ static int same_bits(const float *a, const float *b, size_t n)
 
 int main(void)
 {
-    int have = ae_simd_avx512();
-    printf("AVX-512 kernels %s\n", have ? "available" : "not available: comparing nothing");
+    int have = ae_simd_avx512(), have2 = ae_simd_avx2();
+    printf("AVX-512 kernels %s, AVX2 kernels %s\n", have ? "compared" : "not available",
+           have2 ? "compared" : "not available");
     enum { N = 16 * 200 + 7 };
     static float z[N], y[N], z1[N], z2[N], d1[N], d2[N];
     for (int i = 0; i < N; i++) {
@@ -41,6 +42,14 @@ int main(void)
             memcpy(z1, z, sizeof z);
             double s1 = ae_bce_sigmoid_scalar(z1, d1, y, n, 0.001f, lane_cases[c]);
             CHECK(isfinite(s1) && s1 > 0);
+            if (have2) {
+                memcpy(z2, z, sizeof z);
+                double s3 = ae_bce_sigmoid_avx2(z2, d2, y, n, 0.001f, lane_cases[c]);
+                CHECK_MSG(s1 == s3, "avx2 bce sum n=%lld lanes=%d: %.17g vs %.17g", (long long)n,
+                          lane_cases[c], s1, s3);
+                CHECK(same_bits(z1, z2, (size_t)n));
+                CHECK(same_bits(d1, d2, (size_t)n));
+            }
             if (!have) continue;
             memcpy(z2, z, sizeof z);
             double s2 = ae_bce_sigmoid_avx512(z2, d2, y, n, 0.001f, lane_cases[c]);
@@ -58,6 +67,11 @@ int main(void)
     memcpy(z1, z, sizeof z);
     memcpy(z2, z, sizeof z);
     ae_sigmoid_scalar(z1, N - 3);
+    if (have2) {
+        ae_sigmoid_avx2(z2, N - 3);
+        CHECK(same_bits(z1, z2, N));
+        memcpy(z2, z, sizeof z);
+    }
     if (have) {
         ae_sigmoid_avx512(z2, N - 3);
         CHECK(same_bits(z1, z2, N));
@@ -65,14 +79,20 @@ int main(void)
     CHECK_NEAR(z1[0], 1 / (1 + exp(-(double)z[0])), 3e-7);
 
     ae_relu_backward_scalar(d1, y, z, N - 5);
+    if (have2) {
+        ae_relu_backward_avx2(d2, y, z, N - 5);
+        CHECK(same_bits(d1, d2, N - 5));
+    }
     if (have) {
         ae_relu_backward_avx512(d2, y, z, N - 5);
         CHECK(same_bits(d1, d2, N - 5));
     }
 
     /* Adam over 3 steps. */
-    static float w1[N], m1[N], vv1[N], w2[N], m2[N], vv2[N], g[N];
-    for (int i = 0; i < N; i++) w1[i] = w2[i] = frand(1.f);
+    static float w1[N], m1[N], vv1[N], w2[N], m2[N], vv2[N], g[N], w3[N], m3[N], vv3[N];
+    for (int i = 0; i < N; i++) w1[i] = w2[i] = w3[i] = frand(1.f);
+    memset(m3, 0, sizeof m3);
+    memset(vv3, 0, sizeof vv3);
     memset(m1, 0, sizeof m1); memset(m2, 0, sizeof m2); memset(vv1, 0, sizeof vv1); memset(vv2, 0, sizeof vv2);
     for (int t = 1; t <= 3; t++) {
         for (int i = 0; i < N; i++) g[i] = frand(0.01f);
@@ -83,7 +103,9 @@ int main(void)
         const float *gs[3] = {g, g2, g3};
         ae_adam_update_scalar(w1, m1, vv1, gs, t, N - 2, &hp);
         if (have) ae_adam_update_avx512(w2, m2, vv2, gs, t, N - 2, &hp);
+        if (have2) ae_adam_update_avx2(w3, m3, vv3, gs, t, N - 2, &hp);
     }
+    if (have2) CHECK(same_bits(w1, w3, N) && same_bits(m1, m3, N) && same_bits(vv1, vv3, N));
     if (have) CHECK(same_bits(w1, w2, N) && same_bits(m1, m2, N) && same_bits(vv1, vv2, N));
 
     /* Pixels, clean and noisy. */

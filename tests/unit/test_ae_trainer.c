@@ -3,6 +3,7 @@
  * job's own weights (val_loss recomputed from them), and for every model
  * the loss falling on a 2,000-image subset of real MNIST. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -99,11 +100,13 @@ static void test_thread_counts(const struct ae_dataset *ds, enum ae_model_kind k
     for (int i = 0; i < 3; i++) ae_trainer_free(t[i]);
 }
 
-/* Train 3 epochs straight vs 1 epoch, checkpoint, new trainer, load, 2
- * more: identical losses and weights. */
-static void test_resume(const struct ae_dataset *ds, enum ae_model_kind k, int threads)
+/* Train 3 epochs straight vs 1 epoch, checkpoint, new trainer (with
+ * resume_threads threads), load, 2 more: identical losses and weights. */
+static void test_resume(const struct ae_dataset *ds, enum ae_model_kind k, int threads,
+                        int resume_threads)
 {
     struct ae_config c = small_cfg(k, threads);
+    struct ae_config cr = small_cfg(k, resume_threads);
     char path[] = "/tmp/aelab-resume-XXXXXX";
     int fd = mkstemp(path);
     close(fd);
@@ -111,7 +114,7 @@ static void test_resume(const struct ae_dataset *ds, enum ae_model_kind k, int t
     struct ae_epoch_stats sa[3], sb[3];
     CHECK_EQ_INT(ae_trainer_new(&c, ds, &a, NULL), AE_OK);
     CHECK_EQ_INT(ae_trainer_new(&c, ds, &b, NULL), AE_OK);
-    CHECK_EQ_INT(ae_trainer_new(&c, ds, &r, NULL), AE_OK);
+    CHECK_EQ_INT(ae_trainer_new(&cr, ds, &r, NULL), AE_OK);
     if (!a || !b || !r) return;
     for (int e = 0; e < 3; e++) CHECK_EQ_INT(ae_trainer_run_epoch(a, NULL, &sa[e], NULL), AE_OK);
     CHECK_EQ_INT(ae_trainer_run_epoch(b, NULL, &sb[0], NULL), AE_OK);
@@ -254,6 +257,98 @@ static void test_reconstruct(const struct ae_dataset *ds, enum ae_model_kind k)
     ae_trainer_free(t);
 }
 
+/* Two trainers training at the same time in two threads of one process
+ * (as the daemon runs jobs) give the same bits as each alone. */
+struct job {
+    const struct ae_dataset *ds;
+    enum ae_model_kind kind;
+    struct ae_trainer *t;
+    struct ae_epoch_stats s;
+    enum ae_status st;
+};
+
+static void *job_main(void *p)
+{
+    struct job *j = p;
+    struct ae_config c = small_cfg(j->kind, 2);
+    j->st = ae_trainer_new(&c, j->ds, &j->t, NULL);
+    for (int e = 0; e < 2 && j->st == AE_OK; e++) j->st = ae_trainer_run_epoch(j->t, NULL, &j->s, NULL);
+    return NULL;
+}
+
+static void test_concurrent(const struct ae_dataset *ds)
+{
+    struct job alone[2] = {{ds, AE_MODEL_DEEP, NULL, {0}, AE_OK}, {ds, AE_MODEL_CONV, NULL, {0}, AE_OK}};
+    struct job both[2] = {alone[0], alone[1]};
+    job_main(&alone[0]);
+    job_main(&alone[1]);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) CHECK_EQ_INT(pthread_create(&th[i], NULL, job_main, &both[i]), 0);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ_INT(alone[i].st, AE_OK);
+        CHECK_EQ_INT(both[i].st, AE_OK);
+        if (!alone[i].t || !both[i].t) continue;
+        CHECK(alone[i].s.loss == both[i].s.loss && alone[i].s.val_loss == both[i].s.val_loss);
+        CHECK(same_params(alone[i].t, both[i].t));
+        ae_trainer_free(alone[i].t);
+        ae_trainer_free(both[i].t);
+    }
+}
+
+/* vae: decoding the encoded means gives the reconstructions (both use the
+ * means), and decode refuses other models. */
+static void test_vae_decode(const struct ae_dataset *ds)
+{
+    struct ae_config c = small_cfg(AE_MODEL_VAE, 1);
+    struct ae_trainer *t = NULL;
+    CHECK_EQ_INT(ae_trainer_new(&c, ds, &t, NULL), AE_OK);
+    if (!t) return;
+    struct ae_epoch_stats s;
+    CHECK_EQ_INT(ae_trainer_run_epoch(t, NULL, &s, NULL), AE_OK);
+    const struct ae_model *m = ae_trainer_model(t);
+    enum { N = 70 };
+    static float z[N * 2], dec[N * 784], rec[N * 784];
+    CHECK_EQ_INT(ae_model_code_dim(m), 2);
+    CHECK_EQ_INT(ae_model_encode(m, ds, N, z, NULL), AE_OK);
+    CHECK_EQ_INT(ae_model_decode(m, z, N, dec, NULL), AE_OK);
+    CHECK_EQ_INT(ae_model_reconstruct(m, ds, N, NULL, rec, NULL), AE_OK);
+    CHECK(memcmp(dec, rec, sizeof dec) == 0);
+    struct ae_err err;
+    struct ae_trainer *o = NULL;
+    struct ae_config c2 = small_cfg(AE_MODEL_SIMPLE, 1);
+    CHECK_EQ_INT(ae_trainer_new(&c2, ds, &o, NULL), AE_OK);
+    CHECK_EQ_INT(ae_model_decode(ae_trainer_model(o), z, 1, dec, &err), AE_ERR_ARG);
+    CHECK(strstr(err.msg, "vae") != NULL);
+    ae_trainer_free(o);
+    ae_trainer_free(t);
+}
+
+/* A loss that blows up (vae at learning rate 1) stops the epoch with
+ * AE_ERR_NUMERIC and leaves the weights finite: the failing batch's update
+ * is not applied. */
+static void test_numeric(const struct ae_dataset *ds)
+{
+    struct ae_config c = small_cfg(AE_MODEL_VAE, 2);
+    c.learning_rate = 1.0;
+    struct ae_trainer *t = NULL;
+    CHECK_EQ_INT(ae_trainer_new(&c, ds, &t, NULL), AE_OK);
+    if (!t) return;
+    enum ae_status st = AE_OK;
+    struct ae_err err;
+    for (int e = 0; e < 20 && st == AE_OK; e++) {
+        struct ae_epoch_stats s;
+        st = ae_trainer_run_epoch(t, NULL, &s, &err);
+    }
+    CHECK_EQ_INT(st, AE_ERR_NUMERIC);
+    CHECK(strstr(err.msg, "not finite") != NULL);
+    const struct ae_model *m = ae_trainer_model(t);
+    int64_t bad = 0;
+    for (int64_t i = 0; i < m->n_params; i++) bad += !isfinite(m->params[i]);
+    CHECK_EQ_INT(bad, 0);
+    ae_trainer_free(t);
+}
+
 static double seconds(void)
 {
     struct timespec ts;
@@ -298,11 +393,15 @@ int main(void)
     for (int k = 0; k < AE_MODEL_COUNT; k++) {
         test_determinism(syn, (enum ae_model_kind)k, 1);
         test_determinism(syn, (enum ae_model_kind)k, 2);
-        test_resume(syn, (enum ae_model_kind)k, 2);
+        test_resume(syn, (enum ae_model_kind)k, 2, 2);
+        test_resume(syn, (enum ae_model_kind)k, 1, 3); /* resumed on another thread count */
         test_suspend(syn, (enum ae_model_kind)k, k % 2 + 1);
         test_reconstruct(syn, (enum ae_model_kind)k);
         test_thread_counts(syn, (enum ae_model_kind)k);
     }
+    test_concurrent(syn);
+    test_vae_decode(syn);
+    test_numeric(syn);
     /* Config errors reach the caller with the setting's name. */
     struct ae_config c = small_cfg(AE_MODEL_SIMPLE, 1);
     c.train_size = 301;

@@ -88,10 +88,17 @@ int main(int argc, char **argv)
     CHECK_EQ_STR(dir, flat);
     CHECK(srv_data_resolve("mnist", nested, dir, sizeof dir, &err) == AE_OK);
     CHECK_EQ_STR(dir, sub);
-    /* nested/ has no fashion-mnist: the error lists where it looked. */
+    /* Files lying directly in the data dir are MNIST, never Fashion-MNIST,
+     * and nested/ has no fashion-mnist/: both are errors that list where
+     * aelab looked (--data-dir replaces the default search path). */
+    CHECK(srv_data_resolve("fashion_mnist", flat, dir, sizeof dir, &err) == AE_ERR_IO);
+    CHECK_MSG(strstr(err.msg, "flat/fashion-mnist/") && strstr(err.msg, "--data-dir"), "%s",
+              err.msg);
     CHECK(srv_data_resolve("fashion_mnist", nested, dir, sizeof dir, &err) == AE_ERR_IO);
     CHECK_MSG(strstr(err.msg, "nested/fashion-mnist/") && strstr(err.msg, "--data-dir"), "%s",
               err.msg);
+    struct stat sb;
+    bool debian_fashion = stat("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", &sb) == 0;
 
     /* Defaults are relative to the working directory: ./data/<name>/. */
     char cwd[4096];
@@ -113,8 +120,6 @@ int main(int argc, char **argv)
     bool inst[SRV_DATA_N_SETS];
     srv_data_installed(reg, inst);
     CHECK(inst[0]);
-    struct stat sb;
-    bool debian_fashion = stat("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", &sb) == 0;
     CHECK_EQ_INT(inst[1], debian_fashion);
     srv_data_free(reg);
     if (chdir(cwd) != 0) return 2;
@@ -155,10 +160,10 @@ int main(int argc, char **argv)
 
     /* A failed load is reported each time, not cached. */
     struct srv_data *bad = NULL;
-    CHECK(srv_data_new(nested, &bad, &err) == AE_OK);
-    CHECK(srv_data_get(bad, "fashion-mnist", &again, NULL, &err) == AE_ERR_IO);
+    CHECK(srv_data_new(data_root, &bad, &err) == AE_OK); /* holds only data/ */
+    CHECK(srv_data_get(bad, "mnist", &again, NULL, &err) == AE_ERR_IO);
     CHECK(again == NULL);
-    CHECK(srv_data_get(bad, "fashion-mnist", &again, NULL, &err) == AE_ERR_IO);
+    CHECK(srv_data_get(bad, "mnist", &again, NULL, &err) == AE_ERR_IO);
     CHECK(srv_data_get(bad, "nope", &again, NULL, &err) == AE_ERR_ARG);
     srv_data_free(bad);
 

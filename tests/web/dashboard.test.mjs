@@ -61,7 +61,8 @@ const watchdog = setTimeout(() => {
 watchdog.unref();
 
 // ---- shared state ------------------------------------------------------------
-let tmp, daemon, base, context, page, daemonLog;
+let tmp, base, context, page, daemonLog;
+const daemons = [];         // every aelabd started, stopped by cleanup()
 const offsite = [];        // requests that left the daemon's origin
 const pageErrors = [];     // uncaught exceptions in the page
 const badResponses = [];   // HTTP >= 400 seen by the page
@@ -70,17 +71,20 @@ const consoleLines = [];  // the page's console, printed when something failed
 const figures = {};
 const ids = {};            // named jobs created along the way
 
+async function stopDaemon(d) {
+    if (!d || d.exitCode !== null) return;
+    d.kill('SIGTERM');
+    const exited = await Promise.race([
+        new Promise(r => d.once('exit', () => r(true))),
+        sleep(8000).then(() => false),
+    ]);
+    if (!exited) d.kill('SIGKILL');
+}
+
 async function cleanup() {
     try { if (context) await context.close(); } catch { /* already gone */ }
     context = null;
-    if (daemon && daemon.exitCode === null) {
-        daemon.kill('SIGTERM');
-        const exited = await Promise.race([
-            new Promise(r => daemon.once('exit', () => r(true))),
-            sleep(8000).then(() => false),
-        ]);
-        if (!exited) daemon.kill('SIGKILL');
-    }
+    for (const d of daemons) await stopDaemon(d);
 }
 
 const sleep = ms => new Promise(r => setTimeout(r, ms));
@@ -106,6 +110,14 @@ async function api(p, opts = {}) {
     const type = res.headers.get('content-type') || '';
     const body = type.includes('json') ? await res.json() : await res.text();
     return { status: res.status, body, headers: res.headers };
+}
+
+/** Skip (quickly) a test whose earlier step failed, instead of letting it
+ *  wait out its timeouts on a job that was never made. */
+function needs(t, ...names) {
+    const missing = names.filter(n => !ids[n]);
+    if (missing.length) t.skip(`needs the job(s) ${missing.join(', ')} from an earlier test, which failed`);
+    return missing.length === 0;
 }
 
 async function submitViaApi(spec) {
@@ -136,6 +148,32 @@ async function imageSize(sel, timeoutMs = 20_000) {
     return page.$eval(sel, i => ({ w: i.naturalWidth, h: i.naturalHeight, src: i.getAttribute('src') }));
 }
 
+/** Start aelabd on 127.0.0.1 port 0 in tmp/<name>/; resolve {base, log, proc}
+ *  once it has written its port. */
+async function startDaemon(name, extra = []) {
+    const dir = path.join(tmp, name);
+    fs.mkdirSync(dir);
+    const portFile = path.join(dir, 'port');
+    const logPath = path.join(dir, 'aelabd.log');
+    const log = fs.openSync(logPath, 'w');
+    const proc = spawn(AELABD, [
+        '--listen', '127.0.0.1:0', '--port-file', portFile,
+        '--db', path.join(dir, 'aelab.db'), '--logdir', path.join(dir, 'runs'),
+        '--data-dir', MNIST, '--web-root', WEB_ROOT,
+        '--workers', '2', '--threads-per-job', '1',
+        '--tensorboard-url', 'http://127.0.0.1:6006/',
+        ...extra,
+    ], { stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    daemons.push(proc);
+    const port = await waitFor(`aelabd (${name}) to write its port`, () => {
+        if (proc.exitCode !== null) throw new Error(`aelabd exited with ${proc.exitCode}: ${fs.readFileSync(logPath, 'utf8')}`);
+        const txt = fs.existsSync(portFile) ? fs.readFileSync(portFile, 'utf8').trim() : '';
+        return /^[0-9]+$/.test(txt) && Number(txt) > 0 ? Number(txt) : null;
+    }, 20_000, 50);
+    return { base: `http://127.0.0.1:${port}`, log: logPath, proc };
+}
+
 // ---- set-up -----------------------------------------------------------------
 before(async () => {
     for (const p of [AELABD, WEB_ROOT, CHROMIUM])
@@ -147,23 +185,9 @@ before(async () => {
               'uPlot is not installed in web/node_modules: run scripts/setup.sh');
     fs.mkdirSync(SHOTS, { recursive: true });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aelab-web-'));
-    const portFile = path.join(tmp, 'port');
-    daemonLog = path.join(tmp, 'aelabd.log');
-    const log = fs.openSync(daemonLog, 'w');
-    daemon = spawn(AELABD, [
-        '--listen', '127.0.0.1:0', '--port-file', portFile,
-        '--db', path.join(tmp, 'aelab.db'), '--logdir', path.join(tmp, 'runs'),
-        '--data-dir', MNIST, '--web-root', WEB_ROOT,
-        '--workers', '2', '--threads-per-job', '1',
-        '--tensorboard-url', 'http://127.0.0.1:6006/',
-    ], { stdio: ['ignore', log, log] });
-    fs.closeSync(log);
-    const port = await waitFor('aelabd to write its port', () => {
-        if (daemon.exitCode !== null) throw new Error(`aelabd exited with ${daemon.exitCode}: ${fs.readFileSync(daemonLog, 'utf8')}`);
-        const s = fs.existsSync(portFile) ? fs.readFileSync(portFile, 'utf8').trim() : '';
-        return /^[0-9]+$/.test(s) && Number(s) > 0 ? Number(s) : null;
-    }, 20_000, 50);
-    base = `http://127.0.0.1:${port}`;
+    const main = await startDaemon('main');
+    base = main.base;
+    daemonLog = main.log;
 
     const profile = fs.mkdtempSync(path.join(tmp, 'chromium-profile-'));
     context = await chromium.launchPersistentContext(profile, {
@@ -206,7 +230,7 @@ after(async () => {
 // ---- the tests ----------------------------------------------------------------
 test('the dashboard opens, with its form built from /api/models and a live stream', { timeout: 60_000 }, async () => {
     const t0 = Date.now();
-    const uplot = page.waitForResponse(r => r.url().includes('/node_modules/uplot/dist/uPlot.esm.js'));
+    const uplot = page.waitForResponse(r => r.url().includes('/node_modules/uplot/dist/uPlot.iife.min.js'));
     await page.goto(`${base}/`);
     await page.waitForSelector('form.job-form[data-ready="true"]');
     figures.ready_ms = Date.now() - t0;
@@ -278,7 +302,8 @@ test('a small job submitted through the form appears and reaches succeeded witho
     assert.equal(cells.progress, 1);
 });
 
-test('the job page: one chart point per epoch, the grid at its natural size, epochs by slider', { timeout: 60_000 }, async () => {
+test('the job page: one chart point per epoch, the grid at its natural size, epochs by slider', { timeout: 60_000 }, async (t) => {
+    if (!needs(t, 'simple')) return;
     const id = ids.simple;
     await page.click(`#jobs-table tr[data-job-id="${id}"] a`);
     await page.waitForFunction(i => location.hash === `#/jobs/${i}`, id);
@@ -380,9 +405,12 @@ test('cancel stops a long job', { timeout: 90_000 }, async () => {
     await page.fill('#f-epochs', '500');
     await page.fill('#f-train_size', '10000');
     await page.fill('#f-test_size', '1000');
+    const created = page.waitForResponse(r => r.url().endsWith('/api/jobs') && r.request().method() === 'POST');
     await page.click('#submit-job');
-    await page.waitForFunction(() => /is (queued|running)/.test(document.querySelector('.form-status').textContent));
-    const id = Number(await page.textContent('.form-status.ok a'));
+    const res = await created;
+    assert.equal(res.status(), 201);
+    const id = (await res.json()).id;
+    await page.waitForFunction(id => document.querySelector('.form-status.ok a')?.textContent === String(id), id);
     ids.long = id;
     // The table follows it live: running, and its progress bar moves.
     const row = `#jobs-table tr[data-job-id="${id}"]`;
@@ -403,6 +431,11 @@ test('cancel stops a long job', { timeout: 90_000 }, async () => {
         await page.waitForFunction(k => Number(document.querySelector('#loss-chart').dataset.points) >= k, k, { timeout: 60_000 });
     assert.equal(await page.evaluate(() => window.__sameDocument), 'yes', 'the page was reloaded');
     await imageSize('#recon');
+    // One stream per tab: the job page's own, the shared one is closed meanwhile.
+    await waitFor('one SSE client at aelabd', async () => /^aelab_sse_clients 1$/m.test((await api('/metrics')).body), 15_000, 200);
+    // Its duration keeps counting between events.
+    const d0 = await page.textContent('#job-duration');
+    await page.waitForFunction(d0 => document.querySelector('#job-duration').textContent !== d0, d0, { timeout: 5_000 });
     await shot('job-page-running');
     assert.equal(await page.isEnabled('#cancel-job'), true);
     assert.equal(await page.isDisabled('#delete-job'), true);
@@ -437,11 +470,13 @@ test('cancel stops a long job', { timeout: 90_000 }, async () => {
     assert.equal(await page.$(`#jobs-table tr[data-job-id="${id}"]`), null);
 });
 
-test('the compare page draws several jobs: the tutorial\'s five models', { timeout: 150_000 }, async () => {
-    const small = { epochs: 2, train_size: 512, test_size: 100 };
+test('the compare page draws several jobs: the tutorial\'s five models', { timeout: 150_000 }, async (t) => {
+    if (!needs(t, 'simple')) return;
+    // Small enough for the sanitizer build too: the conv models are the slow ones.
+    const small = { sparse: 512, deep: 512, conv: 128, denoise: 128 };
     const made = [ids.simple];
-    for (const model of ['sparse', 'deep', 'conv', 'denoise'])
-        made.push((await submitViaApi({ model, ...small, name: `cmp ${model}` })).id);
+    for (const [model, n] of Object.entries(small))
+        made.push((await submitViaApi({ model, epochs: 2, train_size: n, test_size: 50, name: `cmp ${model}` })).id);
     for (const id of made) await waitState(id, ['succeeded']);
     ids.denoise = made[made.length - 1];
 
@@ -483,7 +518,8 @@ test('the compare page draws several jobs: the tutorial\'s five models', { timeo
     await shot('compare');
 });
 
-test('keyboard and phone width: everything is reachable and nothing overflows', { timeout: 60_000 }, async () => {
+test('keyboard and phone width: everything is reachable and nothing overflows', { timeout: 60_000 }, async (t) => {
+    if (!needs(t, 'simple')) return;
     await page.goto(`${base}/#/jobs`);
     await page.waitForSelector('form.job-form[data-ready="true"]');
     await page.waitForSelector(`#jobs-table tr[data-job-id="${ids.simple}"]`);
@@ -525,6 +561,40 @@ test('keyboard and phone width: everything is reachable and nothing overflows', 
         await shot(name);
     }
     await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+test('with --token-file, a 401 brings up the token field and the token then works', { timeout: 60_000 }, async () => {
+    const tokenFile = path.join(tmp, 'token');
+    const token = `t-${process.pid}-${Date.now()}`;
+    fs.writeFileSync(tokenFile, `${token}\n`);
+    const guarded = await startDaemon('guarded', ['--token-file', tokenFile]);
+    const p2 = await context.newPage();
+    try {
+        p2.on('pageerror', e => pageErrors.push(`(token page) ${e}`));
+        p2.on('request', r => { if (!r.url().startsWith(guarded.base + '/') && !r.url().startsWith('data:')) offsite.push(r.url()); });
+        await p2.goto(`${guarded.base}/#/jobs`);
+        await p2.waitForSelector('form.job-form[data-ready="true"]');
+        // The daemon says a token is needed, so the header offers the field.
+        await p2.waitForSelector('#token-bar:not([hidden])');
+        await p2.selectOption('#f-model', 'simple');
+        await p2.fill('#f-epochs', '1');
+        await p2.fill('#f-train_size', '256');
+        await p2.fill('#f-test_size', '50');
+        const denied = p2.waitForResponse(r => r.url().endsWith('/api/jobs') && r.request().method() === 'POST');
+        await p2.click('#submit-job');
+        assert.equal((await denied).status(), 401);
+        await p2.waitForSelector('.form-status.error');
+        assert.match(await p2.textContent('.form-status'), /401/);
+        assert.equal(await p2.evaluate(() => document.activeElement.id), 'token-input');
+        await p2.fill('#token-input', token);
+        await p2.click('#token-bar button[type="submit"]');
+        await p2.click('#submit-job');
+        await p2.waitForSelector('.form-status.ok a');
+        const id = Number(await p2.textContent('.form-status.ok a'));
+        await p2.waitForSelector(`#jobs-table tr[data-job-id="${id}"][data-state="succeeded"]`, { timeout: 60_000 });
+    } finally {
+        await p2.close();
+    }
 });
 
 test('nothing came from elsewhere, no script errors, no unexpected HTTP errors', () => {

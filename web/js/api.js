@@ -61,6 +61,8 @@ async function request(method, path, { body, headers } = {}) {
             problem = { title: res.statusText, detail: `HTTP ${res.status} ${res.statusText}` };
         }
         if (typeof problem !== 'object' || problem === null) problem = { detail: String(problem) };
+        // The header shows its token field when the daemon asks for one.
+        if (res.status === 401) window.dispatchEvent(new CustomEvent('aelab:token-needed'));
         throw new ApiError(res.status, problem, res.headers);
     }
     return res;

@@ -104,6 +104,7 @@ function showStatus(s) {
         live: 'live',
         reconnecting: 'reconnecting',
         polling: 'stream down: refreshing every 15 s',
+        done: 'job finished',
     }[s] || s;
     el.querySelector('.conn-text').textContent = text;
 }
@@ -114,6 +115,11 @@ function start() {
     document.getElementById('token-bar').addEventListener('submit', e => {
         e.preventDefault();
         setToken(document.getElementById('token-input').value.trim());
+    });
+    window.addEventListener('aelab:token-needed', () => {
+        const bar = document.getElementById('token-bar');
+        bar.hidden = false;
+        document.getElementById('token-input').focus();
     });
     loadShared().catch(() => {});
     store.start();

@@ -7,11 +7,13 @@
  * where the numbers come from.
  *
  * Design: uPlot is loaded from what npm installed under the web root
- * (node_modules/uplot), never from a CDN.  The chart element carries
+ * (node_modules/uplot, its minified build, by index.html), never from a
+ * CDN.  The chart element carries
  * data-points and data-series read back from the uPlot instance itself, so
  * tests check what the chart really holds.
  */
-import uPlot from '../node_modules/uplot/dist/uPlot.esm.js';
+// index.html loads uPlot's minified build before this module runs.
+const uPlot = globalThis.uPlot;
 import { h, replace } from './dom.js';
 import * as fmt from './format.js';
 

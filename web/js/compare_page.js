@@ -147,7 +147,7 @@ export function mount(main, route, ctx) {
             'final val_loss': fmt.loss(last && last.val_loss),
             'best val_loss': best ? `${fmt.loss(best.val_loss)} (epoch ${best.epoch})` : fmt.NONE,
             'training time': m.length ? fmt.duration(train) : fmt.NONE,
-            'seconds per epoch': m.length ? fmt.duration(train / m.length) : fmt.NONE,
+            'time per epoch': m.length ? fmt.duration(train / m.length) : fmt.NONE,
         };
     }
 

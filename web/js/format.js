@@ -59,3 +59,15 @@ export function isStale(old, incoming) {
     if (typeof incoming.epoch === 'number' && typeof old.epoch === 'number' && incoming.epoch < old.epoch) return true;
     return false;
 }
+
+/** A job's duration now.  The API's duration_seconds of a running job is
+ *  as of the moment it was sent; `received` (performance.now() then, put
+ *  there by whoever stored the job) lets it keep counting without trusting
+ *  the browser's clock against the server's. */
+export function jobDuration(job) {
+    const d = job && job.duration_seconds;
+    if (typeof d !== 'number') return null;
+    if (job.state === 'running' && typeof job.received === 'number')
+        return d + Math.max(0, performance.now() - job.received) / 1000;
+    return d;
+}

@@ -163,7 +163,7 @@ export function mount(container, ctx, { onCreated } = {}) {
             if (!alive) return;
             last = { body: null, key: null };
             status.className = 'form-status ok';
-            replace(status, 'Job ', h('a', { href: `#/jobs/${job.id}` }, `${job.id}`), ` (${job.model}) is ${job.state}.`);
+            replace(status, 'Job ', h('a', { href: `#/jobs/${job.id}` }, `${job.id}`), ` (${job.model}) submitted; the table follows it.`);
             if (onCreated) onCreated(job);
         } catch (err) {
             if (!alive) return;

@@ -115,8 +115,9 @@ export function mount(main, route, ctx) {
                 `batch ${job.batch ?? 0} of ${job.batches}, running loss ${fmt.loss(job.batch_loss)}`) : null,
             fact('loss', fmt.loss(job.loss)),
             fact('val_loss', fmt.loss(job.val_loss)),
-            running ? fact('samples/s', fmt.int(job.samples_per_second)) : null,
-            fact('duration', fmt.duration(job.duration_seconds)),
+            // 0 until the daemon has measured a stretch of batches.
+            running ? fact('samples/s', job.samples_per_second > 0 ? fmt.int(job.samples_per_second) : fmt.NONE) : null,
+            fact('duration', h('span', { id: 'job-duration' }, fmt.duration(fmt.jobDuration(job)))),
             running ? fact('ETA', fmt.duration(job.eta_seconds)) : null,
             job.state === 'queued' && job.queue_position ? fact('queue position', String(job.queue_position)) : null,
             fact('created', fmt.time(job.created_at)),
@@ -217,6 +218,7 @@ export function mount(main, route, ctx) {
     function setJob(j) {
         if (!j || fmt.isStale(job, j)) return;
         const { metrics: m, ...rest } = j;
+        if (typeof rest.duration_seconds === 'number') rest.received = performance.now();
         job = { ...(job || {}), ...rest };
         if (Array.isArray(m)) metrics = [...m].sort((a, b) => a.epoch - b.epoch);
         store.upsert(job);
@@ -264,7 +266,7 @@ export function mount(main, route, ctx) {
         s.addEventListener('progress', e => { const p = parse(e); if (p && job) { setJob(p); renderHead(); } });
         s.addEventListener('epoch', e => { addEpoch(parse(e)); renderHead(); renderChart(); renderRecon(); });
         s.addEventListener('state', e => { setJob(parse(e)); renderAll(); });
-        s.addEventListener('end', () => { s.close(); if (es === s) es = null; stopPolling(); });
+        s.addEventListener('end', () => { s.close(); if (es === s) es = null; stopPolling(); store.setStatus('done'); });
         s.addEventListener('deleted', () => {
             s.close();
             store.remove(id);
@@ -272,11 +274,12 @@ export function mount(main, route, ctx) {
                 h('p', {}, h('a', { href: '#/jobs' }, 'Back to the jobs.'))));
             stop();
         });
-        s.addEventListener('open', stopPolling);
+        s.addEventListener('open', () => { stopPolling(); store.setStatus('live'); });
         s.addEventListener('error', () => {
             if (!alive) return;
-            if (job && fmt.FINISHED.has(job.state)) { s.close(); return; }
+            if (job && fmt.FINISHED.has(job.state)) { s.close(); store.setStatus('done'); return; }
             // Down: re-read slowly until the stream is back.
+            store.setStatus(s.readyState === EventSource.CLOSED ? 'polling' : 'reconnecting');
             startPolling();
             if (s.readyState === EventSource.CLOSED) {
                 if (es === s) es = null;
@@ -293,12 +296,14 @@ export function mount(main, route, ctx) {
     function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
 
     function stop() {
+        if (alive) store.resume();
         alive = false;
         if (es) es.close();
         es = null;
         stopPolling();
         clearTimeout(retryTimer);
         clearTimeout(imgTimer);
+        clearInterval(ticker);
     }
 
     // ---- actions ----------------------------------------------------------
@@ -331,7 +336,14 @@ export function mount(main, route, ctx) {
         }
     }
 
+    // A running job's duration keeps counting between events.
+    const ticker = setInterval(() => {
+        const el = document.getElementById('job-duration');
+        if (el && job && job.state === 'running') setText(el, fmt.duration(fmt.jobDuration(job)));
+    }, 1000);
+
     // ---- start ------------------------------------------------------------
+    store.suspend();
     open();
     fetchOnce();
     api.summary(id).then(s => {

@@ -118,6 +118,7 @@ export function mount(main, route, ctx) {
 
     function fill({ tr, c }, j) {
         setText(c.name, j.name || fmt.NONE);
+        if (j.name) c.name.title = j.name;      // the cell may be cut short
         setText(c.model, j.model);
         setText(c.dataset, j.dataset);
         const label = j.state === 'running' && j.cancel_requested ? 'cancelling' : j.state;
@@ -129,7 +130,7 @@ export function mount(main, route, ctx) {
         setText(c.epochText, `${j.epoch ?? 0}/${j.epochs ?? '?'}`);
         setText(c.loss, fmt.loss(j.loss));
         setText(c.val, fmt.loss(j.val_loss));
-        setText(c.dur, fmt.duration(j.duration_seconds));
+        setText(c.dur, fmt.duration(fmt.jobDuration(j)));
         let eta = fmt.NONE;
         if (j.state === 'running') eta = fmt.duration(j.eta_seconds);
         else if (j.state === 'queued' && j.queue_position) eta = `queue #${j.queue_position}`;
@@ -191,12 +192,20 @@ export function mount(main, route, ctx) {
     modelSel.addEventListener('change', onFilter);
 
     const onChange = () => schedule();
+    // Running jobs' durations count up between events.
+    const ticker = setInterval(() => {
+        for (const [id, row] of rows) {
+            const j = store.get(id);
+            if (j && j.state === 'running') setText(row.c.dur, fmt.duration(fmt.jobDuration(j)));
+        }
+    }, 1000);
     store.addEventListener('change', onChange);
     render();
     if (filter.state || filter.model) onFilter();
 
     return () => {
         store.removeEventListener('change', onChange);
+        clearInterval(ticker);
         unmountForm();
     };
 }

@@ -40,7 +40,25 @@ class JobStore extends EventTarget {
     start() {
         if (this.es) return;
         this.open();
-        this.refresh();
+        this.refresh().catch(() => {});
+    }
+
+    /** Close the shared stream while a page follows one job on its own
+     *  stream: browsers allow few HTTP/1.1 connections per host, so a tab
+     *  holds one stream, not two.  The page reports its stream's status. */
+    suspend() {
+        this.suspended = true;
+        if (this.es) this.es.close();
+        this.es = null;
+        this.stopPolling();
+        clearTimeout(this.retryTimer);
+    }
+
+    /** Re-open the shared stream and re-read what was missed meanwhile. */
+    resume() {
+        if (!this.suspended) return;
+        this.suspended = false;
+        this.start();
     }
 
     /** Newest first. */
@@ -57,6 +75,7 @@ class JobStore extends EventTarget {
         if (isStale(old, job)) return;
         // Only a job's own page carries metrics; the table does not need them.
         const { metrics, ...rest } = job;
+        if (typeof rest.duration_seconds === 'number') rest.received = performance.now();
         this.jobs.set(job.id, old ? { ...old, ...rest } : rest);
         if (!quiet) this.emit([job.id], !old);
     }
@@ -133,6 +152,7 @@ class JobStore extends EventTarget {
 
     open() {
         clearTimeout(this.retryTimer);
+        if (this.suspended) return;
         const es = new EventSource(urls.events());
         this.es = es;
         for (const type of ['job', 'deleted', 'resync'])
