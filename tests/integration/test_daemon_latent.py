@@ -17,6 +17,7 @@ a vae with latent_dim 3 and a simple model on MNIST subsets; then:
   * `aelab train --model vae --logdir` writes the same tags, checked the way
     TensorBoard reads them (tests/golden/decode_run.py).
 """
+import json
 import os
 import struct
 import subprocess
@@ -238,8 +239,23 @@ def test_cli_logdir():
                             "--test-size", "300", "--threads", "1", "--data-dir", H.MNIST,
                             "--logdir", logdir], capture_output=True, text=True, timeout=300)
         check_eq(p.returncode, 0, "aelab train vae: %s" % p.stderr[-300:])
-        check("reconstruction_loss:" in p.stdout and "kl_loss:" in p.stdout,
+        check(all(("- %s: " % k) in p.stdout for k in ("reconstruction_loss", "kl_loss",
+                                                        "val_reconstruction_loss", "val_kl_loss")),
               "the epoch lines show the loss parts: %s" % p.stdout[-300:])
+        # --json: the parts add up to the losses.
+        q = subprocess.run([cli, "train", "--model", "vae", "--epochs", "1", "--train-size", "300",
+                            "--test-size", "200", "--threads", "1", "--data-dir", H.MNIST, "--json"],
+                           capture_output=True, text=True, timeout=300)
+        check_eq(q.returncode, 0, "aelab train --json: %s" % q.stderr[-300:])
+        lines = [json.loads(l) for l in q.stdout.splitlines() if l.startswith("{")]
+        ep = [l for l in lines if "epoch" in l]
+        check_eq(len(ep), 1, "one epoch line")
+        for e in ep:
+            check(abs(e["reconstruction_loss"] + e["kl_loss"] - e["loss"]) < 1e-6 * e["loss"],
+                  "loss = reconstruction + KL: %r" % e)
+            check(abs(e["val_reconstruction_loss"] + e["val_kl_loss"] - e["val_loss"]) < 1e-6 * e["val_loss"],
+                  "val_loss = its parts: %r" % e)
+            check(e["kl_loss"] > 0 and e["val_kl_loss"] > 0, "KL is positive")
         runs = [os.path.join(logdir, r) for r in os.listdir(logdir)] if os.path.isdir(logdir) else []
         check_eq(len(runs), 1, "one run dir")
         if len(runs) != 1:
