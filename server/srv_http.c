@@ -24,6 +24,7 @@
 #include "server/srv_api.h"
 #include "server/srv_log.h"
 #include "server/srv_problem.h"
+#include "server/srv_testhook.h"
 
 struct srv_http {
     struct MHD_Daemon *d;
@@ -113,6 +114,11 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct req_state 
         if (!strcmp(r->headers[i].name, "Cache-Control")) has_cache = true;
     }
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+    {
+        char counts[80];
+        if (srv_testhook_request_report(counts, sizeof counts))
+            MHD_add_response_header(mr, "X-Aelab-Test-Allocations", counts);
+    }
     if (api && !has_cache) MHD_add_response_header(mr, "Cache-Control", "no-store");
     rs->status = r->status;
     rs->answered = true;
@@ -183,6 +189,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     if (!rs->parsed) {
         rs->parsed = true;
         rs->req.method = method;
+        if (srv_testhook_enabled()) srv_testhook_request_begin(header(c, "X-Aelab-Test-Fault"));
         if (srv_uri_parse(rs->raw_uri, &rs->req.uri, &e) != SRV_OK) {
             bool long_uri = strlen(rs->raw_uri) > SRV_URI_MAX_BYTES;
             srv_problem(&r, long_uri ? 414 : 400, long_uri ? "uri-too-long" : "invalid-uri", e.msg,
@@ -254,6 +261,7 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
     struct srv_app *app = cls;
     struct req_state *rs = *req_cls;
     (void)c;
+    srv_testhook_request_end();
     if (!rs) return;
     if (rs->answered) {
         srv_metrics_http(&app->metrics, rs->status);
