@@ -150,6 +150,8 @@ def in_private_mounts():
     no user namespaces): the caller then falls back."""
     if os.environ.get("AELAB_FAULTS_NS") == "1":
         return True
+    if os.environ.get("AELAB_FAULTS_NO_NS") == "1":  # to try the fallbacks
+        return False
     if os.geteuid() != 0 or not shutil.which("unshare"):
         return False
     probe = subprocess.run(["unshare", "-m", "--propagation", "private", "true"],
