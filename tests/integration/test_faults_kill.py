@@ -238,20 +238,25 @@ def main():
                 d.wait_state(jid, ("succeeded", "failed", "cancelled"), timeout=600)
             for f in event_files(d.logdir):
                 events_readable(f)
-            resumed = sum(1 for jid in mine
-                          if sum("tfevents" in x for x in
-                                 os.listdir(d.get("/api/jobs/%d" % jid).json()["run_dir"])) > 1)
+            # A job's event files: one per (re)start.
+            n_files = [sum("tfevents" in x for x in
+                           os.listdir(d.get("/api/jobs/%d" % jid).json()["run_dir"]))
+                       for jid in mine]
+            resumed = sum(1 for n in n_files if n > 1)
+            interrupted = sum(n - 1 for n in n_files if n > 1)
         finally:
             rc, _ = d.stop()
             check_eq(rc, 0, "clean exit at the end")
         check_eq(integrity(d.db), "ok", "database intact at the end")
-        print("figures: %d SIGKILLs in %.0f s (%s), %d with a job training; %d jobs "
-              "acknowledged, 0 lost, %d restarted from a checkpoint or from scratch and "
-              "finished with the reference losses; %d more committed without an answer "
-              "(killed mid-request), all finished"
+        print("figures: %d SIGKILLs in %.0f s (moment seen/tried: %s), %d with a job "
+              "training; %d jobs acknowledged, %d lost; %d runs interrupted in %d jobs, "
+              "each restarted from its checkpoint (or from scratch) and finished with the "
+              "reference losses; %d more jobs committed without an answer (killed "
+              "mid-request), all finished"
               % (cycles, kill_secs,
                  ", ".join("%s %d/%d" % (k, seen[k], tried[k]) for k in KINDS),
-                 running_at_kill, len(mine), resumed, len(extra)))
+                 running_at_kill, len(mine), len(set(mine) - set(db_jobs(d.db))), interrupted,
+                 resumed, len(extra)))
     finally:
         cleanup(root)
     return summary("test_faults_kill")
