@@ -31,6 +31,7 @@ from faults_harness import (TINY_JOB, EnvDaemon, db_jobs, health_ok, integrity, 
                             wait_until)
 
 FAULT = "X-Aelab-Test-Fault"
+INJECTED = {"jobs": 0, "requests": 0}  # runs in which an allocation failed
 
 
 def hook_line(d, jid):
@@ -75,6 +76,7 @@ def sweep_job(d, kind):
             return made, outcomes
         st = j["state"]
         outcomes[st] = outcomes.get(st, 0) + 1
+        INJECTED["jobs"] += 1
         err = j.get("error") or ""
         if kind == "core":
             check_eq(st, "failed", "core allocation %d failing fails the job" % n)
@@ -142,6 +144,7 @@ def sweep_request(d, method, path, body, headers, normal, kind="daemon"):
             check(r.status in normal, "%s %s untouched (%d allocations): %r" % (method, p, made, r))
             return made, seen
         seen[r.status] = seen.get(r.status, 0) + 1
+        INJECTED["requests"] += 1
         ok = r.status in normal or (r.status in (500, 503) and r.json() is not None
                                     and r.json().get("status") == r.status)
         check(ok, "%s %s, %s allocation %d: %r" % (method, p, kind, n, r))
@@ -167,6 +170,7 @@ def sweep_submit(d):
             check_eq(r.status, 201, "past the last allocation (%d) the submission succeeds" % made)
             break
         seen[r.status] = seen.get(r.status, 0) + 1
+        INJECTED["requests"] += 1
     for jid in created:
         wait_final(d, jid)
     after = set(db_jobs(d.db))
@@ -197,6 +201,8 @@ def sweep_cancel_delete(d):
             if allocations(r) < n:
                 total = allocations(r)
                 check_eq(r.status, ok_status, "%s past the last allocation" % what)
+            else:
+                INJECTED["requests"] += 1
             after = d.get("/api/jobs/%d" % victim)
             stored = db_jobs(d.db).get(victim)
             if r.status == ok_status:
@@ -260,6 +266,9 @@ def main():
             print("figures: job core allocations %d, job daemon allocations %d, request "
                   "allocations %d (+ submit %d, cancel %d, delete %d), every one failed once"
                   % (n_core, n_dmn, n_req, total_s, n_cancel, n_delete))
+            print("faults injected: %d jobs and %d requests ran with an allocation failing; "
+                  "the daemon served on after every one" % (INJECTED["jobs"],
+                                                            INJECTED["requests"]))
         finally:
             rc, _ = d.stop()
             check_eq(rc, 0, "clean exit (under ASan: LeakSanitizer found nothing)")

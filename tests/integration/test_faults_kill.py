@@ -38,7 +38,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from aelabd_harness import MNIST, check, check_eq, cleanup, read_events, summary, tmpdir  # noqa
-from faults_harness import EnvDaemon, db_jobs, events_readable, integrity  # noqa: E402
+from faults_harness import (EVENT_FILES, EnvDaemon, db_jobs, events_readable,  # noqa: E402
+                            integrity)
 
 SPECS = {
     "simple": {"model": "simple", "epochs": 8, "train_size": 2000, "test_size": 200,
@@ -236,6 +237,7 @@ def main():
                 check_eq(view, want, "job %d: TensorBoard's view of the event files" % jid)
             for jid in extra:
                 d.wait_state(jid, ("succeeded", "failed", "cancelled"), timeout=600)
+            EVENT_FILES.update(whole=0, torn=0)
             for f in event_files(d.logdir):
                 events_readable(f)
             # A job's event files: one per (re)start.
@@ -252,11 +254,12 @@ def main():
               "training; %d jobs acknowledged, %d lost; %d runs interrupted in %d jobs, "
               "each restarted from its checkpoint (or from scratch) and finished with the "
               "reference losses; %d more jobs committed without an answer (killed "
-              "mid-request), all finished"
+              "mid-request), all finished; event files at the end: %d whole, %d with a torn "
+              "trailing record (and nothing else wrong)"
               % (cycles, kill_secs,
                  ", ".join("%s %d/%d" % (k, seen[k], tried[k]) for k in KINDS),
                  running_at_kill, len(mine), len(set(mine) - set(db_jobs(d.db))), interrupted,
-                 resumed, len(extra)))
+                 resumed, len(extra), EVENT_FILES["whole"], EVENT_FILES["torn"]))
     finally:
         cleanup(root)
     return summary("test_faults_kill")

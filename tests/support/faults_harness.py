@@ -128,6 +128,10 @@ def cli_events(path):
     return p.returncode, recs, damage, summ
 
 
+# Files events_readable found whole, and with a torn trailing record.
+EVENT_FILES = {"whole": 0, "torn": 0}
+
+
 def events_readable(path):
     """True when `aelab events --json` reads path with at most one torn
     trailing record and no other damage (checked, with the reason)."""
@@ -138,6 +142,7 @@ def events_readable(path):
     ok = summ is not None and len(damage) <= 1 and summ.get("damaged", 0) == len(damage)
     if damage:
         ok = ok and damage[0].get("error") == "truncated" and bool(summ.get("truncated"))
+    EVENT_FILES["torn" if damage else "whole"] += 1
     return check(ok and len(recs) > 0,
                  "%s: rc=%d records=%d damage=%r summary=%r" % (path, rc, len(recs), damage[:2],
                                                                 summ))
