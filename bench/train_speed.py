@@ -434,45 +434,53 @@ def run(a):
               "expect noisy timings" % load0[0])
     sys.stdout.flush()
 
+    # The ceiling is measured before and after the trainings and the better
+    # of the two is kept: load from other work only ever lowers it.
+    sg_cmd = [a.sgemm, "--threads", ",".join(str(t) for t in sorted(set(a.threads)))]
     try:
-        sg = run_json([a.sgemm, "--threads", ",".join(str(t) for t in sorted(set(a.threads)))], 600)[0]
+        sgs = [run_json(sg_cmd, 600)[0]]
     except (RunError, IndexError) as e:
         print("train_speed.py: sgemm_ceiling failed: %s" % e, file=sys.stderr)
         return 1
-    ceilings = {int(k): v for k, v in sg["ceiling_gflops"].items()}
-    print("- sgemm ceiling (%s, %s): %s" % (
-        sg.get("openblas_config", "?"), sg.get("library", "?"),
-        ", ".join("%.1f GFLOP/s at %d thread%s" % (ceilings[t], t, "" if t == 1 else "s")
-                  for t in sorted(ceilings))))
+    print("- sgemm (%s, %s) before the trainings: %s GFLOP/s" % (
+        sgs[0].get("openblas_config", "?"), sgs[0].get("library", "?"),
+        ", ".join("%.1f at %s thread(s)" % (v, k) for k, v in sorted(sgs[0]["ceiling_gflops"].items()))))
     sys.stdout.flush()
 
     samples = {}
     torch_cfg = None
     n_pairs = a.reps * len(a.threads) * len(a.models)
     done_pairs = 0
-    for rep in range(a.reps):
-        for threads in a.threads:
-            for model in a.models:
-                s = samples.setdefault((model, threads), {"aelab": [], "torch": [], "errors": []})
-                order = ("aelab", "torch") if rep % 2 == 0 else ("torch", "aelab")
-                epochs = a.conv_epochs if model in ("conv", "denoise") else a.epochs
-                for side in order:
-                    try:
-                        if side == "aelab":
-                            r = run_aelab(a, model, threads, epochs)
-                        else:
-                            r = run_torch(a, model, threads, epochs)
-                            torch_cfg = torch_cfg or r["config"]
-                        if r["params"] != torch_ref.PARAMS[model]:
-                            raise RunError("%s reports %s params, the seed's %s has %d" % (
-                                side, r["params"], model, torch_ref.PARAMS[model]))
-                        s[side].append(r)
-                    except RunError as e:
-                        s["errors"].append("%s: %s" % (side, e))
-                done_pairs += 1
-                print("  [%d/%d] rep %d, %s, %d thread%s done (%.0f s elapsed)" % (
-                    done_pairs, n_pairs, rep + 1, model, threads, "" if threads == 1 else "s",
-                    time.time() - started), file=sys.stderr, flush=True)
+    interrupted = False
+    try:
+        for rep in range(a.reps):
+            for threads in a.threads:
+                for model in a.models:
+                    s = samples.setdefault((model, threads), {"aelab": [], "torch": [], "errors": []})
+                    order = ("aelab", "torch") if rep % 2 == 0 else ("torch", "aelab")
+                    epochs = a.conv_epochs if model in ("conv", "denoise") else a.epochs
+                    for side in order:
+                        try:
+                            if side == "aelab":
+                                r = run_aelab(a, model, threads, epochs)
+                            else:
+                                r = run_torch(a, model, threads, epochs)
+                                torch_cfg = torch_cfg or r["config"]
+                            if r["params"] != torch_ref.PARAMS[model]:
+                                raise RunError("%s reports %s params, the seed's %s has %d" % (
+                                    side, r["params"], model, torch_ref.PARAMS[model]))
+                            s[side].append(r)
+                        except RunError as e:
+                            s["errors"].append("%s: %s" % (side, e))
+                    done_pairs += 1
+                    print("  [%d/%d] rep %d, %s, %d thread%s done (%.0f s elapsed)" % (
+                        done_pairs, n_pairs, rep + 1, model, threads, "" if threads == 1 else "s",
+                        time.time() - started), file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM: the child is gone (run_json killed its group);
+        # report what was measured so far.
+        interrupted = True
+        print("- INTERRUPTED after %d of %d pairs: the tables below are partial" % (done_pairs, n_pairs))
 
     if torch_cfg:
         print("- PyTorch: %s, BLAS loaded %s, CPU capability %s, conv %s, Adam %s form, "
@@ -480,6 +488,17 @@ def run(a):
                   torch_cfg.get("torch"), ", ".join(torch_cfg.get("blas_loaded") or ["none"]),
                   torch_cfg.get("cpu_capability"), torch_cfg.get("conv_impl"), torch_cfg.get("adam"),
                   torch_cfg.get("OMP_WAIT_POLICY") or "unset"))
+    try:
+        if interrupted:
+            raise RunError("skipped (interrupted)")
+        sgs.append(run_json(sg_cmd, 600)[0])
+        print("- sgemm after the trainings: %s GFLOP/s" % ", ".join(
+            "%.1f at %s thread(s)" % (v, k) for k, v in sorted(sgs[1]["ceiling_gflops"].items())))
+    except (RunError, IndexError) as e:
+        print("- sgemm after the trainings failed: %s" % e)
+    ceilings = {int(k): max(sg["ceiling_gflops"][k] for sg in sgs) for k in sgs[0]["ceiling_gflops"]}
+    print("- sgemm ceiling (the better of the two): %s" % ", ".join(
+        "%.1f GFLOP/s at %d thread%s" % (ceilings[t], t, "" if t == 1 else "s") for t in sorted(ceilings)))
     load1 = load_avg()
     print("- load average at end %.2f %.2f %.2f; wall time %.0f s" % (*load1, time.time() - started))
 
@@ -504,10 +523,12 @@ def run(a):
 
     if a.json_out:
         with open(a.json_out, "w") as f:
-            json.dump({"sgemm": sg, "torch_config": torch_cfg, "dataset": a.dataset,
+            json.dump({"sgemm": sgs, "ceilings": ceilings, "torch_config": torch_cfg, "dataset": a.dataset,
                        "data_dir": a.data_dir, "dataset_bytes": data_bytes, "commit": git_commit(),
                        "build": binfo, "cpu": cpu_model(), "epochs": a.epochs, "conv_epochs": a.conv_epochs, "reps": a.reps,
                        "conv_train_size": a.conv_train_size, "results": results}, f, indent=1)
+    if interrupted:
+        return 130
     return 0 if all_met else 3
 
 
