@@ -35,8 +35,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "support"))
 import aelabd_harness as H  # noqa: E402
 
 
-def wrk(port, path, duration, connections, threads):
-    cmd = ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration, "--latency",
+def wrk(port, path, duration, connections, threads, nice=0):
+    cmd = (["nice", "-n", str(nice)] if nice else []) + ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration, "--latency",
            "http://127.0.0.1:%d%s" % (port, path)]
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
     res = {"path": path, "raw": out}
@@ -90,6 +90,8 @@ def main():
     ap.add_argument("--duration", type=int, default=30, help="seconds per window")
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--wrk-threads", type=int, default=2)
+    ap.add_argument("--wrk-nice", type=int, default=0,
+                    help="run wrk under nice -n N (a stand-in for clients on another machine)")
     ap.add_argument("--http-nice", type=int, default=None, help="aelabd --http-nice (default: its own)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     a = ap.parse_args()
@@ -120,7 +122,7 @@ def main():
             time.sleep(a.duration)
             windows.append((t0, time.monotonic(), False))
             t0 = time.monotonic()
-            r = wrk(d.port, paths[k % 2], a.duration, a.connections, a.wrk_threads)
+            r = wrk(d.port, paths[k % 2], a.duration, a.connections, a.wrk_threads, a.wrk_nice)
             windows.append((t0, time.monotonic(), True))
             r["template"] = ["/api/jobs/{id}", "/api/jobs"][k % 2]
             runs.append(r)
@@ -134,21 +136,33 @@ def main():
             d.post("/api/jobs/%d/cancel" % i)
 
         quiet, loaded = [], []
+        per_window = [[] for _ in windows]
         for c in clocks:
             for end, secs in c.epochs:
                 start = end - secs
-                for w0, w1, on in windows:
+                for wi, (w0, w1, on) in enumerate(windows):
                     if w0 <= start and end <= w1:
                         (loaded if on else quiet).append(secs)
+                        per_window[wi].append(secs)
         load1 = os.getloadavg()
+        # Each wrk window against the quiet windows on either side of it:
+        # drift of the machine's load over minutes cancels out.
+        local = []
+        for wi, (_, _, on) in enumerate(windows):
+            if not on or not per_window[wi] or not per_window[wi - 1] or not per_window[wi + 1]:
+                continue
+            around = (statistics.median(per_window[wi - 1]) + statistics.median(per_window[wi + 1])) / 2
+            local.append(100 * (statistics.median(per_window[wi]) / around - 1))
 
         print()
-        print("| run | endpoint | req/s | p50 ms | p90 ms | p99 ms | requests | errors |")
-        print("|---|---|---:|---:|---:|---:|---:|---:|")
+        print("| run | endpoint | req/s | p50 ms | p90 ms | p99 ms | requests | errors | "
+              "training slowdown vs the quiet windows around it |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
         for i, r in enumerate(runs):
-            print("| %d | GET %s | %.0f | %.2f | %.2f | %.2f | %d | %d |" %
+            sl = local[i] if i < len(local) else float("nan")
+            print("| %d | GET %s | %.0f | %.2f | %.2f | %.2f | %d | %d | %+.1f%% |" %
                   (i + 1, r["template"], r["rps"], r["p50"], r["p90"], r["p99"], r["requests"],
-                   r["non2xx"] + r["socket_errors"]))
+                   r["non2xx"] + r["socket_errors"], sl))
         print()
         if quiet and loaded:
             mq, ml = statistics.median(quiet), statistics.median(loaded)
@@ -165,10 +179,12 @@ def main():
         print()
         worst = max(r["p99"] for r in runs)
         errors = sum(r["non2xx"] + r["socket_errors"] for r in runs)
-        print("cores: %d; load average before %.1f, after %.1f; jobs: 2 x %s" %
-              (os.cpu_count(), load0[0], load1[0], json.dumps(dict(spec, epochs="until cancelled"))))
-        print("slowdown under load: %+.1f%% (target <= 15%%); worst p99 %.2f ms (target <= 50); "
-              "errors %d (target 0)" % (slow, worst, errors))
+        print("cores: %d; load average before %.1f, after %.1f; wrk nice %d; jobs: 2 x %s" %
+              (os.cpu_count(), load0[0], load1[0], a.wrk_nice,
+               json.dumps(dict(spec, epochs="until cancelled"))))
+        print("slowdown under load: %+.1f%% (all epochs), %+.1f%% (median of the per-window "
+              "figures) (target <= 15%%); worst p99 %.2f ms (target <= 50); errors %d (target 0)" %
+              (slow, statistics.median(local) if local else float("nan"), worst, errors))
     finally:
         d.stop()
         if not a.keep:

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""torch_ref.py - the PyTorch reference for aelab's five autoencoders.
+"""torch_ref.py - the PyTorch reference for aelab's six autoencoders.
 
 What it owns: the seed tutorial's models (simple, sparse, deep, conv,
-denoise) written in PyTorch with the maths aelab implements (Keras'
+denoise) and the variational autoencoder it announces (vae) written in PyTorch with the maths aelab implements (Keras'
 Glorot-uniform init and zero biases, Keras-form Adam, BCE on probabilities
 clipped to [1e-7, 1-1e-7], the sparse model's L1 activity penalty summed over
 the batch, 'same' max pooling 7x7 -> 4x4), a training loop that prints the
@@ -37,9 +37,10 @@ OPENBLAS_OPENMP_DIR = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 REEXEC_MARK = "AE_TORCH_REF_REEXEC"
 
-MODELS = ("simple", "sparse", "deep", "conv", "denoise")
-SEED_BATCH = {"simple": 256, "sparse": 256, "deep": 256, "conv": 128, "denoise": 128}
-PARAMS = {"simple": 50992, "sparse": 50992, "deep": 222384, "conv": 4385, "denoise": 4385}
+MODELS = ("simple", "sparse", "deep", "conv", "denoise", "vae")
+SEED_BATCH = {"simple": 256, "sparse": 256, "deep": 256, "conv": 128, "denoise": 128, "vae": 100}
+PARAMS = {"simple": 50992, "sparse": 50992, "deep": 222384, "conv": 4385, "denoise": 4385,
+          "vae": 404244}
 CONV_IMPLS = ("mkldnn", "channels_last", "thnn")
 
 BCE_EPS = 1e-7
@@ -169,7 +170,7 @@ def dataset_bytes(arrs):
 # Models
 # --------------------------------------------------------------------------
 
-def build_model(torch, name, encoding_dim=32):
+def build_model(torch, name, encoding_dim=32, latent_dim=2):
     nn = torch.nn
     F = torch.nn.functional
 
@@ -238,8 +239,37 @@ def build_model(torch, name, encoding_dim=32):
             x = self._t(self.d4(x))
             return x.reshape(-1, 784), code
 
+    class Vae(nn.Module):
+        """The variational autoencoder of aelab's issue 6: Dense 784->256
+        relu, two Dense heads (mean, log-variance) of latent_dim, then
+        Dense latent->256 relu -> 784 (logits; the sigmoid is in the loss).
+        Sampling z = mean + exp(logvar/2)*eps happens in Job.batch_loss,
+        which owns the eps generator."""
+
+        def __init__(self, latent_dim):
+            super().__init__()
+            self.enc = nn.Linear(784, 256)
+            self.mean = nn.Linear(256, latent_dim)
+            self.logvar = nn.Linear(256, latent_dim)
+            self.dec = nn.Linear(latent_dim, 256)
+            self.out = nn.Linear(256, 784)
+
+        def encode(self, x):
+            h = torch.relu(self.enc(x))
+            return self.mean(h), self.logvar(h)
+
+        def decode(self, z):
+            return self.out(torch.relu(self.dec(z)))
+
+        def forward(self, x):
+            """Logits from the means (no sampling) and the code (the means)."""
+            mean, _ = self.encode(x)
+            return self.decode(mean), mean
+
     if name in ("simple", "sparse"):
         m = Dense([784, encoding_dim, 784], 0)
+    elif name == "vae":
+        m = Vae(latent_dim)
     elif name == "deep":
         m = Dense([784, 128, 64, 32, 64, 128, 784], 2)
     elif name in ("conv", "denoise"):
@@ -351,13 +381,15 @@ class Job:
         self.bs = args.batch_size or SEED_BATCH[args.model]
         self.l1 = args.l1 if args.model == "sparse" else 0.0
         torch.manual_seed(args.seed)
-        self.model = build_model(torch, args.model, args.encoding_dim)
+        self.model = build_model(torch, args.model, args.encoding_dim, args.latent_dim)
         if args.model in ("conv", "denoise") and args.conv_impl == "channels_last":
             self.model = self.model.to(memory_format=torch.channels_last)
             self.model.channels_last = True
         self.adam, self.lr = args.adam, args.learning_rate
         self.opt = make_optimizer(torch, self.model.parameters(), self.adam, self.lr)
         self.gen = torch.Generator().manual_seed(args.seed)
+        self.eps_gen = torch.Generator().manual_seed(args.seed + 2)
+        self.parts = None
 
         tr, te = arrs[0], arrs[2]
         if args.train_size:
@@ -379,11 +411,28 @@ class Job:
                 self.x_test.shape, generator=ng), 0.0, 1.0)
 
     def batch_loss(self, xb, yb):
+        if self.name == "vae":
+            return self.vae_loss(xb, yb)
         logits, code = self.model(xb)
         loss = bce_logits(self.torch, logits, yb)
         if self.l1:
             loss = loss + self.l1 * code.abs().sum()
         return loss
+
+    def vae_loss(self, xb, yb):
+        """Per image 784*BCE(x, x_hat) + KL(N(mean, exp(logvar)) || N(0, I)),
+        averaged over the batch, with z = mean + exp(logvar/2)*eps and a
+        fresh eps for every image of every pass (training and validation),
+        as the Keras VAE example's sampling layer does.  The two parts of the
+        last call are kept in self.parts (per-image means, as floats)."""
+        torch = self.torch
+        mean, logvar = self.model.encode(xb)
+        eps = torch.randn(mean.shape, generator=self.eps_gen)
+        z = mean + torch.exp(0.5 * logvar) * eps
+        rec = 784.0 * bce_logits(torch, self.model.decode(z), yb)
+        kl = (-0.5 * (1.0 + logvar - mean * mean - torch.exp(logvar)).sum(dim=1)).mean()
+        self.parts = (rec.detach(), kl.detach())
+        return rec + kl
 
     def warm_up(self, n_batches):
         """A few steps on throw-away copies, so that lazy initialisation,
@@ -428,10 +477,16 @@ class Job:
         torch = self.torch
         n = len(self.in_test)
         total = torch.zeros((), dtype=torch.float64)
+        rec = torch.zeros((), dtype=torch.float64)
+        kl = torch.zeros((), dtype=torch.float64)
         with torch.no_grad():
             for s in range(0, n, self.bs):
                 xb = self.in_test[s:s + self.bs]
                 total += self.batch_loss(xb, self.x_test[s:s + self.bs]).double() * len(xb)
+                if self.parts is not None:
+                    rec += self.parts[0].double() * len(xb)
+                    kl += self.parts[1].double() * len(xb)
+        self.val_parts = (float(rec) / n, float(kl) / n)
         return float(total) / n
 
 
@@ -464,8 +519,11 @@ def train(args):
         if not (math.isfinite(loss) and math.isfinite(val_loss)):
             print("torch_ref.py: loss is not finite at epoch %d" % epoch, file=sys.stderr)
             return 1
-        emit({"epoch": epoch, "epochs": args.epochs, "loss": loss, "val_loss": val_loss,
-              "train_seconds": t1 - t0, "val_seconds": t2 - t1}, args.json)
+        rec = {"epoch": epoch, "epochs": args.epochs, "loss": loss, "val_loss": val_loss,
+               "train_seconds": t1 - t0, "val_seconds": t2 - t1}
+        if args.model == "vae":
+            rec["val_reconstruction_loss"], rec["val_kl_loss"] = job.val_parts
+        emit(rec, args.json)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     emit({"done": True, "params": n_params(job.model), "peak_rss_bytes": rss,
           "dataset_bytes": dataset_bytes(arrs)}, args.json)
@@ -612,6 +670,25 @@ def self_test(args):
           and float(job.in_train.max()) <= 1 and not torch.equal(job.in_train, job.x_train),
           "denoise inputs: fixed noise, clipped to [0, 1], differ from the clean targets")
 
+    # vae: the KL part against its closed form for given heads (weights 0,
+    # biases = the chosen mean and log-variance), and the parameter count
+    # for another latent_dim.
+    ns.model = "vae"
+    job = Job(torch, ns, arrs)
+    mu, lv = [0.5, -1.25], [-0.5, 0.75]
+    with torch.no_grad():
+        for head, vals in ((job.model.mean, mu), (job.model.logvar, lv)):
+            head.weight.zero_()
+            head.bias.copy_(torch.tensor(vals))
+        job.batch_loss(job.x_train[:8], job.x_train[:8])
+    kl_ref = sum(0.5 * (m * m + math.exp(v) - 1.0 - v) for m, v in zip(mu, lv))
+    check(abs(float(job.parts[1]) - kl_ref) < 1e-5,
+          "vae KL %.6f == closed form %.6f" % (float(job.parts[1]), kl_ref))
+    L = 5
+    want = 784 * 256 + 256 + 2 * (256 * L + L) + L * 256 + 256 + 256 * 784 + 784
+    check(n_params(build_model(torch, "vae", latent_dim=L)) == want,
+          "vae with latent_dim %d has %d params" % (L, want))
+
     # Every model learns: loss after two short epochs below the first.
     for name in MODELS:
         ns = argparse.Namespace(**vars(args))
@@ -648,10 +725,12 @@ def parse_args(argv):
                     "../shared/data/mnist from the source root for mnist, %s for fashion-mnist)"
                     % FASHION_DIR)
     ap.add_argument("--epochs", type=int, default=50)
-    ap.add_argument("--batch-size", type=int, default=0, help="0 = the seed's (256 dense, 128 conv)")
+    ap.add_argument("--batch-size", type=int, default=0,
+                    help="0 = the default (the seed's 256 dense, 128 conv; 100 vae)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--encoding-dim", type=int, default=32)
+    ap.add_argument("--latent-dim", type=int, default=2, help="vae: dimensions of the latent space")
     ap.add_argument("--l1", type=float, default=1e-9)
     ap.add_argument("--noise-factor", type=float, default=0.5)
     ap.add_argument("--learning-rate", type=float, default=1e-3)

@@ -201,11 +201,42 @@ enum ae_status ae_model_encode(const struct ae_model *m, const struct ae_dataset
 enum ae_status ae_model_decode(const struct ae_model *m, const float *z, int32_t n,
                                float *images, struct ae_err *err);
 
+/* vae only: decode n draws z ~ N(0, I) from the prior into images
+ * (n, 784).  The draws are a pure function of (seed, draw index), so the
+ * same seed gives the same pictures, and the first k of n draws are those
+ * of n = k.  z (may be NULL): receives the draws, (n, latent_dim).  Same
+ * threading as ae_model_reconstruct.  AE_ERR_ARG for other models. */
+enum ae_status ae_model_sample_prior(const struct ae_model *m, int32_t n, uint64_t seed,
+                                     float *z, float *images, struct ae_err *err);
+
 /* Weights-only file (with the config), written atomically: tmp file, fsync,
  * rename, fsync of the directory. */
 enum ae_status ae_model_save(const struct ae_model *m, const char *path, struct ae_err *err);
 /* Build a model from a weights-only file or from a full checkpoint. */
 enum ae_status ae_model_load(const char *path, struct ae_model **out, struct ae_err *err);
+
+/* ------------------------------------------------------------------------ */
+/* The latent space: principal components and Gaussian quantiles            */
+/* ------------------------------------------------------------------------ */
+
+/* Principal components of the rows of x (n, d): the k directions of largest
+ * variance of the sample covariance (divisor n - 1), in double precision
+ * (LAPACK dsyevr).  mean: (d) receives the column means.  components: (k, d)
+ * receives unit vectors, largest variance first, each flipped so that its
+ * largest-magnitude entry is positive (the first such entry on ties), so
+ * the result does not depend on the solver.  variances (may be NULL): (k)
+ * the eigenvalues.  AE_ERR_ARG unless n >= 2 and 1 <= k <= d; AE_ERR_NUMERIC
+ * for a NaN or infinite value in x.  Thread-safe; allocates d*d doubles. */
+enum ae_status ae_pca_fit(const float *x, int32_t n, int32_t d, int32_t k, double *mean,
+                          double *components, double *variances, struct ae_err *err);
+/* out (n, k) = (x - mean) . components^T, for the output of ae_pca_fit. */
+void ae_pca_project(const float *x, int32_t n, int32_t d, int32_t k, const double *mean,
+                    const double *components, float *out);
+
+/* The standard normal's inverse CDF (quantile) to double precision:
+ * ae_normal_quantile(0.975) = 1.959963984540054.  -inf at 0, +inf at 1,
+ * NaN outside [0, 1]. */
+double ae_normal_quantile(double p);
 
 /* ------------------------------------------------------------------------ */
 /* Training                                                                 */

@@ -1,7 +1,8 @@
 /*
  * ae_alloc.h - internal: fault injection and accounting for core/'s
  * allocation wrappers (ae_malloc, ae_calloc, ae_aligned_alloc, ae_free in
- * ae.h).  For tests only; the product never calls these.
+ * ae.h).  For tests only: the product calls these only from aelabd's test
+ * hook (server/srv_testhook.c), which is inert unless AELABD_TEST_FAULTS=1.
  *
  * The countdown is thread-local, so a test that makes "the Nth allocation of
  * this thread fail" does not disturb trainers running in other threads.

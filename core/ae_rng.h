@@ -51,6 +51,7 @@ enum ae_rng_purpose {
     AE_RNG_NOISE_TEST = 4,
     AE_RNG_EPS_TRAIN = 5,
     AE_RNG_EPS_TEST = 6,
+    AE_RNG_PRIOR = 7, /* vae: draws from N(0, I) for ae_model_sample_prior */
 };
 static inline uint64_t ae_rng_key(uint64_t seed, enum ae_rng_purpose purpose)
 {

@@ -22,7 +22,7 @@ packages=(
     # build
     gcc libc6-dev meson ninja-build pkg-config
     libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libpng-dev
-    libjansson-dev libsqlite3-dev libopenblas-dev libopenblas0-openmp nettle-dev
+    libjansson-dev libsqlite3-dev libopenblas-dev libopenblas0-openmp nettle-dev libcairo2-dev
     # data: Fashion-MNIST for the main job (MNIST is the user's own files)
     dataset-fashion-mnist
     # tests: protobuf decoding of run dirs, sanitizers, valgrind, HTTP

@@ -149,8 +149,9 @@ static void report_epoch(struct reporter *r, const struct ae_epoch_stats *s, boo
         printf("Epoch %d/%d - %.2fs - loss: %.4f - val_loss: %.4f", s->epoch, r->epochs,
                s->train_seconds, s->loss, s->val_loss);
         if (vae)
-            printf(" - reconstruction_loss: %.4f - kl_loss: %.4f", s->reconstruction_loss,
-                   s->kl_loss);
+            printf(" - reconstruction_loss: %.4f - kl_loss: %.4f - val_reconstruction_loss: %.4f"
+                   " - val_kl_loss: %.4f",
+                   s->reconstruction_loss, s->kl_loss, s->val_reconstruction_loss, s->val_kl_loss);
         putchar('\n');
     }
     fflush(stdout);

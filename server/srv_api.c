@@ -110,6 +110,9 @@ void srv_api_handle(struct srv_app *app, const struct srv_request *req, struct s
     case SRV_ROUTE_JOB_DELETE: srv_api_job_delete(app, req, r); break;
     case SRV_ROUTE_JOB_CANCEL: srv_api_job_cancel(app, req, r); break;
     case SRV_ROUTE_JOB_RECON: srv_api_job_recon(app, req, r); break;
+    case SRV_ROUTE_JOB_LATENT: srv_api_job_latent(app, req, r); break;
+    case SRV_ROUTE_JOB_MANIFOLD: srv_api_job_manifold(app, req, r); break;
+    case SRV_ROUTE_JOB_SAMPLES: srv_api_job_samples(app, req, r); break;
     case SRV_ROUTE_JOB_METRICS: srv_api_job_metrics(app, req, r); break;
     case SRV_ROUTE_JOB_SUMMARY: srv_api_job_summary(app, req, r); break;
     case SRV_ROUTE_JOB_WEIGHTS: srv_api_job_weights(app, req, r); break;

@@ -32,9 +32,8 @@ static int32_t latest_epoch(struct srv_job *j)
     return e;
 }
 
-/* Parse ?epoch= against what j has finished.  Returns the epoch, or 0 with
- * r set to the error. */
-static int32_t pick_epoch(struct srv_job *j, const struct srv_request *req, struct srv_response *r)
+/* See srv_api.h. */
+int32_t srv_api_pick_epoch(struct srv_job *j, const struct srv_request *req, struct srv_response *r)
 {
     const char *s = srv_uri_param(&req->uri, "epoch");
     int32_t latest = latest_epoch(j);
@@ -62,8 +61,8 @@ static int32_t pick_epoch(struct srv_job *j, const struct srv_request *req, stru
     return (int32_t)want;
 }
 
-static void weights_path(struct srv_app *app, struct srv_job *j, int32_t epoch, char *buf,
-                         size_t len)
+void srv_api_weights_path(struct srv_app *app, struct srv_job *j, int32_t epoch, char *buf,
+                          size_t len)
 {
     char run_dir[4400];
     srv_app_run_dir(app, j, run_dir, sizeof run_dir);
@@ -89,7 +88,7 @@ void srv_api_job_recon(struct srv_app *app, const struct srv_request *req, struc
         srv_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field", "n"));
         goto out;
     }
-    epoch = pick_epoch(j, req, r);
+    epoch = srv_api_pick_epoch(j, req, r);
     if (!epoch) goto out;
     latest = latest_epoch(j);
 
@@ -105,7 +104,7 @@ void srv_api_job_recon(struct srv_app *app, const struct srv_request *req, struc
     pthread_mutex_unlock(&j->lock);
     if (r->body) goto headers;
 
-    weights_path(app, j, epoch, path, sizeof path);
+    srv_api_weights_path(app, j, epoch, path, sizeof path);
     if (ae_model_load(path, &m, &e) != AE_OK) {
         int missing = e.code == AE_ERR_IO && access(path, F_OK) != 0;
         char d[800];
@@ -294,9 +293,9 @@ void srv_api_job_weights(struct srv_app *app, const struct srv_request *req, str
 
     if (!j) return;
     if (srv_uri_param(&req->uri, "epoch")) {
-        int32_t epoch = pick_epoch(j, req, r);
+        int32_t epoch = srv_api_pick_epoch(j, req, r);
         if (!epoch) goto out;
-        weights_path(app, j, epoch, path, sizeof path);
+        srv_api_weights_path(app, j, epoch, path, sizeof path);
         snprintf(fname, sizeof fname, "%s-epoch-%04d.aew", j->run_name, epoch);
     } else {
         char run_dir[4400];

@@ -47,6 +47,27 @@ static void job_response(struct srv_app *app, struct srv_job *j, int status, boo
     json_decref(o);
 }
 
+/* job_response for a request that has already changed something (a job
+ * created, a cancel recorded).  Running out of memory while building the
+ * body must not turn that answer into a 500, which a client would retry (a
+ * second job, or a cancel it believes failed): the same status goes out
+ * with a minimal body made without jansson. */
+static void job_response_done(struct srv_app *app, struct srv_job *j, int status,
+                              struct srv_response *r)
+{
+    char b[320];
+    int n;
+    job_response(app, j, status, true, r);
+    if (r->status == status) return;
+    n = snprintf(b, sizeof b,
+                 "{\"id\":%lld,\"state\":\"%s\",\"detail\":\"out of memory building the full "
+                 "answer; GET /api/jobs/%lld shows the job\",\"links\":{\"self\":"
+                 "\"/api/jobs/%lld\"}}",
+                 (long long)j->id, srv_job_state_name(srv_job_get_state(j)), (long long)j->id,
+                 (long long)j->id);
+    srv_response_text(r, status, "application/json", b, (size_t)n);
+}
+
 static void sha256_hex(const char *data, size_t len, char out[65])
 {
     struct sha256_ctx ctx;
@@ -166,7 +187,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
             strcmp(old, hash) == 0 && (j = srv_registry_get(app->registry, id))) {
             srv_response_header(r, "Location", "/api/jobs/%lld", (long long)id);
             srv_response_header(r, "Idempotent-Replayed", "true");
-            job_response(app, j, 201, true, r);
+            job_response_done(app, j, 201, r);
             goto out;
         }
         char d[200];
@@ -213,7 +234,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
             }
             srv_response_header(r, "Location", "/api/jobs/%lld", (long long)id);
             srv_response_header(r, "Idempotent-Replayed", "true");
-            job_response(app, j, 201, true, r);
+            job_response_done(app, j, 201, r);
             goto out;
         }
         j = srv_job_new(id, js.name, js.model, js.dataset, &js.cfg, SRV_JOB_QUEUED,
@@ -234,7 +255,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
     srv_log(SRV_LOG_INFO, j->id, "msg=\"job queued\" model=%s dataset=%s epochs=%d", j->model,
             j->dataset, j->cfg.epochs);
     srv_response_header(r, "Location", "/api/jobs/%lld", (long long)j->id);
-    job_response(app, j, 201, true, r);
+    job_response_done(app, j, 201, r);
 
 out:
     if (locked) pthread_mutex_unlock(&app->submit_lock);
@@ -427,7 +448,7 @@ void srv_api_job_cancel(struct srv_app *app, const struct srv_request *req, stru
          * it first sees the cancelled state and drops it). */
         if (srv_queue_remove(app->queue, j)) srv_job_unref(j);
         srv_log(SRV_LOG_INFO, j->id, "msg=\"job cancelled while queued\"");
-        job_response(app, j, 200, true, r);
+        job_response_done(app, j, 200, r);
         goto out;
     }
     if (st != SRV_ERR_STATE) {
@@ -438,7 +459,7 @@ void srv_api_job_cancel(struct srv_app *app, const struct srv_request *req, stru
     if (now == SRV_JOB_RUNNING) {
         srv_job_request_cancel(j, app->feed);
         srv_log(SRV_LOG_INFO, j->id, "msg=\"cancel requested\"");
-        job_response(app, j, 202, true, r);
+        job_response_done(app, j, 202, r);
     } else {
         char d[200];
         snprintf(d, sizeof d,

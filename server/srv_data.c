@@ -61,19 +61,23 @@ const char *srv_data_canonical(const char *name)
     return i < 0 ? NULL : srv_data_names[i];
 }
 
-/* Does dir hold all four files (plain or .gz)? */
-static bool has_files(const char *dir)
+/* Is file i of the four in dir (plain or .gz)? */
+static bool has_file(const char *dir, int i)
 {
     char path[4096];
     struct stat sb;
-    for (int i = 0; i < 4; i++) {
-        int n = snprintf(path, sizeof path, "%s/%s", dir, file_names[i]);
-        if (n < 0 || (size_t)n + 3 >= sizeof path) return false;
-        if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) continue;
-        strcat(path, ".gz");
-        if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) continue;
-        return false;
-    }
+    int n = snprintf(path, sizeof path, "%s/%s", dir, file_names[i]);
+    if (n < 0 || (size_t)n + 3 >= sizeof path) return false;
+    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) return true;
+    strcat(path, ".gz");
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* Does dir hold all four files? */
+static bool has_files(const char *dir)
+{
+    for (int i = 0; i < 4; i++)
+        if (!has_file(dir, i)) return false;
     return true;
 }
 
@@ -106,15 +110,27 @@ enum ae_status srv_data_resolve(const char *name, const char *data_dir, char *di
         return AE_OK;
     }
     char looked[sizeof cand + 16] = "";
+    /* A directory holding some of the files is most likely the one meant
+     * (a file deleted or renamed): say which are missing there. */
+    char partial[4096 + 200] = "";
     for (int i = 0; i < n_cand; i++) {
         size_t used = strlen(looked);
         snprintf(looked + used, sizeof looked - used, "%s%s/", i ? ", " : "", cand[i]);
+        int have = 0;
+        for (int k = 0; k < 4; k++) have += has_file(cand[i], k);
+        if (partial[0] || have == 0) continue;
+        snprintf(partial, sizeof partial, "; %s/ lacks", cand[i]);
+        for (int k = 0; k < 4; k++) {
+            if (has_file(cand[i], k)) continue;
+            used = strlen(partial);
+            snprintf(partial + used, sizeof partial - used, " %s", file_names[k]);
+        }
     }
     return ae_err_set(err, AE_ERR_IO,
                       "data set %s not found: none of %s holds the four IDX files "
                       "(train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-                      "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or .gz)%s",
-                      canon, looked,
+                      "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or .gz)%s%s",
+                      canon, looked, partial,
                       idx == 1 ? "; install Debian's dataset-fashion-mnist or pass --data-dir"
                                : "; put them in ./data/mnist/ or pass --data-dir");
 }

@@ -22,12 +22,15 @@
 #include <unistd.h>
 
 #include "server/srv_api.h"
+#include "server/srv_deadline.h"
 #include "server/srv_log.h"
 #include "server/srv_problem.h"
+#include "server/srv_testhook.h"
 
 struct srv_http {
     struct MHD_Daemon *d;
     struct srv_app *app;
+    struct srv_deadline *deadline; /* a whole request within --connection-timeout */
     MHD_socket quiesced; /* listen socket after quiesce: closed after stop */
 };
 
@@ -67,6 +70,14 @@ static void stream_free(void *cls)
     struct stream_adapter *a = cls;
     if (a->free_fn) a->free_fn(a->cls);
     free(a);
+}
+
+/* The connection's deadline record (see conn_cb), or NULL. */
+static struct srv_deadline_conn *conn_deadline(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
 }
 
 /* Hand r to MHD and queue it; r no longer owns its body afterwards. */
@@ -113,9 +124,15 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct req_state 
         if (!strcmp(r->headers[i].name, "Cache-Control")) has_cache = true;
     }
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+    {
+        char counts[80];
+        if (srv_testhook_request_report(counts, sizeof counts))
+            MHD_add_response_header(mr, "X-Aelab-Test-Allocations", counts);
+    }
     if (api && !has_cache) MHD_add_response_header(mr, "Cache-Control", "no-store");
     rs->status = r->status;
     rs->answered = true;
+    srv_deadline_answered(conn_deadline(c));
     ret = MHD_queue_response(c, (unsigned int)r->status, mr);
     MHD_destroy_response(mr);
     srv_response_fini(r);
@@ -183,6 +200,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     if (!rs->parsed) {
         rs->parsed = true;
         rs->req.method = method;
+        if (srv_testhook_enabled()) srv_testhook_request_begin(header(c, "X-Aelab-Test-Fault"));
         if (srv_uri_parse(rs->raw_uri, &rs->req.uri, &e) != SRV_OK) {
             bool long_uri = strlen(rs->raw_uri) > SRV_URI_MAX_BYTES;
             srv_problem(&r, long_uri ? 414 : 400, long_uri ? "uri-too-long" : "invalid-uri", e.msg,
@@ -253,7 +271,8 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 {
     struct srv_app *app = cls;
     struct req_state *rs = *req_cls;
-    (void)c;
+    srv_testhook_request_end();
+    srv_deadline_restart(conn_deadline(c));
     if (!rs) return;
     if (rs->answered) {
         srv_metrics_http(&app->metrics, rs->status);
@@ -266,6 +285,22 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
     free(rs->body);
     free(rs);
     *req_cls = NULL;
+}
+
+/* Connection opened or closed: its request deadline starts or goes.  MHD
+ * calls the "closed" notice before it closes the socket. */
+static void conn_cb(void *cls, struct MHD_Connection *c, void **socket_context,
+                    enum MHD_ConnectionNotificationCode toe)
+{
+    struct srv_http *h = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? srv_deadline_add(h->deadline, ci->connect_fd) : NULL;
+    } else {
+        srv_deadline_remove(*socket_context);
+        *socket_context = NULL;
+    }
 }
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -321,11 +356,16 @@ enum srv_status srv_http_start(struct srv_app *app, struct srv_http **out, unsig
     if (!h) return srv_err_set(err, SRV_ERR_NOMEM, "out of memory starting HTTP");
     h->app = app;
     h->quiesced = MHD_INVALID_SOCKET;
+    if (srv_deadline_new((double)app->cfg.connection_timeout, &h->deadline, err) != SRV_OK) {
+        free(h);
+        return SRV_ERR_INTERNAL;
+    }
     h->d = MHD_start_daemon(
         flags, app->cfg.listen_port, NULL, NULL, access_cb, app,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_URI_LOG_CALLBACK, uri_cb, app,
         MHD_OPTION_NOTIFY_COMPLETED, completed_cb, app,
+        MHD_OPTION_NOTIFY_CONNECTION, conn_cb, h,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)app->cfg.max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)app->cfg.max_connections_per_ip,
@@ -335,6 +375,7 @@ enum srv_status srv_http_start(struct srv_app *app, struct srv_http **out, unsig
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)256,
         MHD_OPTION_END);
     if (!h->d) {
+        srv_deadline_free(h->deadline);
         free(h);
         return srv_err_set(err, SRV_ERR_IO,
                            "cannot listen on %s:%u (in use, or not an address of this machine?)",
@@ -356,6 +397,7 @@ void srv_http_stop(struct srv_http *h)
 {
     if (!h) return;
     if (h->d) MHD_stop_daemon(h->d);
+    srv_deadline_free(h->deadline); /* after MHD: every connection is gone */
     /* MHD's threads may use the quiesced socket until they stop. */
     if (h->quiesced != MHD_INVALID_SOCKET) close(h->quiesced);
     free(h);

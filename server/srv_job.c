@@ -139,6 +139,10 @@ enum srv_status srv_job_put_row(struct srv_job *j, const struct srv_store_metric
 }
 
 
+/* ------------------------------------------------------------------------ */
+/* State changes (persisted) and progress (memory only)                     */
+/* ------------------------------------------------------------------------ */
+
 enum srv_status srv_job_start(struct srv_job *j, struct srv_store *st, struct srv_feed *feed,
                               int32_t start_epoch, struct ae_err *err)
 {
@@ -443,8 +447,13 @@ json_t *srv_job_to_json(struct srv_job *j, bool full, size_t queue_position, con
             {"summary", "/summary"},
             {"weights", "/weights"},
             {"reconstructions", "/reconstructions.png"},
+            {"latent", "/latent.png"},
+            {"samples", "/samples.png"},   /* vae only */
+            {"manifold", "/manifold.png"}, /* vae with latent_dim 2 only */
         };
-        for (size_t i = 0; i < sizeof rels / sizeof rels[0]; i++) {
+        bool vae = j->cfg.model == AE_MODEL_VAE;
+        size_t n_rels = sizeof rels / sizeof rels[0] - (vae ? (j->cfg.latent_dim == 2 ? 0 : 1) : 2);
+        for (size_t i = 0; i < n_rels; i++) {
             snprintf(path, sizeof path, "/api/jobs/%lld%s", (long long)j->id, rels[i][1]);
             json_object_set_new(links, rels[i][0], json_string(path));
         }

@@ -32,7 +32,9 @@
 #include "server/srv_app.h"
 #include "server/srv_http.h"
 #include "server/srv_job.h"
+#include "server/srv_latent.h"
 #include "server/srv_log.h"
+#include "server/srv_testhook.h"
 #include "server/srv_worker.h"
 
 extern const char srv_openapi_doc[];
@@ -308,6 +310,7 @@ int main(int argc, char **argv)
         return 0;
     }
     srv_log_set_level(app.cfg.log_level);
+    srv_testhook_init(); /* tests only: inert unless AELABD_TEST_FAULTS=1 */
     srv_metrics_init(&app.metrics);
     atomic_init(&app.stopping, false);
     pthread_mutex_init(&app.submit_lock, NULL);
@@ -426,6 +429,8 @@ stop_workers:
     app.workers = NULL;
 fail:
     free_app(&app);
+    srv_latent_release_fonts(); /* every drawing thread has stopped */
+    if (status == 0) srv_testhook_exit();
     if (status == 0) srv_log(SRV_LOG_INFO, 0, "msg=\"stopped\"");
     return status;
 }

@@ -28,6 +28,9 @@ static const struct route_def routes[] = {
     {SRV_ROUTE_JOB_DELETE, "DELETE", {"api", "jobs", ID, NULL}},
     {SRV_ROUTE_JOB_CANCEL, "POST", {"api", "jobs", ID, "cancel", NULL}},
     {SRV_ROUTE_JOB_RECON, "GET", {"api", "jobs", ID, "reconstructions.png", NULL}},
+    {SRV_ROUTE_JOB_LATENT, "GET", {"api", "jobs", ID, "latent.png", NULL}},
+    {SRV_ROUTE_JOB_MANIFOLD, "GET", {"api", "jobs", ID, "manifold.png", NULL}},
+    {SRV_ROUTE_JOB_SAMPLES, "GET", {"api", "jobs", ID, "samples.png", NULL}},
     {SRV_ROUTE_JOB_METRICS, "GET", {"api", "jobs", ID, "metrics", NULL}},
     {SRV_ROUTE_JOB_SUMMARY, "GET", {"api", "jobs", ID, "summary", NULL}},
     {SRV_ROUTE_JOB_WEIGHTS, "GET", {"api", "jobs", ID, "weights", NULL}},
@@ -44,7 +47,8 @@ const char *srv_route_name(enum srv_route_id id)
 {
     static const char *names[SRV_ROUTE_COUNT] = {
         "none", "jobs_create", "jobs_list", "job_get", "job_delete", "job_cancel",
-        "job_reconstructions", "job_metrics", "job_summary", "job_weights", "job_events", "events",
+        "job_reconstructions", "job_latent", "job_manifold", "job_samples", "job_metrics",
+        "job_summary", "job_weights", "job_events", "events",
         "models", "health", "openapi", "prometheus", "static",
     };
     return (id >= 0 && id < SRV_ROUTE_COUNT) ? names[id] : "none";

@@ -24,6 +24,9 @@ enum srv_route_id {
     SRV_ROUTE_JOB_DELETE,  /* DELETE /api/jobs/{id} */
     SRV_ROUTE_JOB_CANCEL,  /* POST   /api/jobs/{id}/cancel */
     SRV_ROUTE_JOB_RECON,   /* GET    /api/jobs/{id}/reconstructions.png */
+    SRV_ROUTE_JOB_LATENT,  /* GET    /api/jobs/{id}/latent.png */
+    SRV_ROUTE_JOB_MANIFOLD, /* GET   /api/jobs/{id}/manifold.png (vae) */
+    SRV_ROUTE_JOB_SAMPLES, /* GET    /api/jobs/{id}/samples.png (vae) */
     SRV_ROUTE_JOB_METRICS, /* GET    /api/jobs/{id}/metrics */
     SRV_ROUTE_JOB_SUMMARY, /* GET    /api/jobs/{id}/summary */
     SRV_ROUTE_JOB_WEIGHTS, /* GET    /api/jobs/{id}/weights */

@@ -5,7 +5,8 @@
  * checkpoint.aeck), the order in which they are written, resuming from the
  * checkpoint, and what TensorBoard is told: file_version, SessionLog START,
  * the custom-scalars layout, the hparams experiment and session records,
- * the text summary, and per epoch the scalars and the reconstructions image.
+ * the text summary, and per epoch the scalars, the reconstructions image and
+ * the latent-space pictures (latent_scatter; latent_manifold for a 2-D vae).
  *
  * Does not: pick the run directory's name or location (the caller does),
  * load data, print, take locks or start threads (the trainer's own aside).
@@ -32,6 +33,7 @@
 #include "proto/tb.h"
 #include "srv_data.h"
 #include "srv_fs.h"
+#include "srv_latent.h"
 #include "srv_run.h"
 
 #define CHECKPOINT_NAME "checkpoint.aeck"
@@ -216,6 +218,38 @@ static enum ae_status write_text_summary(struct job *j, double t, struct ae_err 
 /* Records written per epoch                                                */
 /* ------------------------------------------------------------------------ */
 
+/* The latent pictures (srv_latent.h): latent_scatter for every model (the
+ * first SRV_LATENT_POINTS test images), latent_manifold for a vae with
+ * latent_dim 2.  The same pictures as the API's latent.png/manifold.png. */
+static enum ae_status write_latent(struct job *j, double t, int64_t step, const struct ae_model *m,
+                                   struct ae_err *err)
+{
+    struct tb_err terr = {0};
+    uint8_t *png = NULL;
+    size_t png_len = 0;
+    int32_t w = 0, h = 0;
+    int32_t n = j->o->ds->n_test < SRV_LATENT_POINTS ? j->o->ds->n_test : SRV_LATENT_POINTS;
+    if (n >= 2) {
+        enum ae_status st = srv_latent_scatter_png(m, j->o->ds, j->o->dataset_name, n, &png,
+                                                   &png_len, &w, &h, err);
+        if (st != AE_OK) return st;
+        enum tb_status ts =
+            tb_writer_add_image(j->w, t, step, "latent_scatter", png, png_len, w, h, 3, &terr);
+        free(png);
+        if (ts != TB_OK) return tb_fail(err, &terr, "latent_scatter");
+    }
+    const struct ae_config *cfg = ae_model_config(m);
+    if (cfg->model == AE_MODEL_VAE && cfg->latent_dim == 2) {
+        enum ae_status st = srv_latent_manifold_png(m, &png, &png_len, &w, &h, err);
+        if (st != AE_OK) return st;
+        enum tb_status ts =
+            tb_writer_add_image(j->w, t, step, "latent_manifold", png, png_len, w, h, 1, &terr);
+        free(png);
+        if (ts != TB_OK) return tb_fail(err, &terr, "latent_manifold");
+    }
+    return AE_OK;
+}
+
 static enum ae_status write_epoch(struct job *j, const struct ae_epoch_stats *s,
                                   const struct ae_model *m, struct ae_err *err)
 {
@@ -250,6 +284,8 @@ static enum ae_status write_epoch(struct job *j, const struct ae_epoch_stats *s,
             tb_writer_add_image(j->w, t, step, "reconstructions", png, png_len, w, h, 1, &terr);
         free(png);
         if (ts != TB_OK) return tb_fail(err, &terr, "reconstructions");
+        enum ae_status lst = write_latent(j, t, step, m, err);
+        if (lst != AE_OK) return lst;
     }
     if (tb_writer_flush(j->w, &terr) != TB_OK) return tb_fail(err, &terr, "flush");
     return AE_OK;

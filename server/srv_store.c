@@ -152,6 +152,10 @@ static int step_done(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Open and close                                                           */
+/* ------------------------------------------------------------------------ */
+
 enum srv_status srv_store_open(const char *path, struct srv_store **out, struct ae_err *err)
 {
     struct srv_store *s;
@@ -211,6 +215,10 @@ void srv_store_close(struct srv_store *s)
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Writes: one committed transaction each                                   */
+/* ------------------------------------------------------------------------ */
 
 enum srv_status srv_store_job_insert(struct srv_store *s, const struct srv_store_job *j,
                                      const char *idem_key, const char *request_sha256,
@@ -394,6 +402,10 @@ enum srv_status srv_store_job_delete(struct srv_store *s, int64_t id, struct ae_
     pthread_mutex_unlock(&s->lock);
     return st;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Reads                                                                    */
+/* ------------------------------------------------------------------------ */
 
 /* Rows copied out of SQLite, so callbacks run without the store's lock. */
 struct loaded_job {

@@ -22,6 +22,7 @@
 #include "server/srv_job.h"
 #include "server/srv_log.h"
 #include "server/srv_run.h"
+#include "server/srv_testhook.h"
 
 struct srv_workers {
     struct srv_app *app;
@@ -188,7 +189,9 @@ static void *worker_main(void *arg)
      * inherit the policy.  Unprivileged and harmless if refused. */
     pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
     while ((j = srv_queue_pop(app->queue)) != NULL) {
+        srv_testhook_job_begin(app->data, j->id);
         run_one(app, j);
+        srv_testhook_job_end(app->data, j->id);
         srv_job_unref(j); /* the queue's reference */
     }
     return NULL;

@@ -14,6 +14,8 @@ API_ROUTES = {
     ("post", "/api/jobs"), ("get", "/api/jobs"), ("get", "/api/jobs/{id}"),
     ("delete", "/api/jobs/{id}"), ("post", "/api/jobs/{id}/cancel"),
     ("get", "/api/jobs/{id}/reconstructions.png"), ("get", "/api/jobs/{id}/metrics"),
+    ("get", "/api/jobs/{id}/latent.png"), ("get", "/api/jobs/{id}/manifold.png"),
+    ("get", "/api/jobs/{id}/samples.png"),
     ("get", "/api/jobs/{id}/summary"), ("get", "/api/jobs/{id}/weights"),
     ("get", "/api/jobs/{id}/events"), ("get", "/api/events"), ("get", "/api/models"),
     ("get", "/api/health"), ("get", "/api/openapi.json"), ("get", "/metrics"),

@@ -17,6 +17,7 @@
 #include "check.h"
 #include "proto/tb.h"
 #include "server/srv_data.h"
+#include "server/srv_latent.h"
 #include "server/srv_run.h"
 
 static char tmp_root[256];
@@ -84,7 +85,8 @@ struct summary {
     int n;
     char line[128][96];
     float loss[16], val_loss[16];
-    int32_t img_w, img_h;
+    int32_t img_w, img_h;       /* the reconstructions image */
+    int32_t latent_w, latent_h; /* the latent_scatter image */
 };
 
 static int list_event_files(const char *run_dir, char names[8][512])
@@ -131,9 +133,13 @@ static void read_file(const char *path, struct summary *s)
                 if (strcmp(v->tag, "loss") == 0) s->loss[e->step] = v->scalar;
                 if (strcmp(v->tag, "val_loss") == 0) s->val_loss[e->step] = v->scalar;
             }
-            if (v->type == TB_VAL_IMAGE) {
+            if (v->type == TB_VAL_IMAGE && strcmp(v->tag, "reconstructions") == 0) {
                 s->img_w = v->width;
                 s->img_h = v->height;
+            }
+            if (v->type == TB_VAL_IMAGE && strcmp(v->tag, "latent_scatter") == 0) {
+                s->latent_w = v->width;
+                s->latent_h = v->height;
             }
             if (v->type == TB_VAL_HPARAMS) {
                 size_t used = strlen(l);
@@ -238,7 +244,7 @@ static void test_fresh(struct rec *ref, struct summary *ref_sum)
     CHECK_EQ_STR(s->line[4], want);
     CHECK_EQ_STR(s->line[5], "0 text summary/text_summary");
     for (int e = 1; e <= 3; e++) {
-        int base = 6 + (e - 1) * 4;
+        int base = 6 + (e - 1) * 5;
         char l[96];
         snprintf(l, sizeof l, "%d scalar loss", e);
         CHECK_EQ_STR(s->line[base], l);
@@ -248,13 +254,17 @@ static void test_fresh(struct rec *ref, struct summary *ref_sum)
         CHECK_EQ_STR(s->line[base + 2], l);
         snprintf(l, sizeof l, "%d image reconstructions", e);
         CHECK_EQ_STR(s->line[base + 3], l);
+        snprintf(l, sizeof l, "%d image latent_scatter", e);
+        CHECK_EQ_STR(s->line[base + 4], l);
         CHECK_NEAR(s->loss[e], (float)ref->epochs[e - 1].loss, 0);
         CHECK_NEAR(s->val_loss[e], (float)ref->epochs[e - 1].val_loss, 0);
     }
-    CHECK_EQ_STR(s->line[18], "3 hparams _hparams_/session_end_info 3/1/0");
-    CHECK_EQ_INT(s->n, 19);
+    CHECK_EQ_STR(s->line[21], "3 hparams _hparams_/session_end_info 3/1/0");
+    CHECK_EQ_INT(s->n, 22);
     CHECK_EQ_INT(s->img_w, 280);
     CHECK_EQ_INT(s->img_h, 56);
+    CHECK_EQ_INT(s->latent_w, 640);
+    CHECK_EQ_INT(s->latent_h, 480);
 }
 
 /* Suspend during epoch 2, then resume: a new file starting with START at
@@ -458,5 +468,6 @@ int main(int argc, char **argv)
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp_root);
+    srv_latent_release_fonts(); /* as aelabd and aelab do at exit */
     return check_summary("test_srv_run");
 }

@@ -127,6 +127,14 @@ static void test_router(void)
     CHECK_EQ_INT(r.id, SRV_ROUTE_JOB_CANCEL);
     route("GET", "/api/jobs/3/reconstructions.png?n=4", &r);
     CHECK_EQ_INT(r.id, SRV_ROUTE_JOB_RECON);
+    route("GET", "/api/jobs/3/latent.png?epoch=2", &r);
+    CHECK_EQ_INT(r.id, SRV_ROUTE_JOB_LATENT);
+    route("GET", "/api/jobs/3/manifold.png", &r);
+    CHECK_EQ_INT(r.id, SRV_ROUTE_JOB_MANIFOLD);
+    route("HEAD", "/api/jobs/3/samples.png?n=4&seed=1", &r);
+    CHECK_EQ_INT(r.id, SRV_ROUTE_JOB_SAMPLES);
+    CHECK_EQ_STR(srv_route_name(SRV_ROUTE_JOB_SAMPLES), "job_samples");
+    CHECK_EQ_STR(srv_route_name(SRV_ROUTE_JOB_METRICS), "job_metrics");
     route("GET", "/api/jobs/3/metrics", &r);
     CHECK_EQ_INT(r.id, SRV_ROUTE_JOB_METRICS);
     route("GET", "/api/jobs/3/summary", &r);
@@ -202,7 +210,7 @@ static void test_router(void)
         const char *m;
         char path[96];
         while (srv_router_template(n, &m, path, sizeof path)) n++;
-        CHECK_EQ_INT(n, 15);
+        CHECK_EQ_INT(n, 18);
         CHECK(srv_router_template(4, &m, path, sizeof path));
         CHECK_EQ_STR(m, "POST");
         CHECK_EQ_STR(path, "/api/jobs/{id}/cancel");

@@ -11,7 +11,8 @@
  * (tests/integration/).
  *
  * Design: every expectation is computed from the API itself (metrics
- * count, problem details, image sizes from the reconstructions contract),
+ * count, problem details, image sizes from the reconstructions and latent
+ * picture contracts),
  * never hard-coded, so the test follows the product.  Each step has a
  * timeout and a watchdog ends the whole run, so a hang becomes a failure.
  *
@@ -336,6 +337,13 @@ test('the job page: one chart point per epoch, the grid at its natural size, epo
     assert.match(size1.src, /epoch=1\b/);
     assert.deepEqual([size1.w, size1.h], [size.w, size.h]);
     assert.match(await page.textContent('#epoch-out'), /^1 of 3/);
+    // The latent scatter follows the slider, at its natural size (latent.png's contract).
+    await page.waitForFunction(() => document.querySelector('#latent').dataset.epoch === '1');
+    const latent = await imageSize('#latent');
+    assert.deepEqual([latent.w, latent.h], [640, 480]);
+    assert.match(latent.src, /latent\.png\?epoch=1\b/);
+    assert.equal(await page.$('#manifold'), null, 'no manifold for a simple model');
+    assert.equal(await page.$('#sample-btn'), null, 'no sample button for a simple model');
 
     // Summary, settings, links.
     const summary = await api(`/api/jobs/${id}/summary`);
@@ -357,6 +365,35 @@ test('the job page: one chart point per epoch, the grid at its natural size, epo
     await page.waitForFunction(n => document.querySelector('#recon').dataset.epoch === String(n), job.epochs);
     await imageSize('#recon');
     await shot('job-page');
+});
+
+test('the vae job page: loss parts, latent scatter, manifold and prior samples', { timeout: 90_000 }, async () => {
+    const job0 = await submitViaApi({ model: 'vae', epochs: 2, train_size: 1000, test_size: 300, name: 'e2e vae' });
+    ids.vae = job0.id;
+    const job = await waitState(job0.id, ['succeeded']);
+    await page.goto(`${base}/#/jobs/${job.id}`);
+    const n = job.metrics.length;
+    await page.waitForSelector(`#loss-chart[data-points="${n}"][data-series="2"]`);
+    for (const c of ['rec-chart', 'kl-chart'])
+        await page.waitForSelector(`#${c}[data-points="${n}"][data-series="2"]`);
+    const kl = await page.$$eval('#kl-chart ~ details .chart-table tbody tr', rs => rs.map(r => [...r.children].map(c => c.textContent)));
+    assert.deepEqual(kl, job.metrics.map(m => [String(m.epoch), m.kl_loss.toFixed(4), m.val_kl_loss.toFixed(4)]));
+    const latent = await imageSize('#latent');
+    assert.deepEqual([latent.w, latent.h], [640, 480]);
+    const manifold = await imageSize('#manifold');
+    assert.deepEqual([manifold.w, manifold.h], [420, 420]);
+    assert.match(manifold.src, new RegExp(`manifold\\.png\\?epoch=${n}\\b`));
+    // The sample button decodes 20 prior draws with a seed it shows.
+    await page.click('#sample-btn');
+    const samples = await imageSize('#samples');
+    assert.deepEqual([samples.w, samples.h], [280, 56]);
+    const seed = new URL(samples.src, base).searchParams.get('seed');
+    assert.match(seed, /^[0-9]+$/);
+    assert.match(await page.textContent('#samples-note'), new RegExp(`seed ${seed}\\b`));
+    await page.click('#sample-btn');
+    await page.waitForFunction(s => new URL(document.querySelector('#samples').src).searchParams.get('seed') !== s, seed);
+    await imageSize('#samples');
+    await shot('job-page-vae');
 });
 
 test("a bad value shows the API's error next to its field", { timeout: 60_000 }, async () => {

@@ -104,6 +104,9 @@ export const urls = {
     events: () => 'api/events',
     jobEvents: (id) => `${jobPath(id)}/events`,
     reconstructions: (id, { n, epoch } = {}) => `${jobPath(id)}/reconstructions.png${query({ n, epoch })}`,
+    latent: (id, { epoch } = {}) => `${jobPath(id)}/latent.png${query({ epoch })}`,
+    manifold: (id, { epoch } = {}) => `${jobPath(id)}/manifold.png${query({ epoch })}`,
+    samples: (id, { n, seed, epoch } = {}) => `${jobPath(id)}/samples.png${query({ n, seed, epoch })}`,
     metrics: (id, format) => `${jobPath(id)}/metrics${query({ format })}`,
     weights: (id, epoch) => `${jobPath(id)}/weights${query({ epoch })}`,
 };

@@ -4,8 +4,11 @@
  * Owns: the job's own event stream (api/jobs/{id}/events: snapshot,
  * progress, epoch, state, end, deleted), the loss/val_loss chart growing
  * one point per finished epoch, the reconstruction grid with a slider over
- * the epochs, the model summary, the settings, cancel and delete, and the
- * download and TensorBoard links.  Does not own: the jobs table or the
+ * the epochs, the latent-space scatter for the same epoch (and for a vae
+ * the manifold, a button that decodes fresh prior samples, and the
+ * reconstruction and KL parts of the loss on their own charts), the model
+ * summary, the settings, cancel and delete, and the download and
+ * TensorBoard links.  Does not own: the jobs table or the
  * shared store (it only tells the store what it learns).
  *
  * Design: the stream's snapshot is the truth; a plain GET runs beside it
@@ -24,6 +27,7 @@ import * as fmt from './format.js';
 const POLL_MS = 15000;
 const RETRY_MS = 20000;
 const GRID_N = 10;           // images per row of the reconstruction grid
+const SAMPLES_N = 20;        // prior samples per click (two rows of 10)
 
 export function mount(main, route, ctx) {
     const id = route.id;
@@ -83,6 +87,19 @@ export function mount(main, route, ctx) {
         h('div', { class: 'slider-row' }, h('label', { for: 'epoch-slider' }, 'Epoch'), slider, sliderOut),
         h('p', {}, epochWeights));
 
+    // Latent space: the scatter for every model; the vae's extras are added
+    // once the job's model is known (vaeExtras).
+    const latentImg = h('img', { id: 'latent', class: 'latent', alt: '', decoding: 'async', hidden: true });
+    const latentNote = h('p', { class: 'note', id: 'latent-note' }, 'The scatter appears once the first epoch has finished.');
+    const latentCaption = h('p', { class: 'note', id: 'latent-caption' },
+        'The first 5,000 test images, one dot each, coloured by label, after the epoch chosen under Reconstructions.');
+    const latentPanel = h('section', { class: 'panel', 'aria-labelledby': 'latent-title' },
+        h('h2', { id: 'latent-title' }, 'Latent space'), latentCaption,
+        h('div', { class: 'latent-frame' }, latentImg), latentNote);
+    const vaeSlot = h('div', { class: 'vae-slot' });
+    const partsRow = h('div', { class: 'grid-2', hidden: true });
+    let vae = null;                 // {manifoldImg, samplesImg, recChart, klChart, ...} for a vae
+
     const summaryPre = h('pre', { class: 'summary', id: 'model-summary', tabindex: 0 }, 'Loading\u2026');
     const paramsNote = h('p', { class: 'note' });
     const summaryPanel = h('section', { class: 'panel', 'aria-labelledby': 'summary-title' },
@@ -93,6 +110,8 @@ export function mount(main, route, ctx) {
 
     main.append(head,
         h('div', { class: 'grid-2' }, chartPanel, reconPanel),
+        h('div', { class: 'grid-2' }, latentPanel, vaeSlot),
+        partsRow,
         h('div', { class: 'grid-2' }, summaryPanel, settingsPanel));
 
     // ---- rendering --------------------------------------------------------
@@ -145,7 +164,81 @@ export function mount(main, route, ctx) {
     }
 
     function renderChart() {
-        chart.setData(metrics.map(m => m.epoch), [metrics.map(m => m.loss ?? null), metrics.map(m => m.val_loss ?? null)]);
+        const xs = metrics.map(m => m.epoch);
+        chart.setData(xs, [metrics.map(m => m.loss ?? null), metrics.map(m => m.val_loss ?? null)]);
+        if (vae) {
+            vae.recChart.setData(xs, [metrics.map(m => m.reconstruction_loss ?? null),
+                                      metrics.map(m => m.val_reconstruction_loss ?? null)]);
+            vae.klChart.setData(xs, [metrics.map(m => m.kl_loss ?? null), metrics.map(m => m.val_kl_loss ?? null)]);
+        }
+    }
+
+    // ---- the vae's extras ---------------------------------------------------
+    // Built once, when the job turns out to be a vae: the loss parts, the
+    // manifold (latent_dim 2) and the prior samples with their button.
+    function vaeExtras() {
+        if (vae !== null || !job || !job.model) return;
+        const latentDim = job.settings ? job.settings.latent_dim : undefined;
+        if (job.model !== 'vae') {
+            setText(latentCaption, 'The first 5,000 test images, one dot each, coloured by label, at the first two principal components of the code, after the epoch chosen under Reconstructions.');
+            vae = false;
+            return;
+        }
+        setText(latentCaption, latentDim === 2 || latentDim === undefined
+            ? 'The first 5,000 test images at their encoded means, one dot each, coloured by label, after the epoch chosen under Reconstructions.'
+            : 'The first 5,000 test images at the first two principal components of their encoded means, coloured by label.');
+        const caption = chart.element.querySelector('figcaption');
+        if (caption) setText(caption, 'loss and val_loss per epoch (784 \u00d7 binary cross-entropy + KL divergence)');
+
+        const v = {};
+        const partsPanel = h('section', { class: 'panel', 'aria-labelledby': 'parts-title' },
+            h('h2', { id: 'parts-title' }, 'Loss parts'));
+        v.recChart = lineChart(partsPanel, {
+            title: 'reconstruction part (784 \u00d7 binary cross-entropy) per epoch',
+            series: [{ label: 'reconstruction_loss' }, { label: 'val_reconstruction_loss' }],
+            height: 220,
+        });
+        v.recChart.element.querySelector('.chart-plot').id = 'rec-chart';
+        const klPanel = h('section', { class: 'panel', 'aria-labelledby': 'kl-title' },
+            h('h2', { id: 'kl-title' }, 'KL divergence'));
+        v.klChart = lineChart(klPanel, {
+            title: 'KL(q(z|x) \u2016 N(0, I)) per epoch',
+            series: [{ label: 'kl_loss' }, { label: 'val_kl_loss' }],
+            height: 220,
+        });
+        v.klChart.element.querySelector('.chart-plot').id = 'kl-chart';
+        replace(partsRow, partsPanel, klPanel);
+        partsRow.hidden = false;
+
+        v.manifoldImg = null;
+        if (latentDim === 2) {
+            v.manifoldImg = h('img', { id: 'manifold', class: 'manifold', alt: '', decoding: 'async', hidden: true });
+        }
+        v.samplesImg = h('img', { id: 'samples', class: 'manifold', alt: '', decoding: 'async', hidden: true });
+        v.samplesNote = h('p', { class: 'note', id: 'samples-note', role: 'status' },
+            'Press the button to decode fresh draws from the prior N(0, I).');
+        v.sampleBtn = h('button', { type: 'button', id: 'sample-btn', disabled: true, onclick: drawSamples },
+            `Sample ${SAMPLES_N} images`);
+        v.samplesImg.addEventListener('error', () => { if (alive) setText(v.samplesNote, 'Could not load the samples.'); });
+        replace(vaeSlot, h('section', { class: 'panel', 'aria-labelledby': 'vae-title' },
+            h('h2', { id: 'vae-title' }, 'Decoder'),
+            v.manifoldImg ? h('p', { class: 'note' },
+                'The latent manifold: decoder outputs on a 15\u00d715 grid of latent points at the Gaussian quantiles of 5% to 95%; z[0] grows to the right, z[1] upwards.') : null,
+            v.manifoldImg ? h('div', { class: 'recon-frame' }, v.manifoldImg) : null,
+            h('div', { class: 'sample-row' }, v.sampleBtn),
+            h('div', { class: 'recon-frame' }, v.samplesImg),
+            v.samplesNote));
+        vae = v;
+        if (shownEpoch >= 1) loadImage(shownEpoch); // the extras join the epoch already shown
+    }
+
+    function drawSamples() {
+        if (!vae || shownEpoch < 1) return;
+        const seed = crypto.getRandomValues(new Uint32Array(1))[0];
+        vae.samplesImg.hidden = false;
+        vae.samplesImg.alt = `${SAMPLES_N} images decoded from random latent points, seed ${seed}, epoch ${shownEpoch}`;
+        vae.samplesImg.src = urls.samples(id, { n: SAMPLES_N, seed, epoch: shownEpoch });
+        setText(vae.samplesNote, `${SAMPLES_N} draws from N(0, I) with seed ${seed}, decoded by the weights of epoch ${shownEpoch}.`);
     }
 
     function renderSettings() {
@@ -194,7 +287,23 @@ export function mount(main, route, ctx) {
         img.alt = `Test images and their reconstructions after epoch ${k}`;
         img.dataset.epoch = String(k);
         img.src = urls.reconstructions(id, { n: GRID_N, epoch: k });
+        latentImg.hidden = false;
+        latentImg.alt = `Scatter plot of the test images in the latent space after epoch ${k}, coloured by label`;
+        latentImg.dataset.epoch = String(k);
+        latentImg.src = urls.latent(id, { epoch: k });
+        if (vae && vae.manifoldImg) {
+            vae.manifoldImg.hidden = false;
+            vae.manifoldImg.alt = `Decoder outputs on a 15 by 15 grid of latent points after epoch ${k}`;
+            vae.manifoldImg.src = urls.manifold(id, { epoch: k });
+        }
+        if (vae) vae.sampleBtn.disabled = false;
     }
+    latentImg.addEventListener('error', () => {
+        if (!alive) return;
+        latentNote.hidden = false;
+        setText(latentNote, `Could not load the latent scatter of epoch ${latentImg.dataset.epoch}.`);
+    });
+    latentImg.addEventListener('load', () => { latentNote.hidden = true; });
     img.addEventListener('error', () => {
         if (!alive) return;
         imgNote.hidden = false;
@@ -209,6 +318,7 @@ export function mount(main, route, ctx) {
 
     function renderAll() {
         renderHead();
+        vaeExtras();
         renderChart();
         renderSettings();
         renderRecon();
