@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "srv_latent.h"
 
 static const struct {
     const char *name;
@@ -44,7 +45,11 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
-        if (strcmp(cmd, commands[k].name) == 0) return commands[k].main(argc - 1, argv + 1);
+        if (strcmp(cmd, commands[k].name) == 0) {
+            int rc = commands[k].main(argc - 1, argv + 1);
+            srv_latent_shutdown(); /* the latent pictures' font caches, for leak checkers */
+            return rc;
+        }
     fprintf(stderr, "aelab: unknown command '%s' (try aelab --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }

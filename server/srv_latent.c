@@ -15,6 +15,7 @@
  * covered, so its colour is exactly the label's (tests rely on that).
  */
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -441,4 +442,10 @@ enum ae_status srv_latent_samples_png(const struct ae_model *m, int32_t n, uint6
     }
     free(images);
     return st;
+}
+
+void srv_latent_shutdown(void)
+{
+    cairo_debug_reset_static_data();
+    FcFini();
 }

@@ -95,4 +95,10 @@ enum ae_status srv_latent_samples_png(const struct ae_model *m, int32_t n, uint6
                                       uint8_t **png, size_t *png_len, int32_t *width,
                                       int32_t *height, struct ae_err *err);
 
+/* Release the process-wide caches of the drawing libraries (cairo's font
+ * caches, fontconfig's configuration), so that leak checkers see a clean
+ * exit.  Call once at the end of main(), when no thread draws any more;
+ * nothing here may be called afterwards.  Harmless if nothing was drawn. */
+void srv_latent_shutdown(void);
+
 #endif /* SRV_LATENT_H */
