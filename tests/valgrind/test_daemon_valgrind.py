@@ -72,6 +72,8 @@ def session(d):
              "job 1 finished")
     r = d.get("/api/jobs/%d/reconstructions.png?n=4" % j1, timeout=LONG)
     check(r.status == 200 and r.body[:8] == b"\x89PNG\r\n\x1a\n", "reconstructions.png")
+    r = d.get("/api/jobs/%d/latent.png" % j1, timeout=LONG)  # cairo + PCA in an HTTP thread
+    check(r.status == 200 and r.body[:8] == b"\x89PNG\r\n\x1a\n", "latent.png")
     check_eq(d.get("/api/jobs/%d/summary" % j1).status, 200, "summary")
     check_eq(d.get("/api/jobs/%d/metrics?format=csv" % j1).status, 200, "metrics csv")
     check_eq(d.get("/api/jobs/%d/weights" % j1).status, 200, "checkpoint download")
