@@ -445,8 +445,9 @@ enum ae_status srv_latent_samples_png(const struct ae_model *m, int32_t n, uint6
     return st;
 }
 
-void srv_latent_shutdown(void)
+void srv_latent_release_fonts(void)
 {
+    /* cairo's font caches hold fontconfig patterns: drop them first. */
     cairo_debug_reset_static_data();
     FcFini();
 }

@@ -97,10 +97,11 @@ enum ae_status srv_latent_samples_png(const struct ae_model *m, int32_t n, uint6
                                       uint8_t **png, size_t *png_len, int32_t *width,
                                       int32_t *height, struct ae_err *err);
 
-/* Release the process-wide caches of the drawing libraries (cairo's font
- * caches, fontconfig's configuration), so that leak checkers see a clean
- * exit.  Call once at the end of main(), when no thread draws any more;
- * nothing here may be called afterwards.  Harmless if nothing was drawn. */
-void srv_latent_shutdown(void);
+/* Free the font caches cairo and fontconfig keep for the whole process
+ * once a picture with text was drawn.  They are never freed otherwise, and
+ * valgrind and LeakSanitizer report some of their blocks as definitely lost
+ * at exit.  Call once at exit, after every thread that draws has stopped;
+ * drawing again afterwards starts the caches anew.  Not thread-safe. */
+void srv_latent_release_fonts(void);
 
 #endif /* SRV_LATENT_H */

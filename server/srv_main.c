@@ -429,7 +429,7 @@ stop_workers:
     app.workers = NULL;
 fail:
     free_app(&app);
-    srv_latent_shutdown(); /* every worker is joined: nothing draws any more */
+    srv_latent_release_fonts(); /* every drawing thread has stopped */
     if (status == 0) srv_testhook_exit();
     if (status == 0) srv_log(SRV_LOG_INFO, 0, "msg=\"stopped\"");
     return status;

@@ -384,6 +384,6 @@ int main(void)
         test_model_scatter(ds, AE_MODEL_CONV);
         ae_dataset_free(ds);
     }
-    srv_latent_shutdown(); /* so the leak checker sees fontconfig's caches freed */
+    srv_latent_release_fonts(); /* as aelabd and aelab do at exit */
     return check_summary("test_srv_latent");
 }
