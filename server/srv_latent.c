@@ -120,6 +120,7 @@ static void draw_axes(cairo_t *cr, const struct srv_plot_frame *f, const struct 
     /* Grid and ticks, x then y. */
     for (int axis = 0; axis < 2; axis++) {
         double lo = axis ? f->y0 : f->x0, hi = axis ? f->y1 : f->x1, step = tick_step(hi - lo);
+        if (!(step > 0.0) || !isfinite(step) || !isfinite(lo) || !isfinite(hi)) continue;
         for (long long k = (long long)ceil(lo / step); k <= (long long)floor(hi / step); k++) {
             double v = (double)k * step, px, py;
             srv_plot_to_pixel(f, axis ? f->x0 : v, axis ? v : f->y0, &px, &py);

@@ -5,7 +5,9 @@
  *    coloured by its label, with axes, ticks and a legend.  The 2-D
  *    position is the vae's encoded mean (latent_dim 2) or the first two
  *    principal components of the code (every other model, and a vae with
- *    another latent_dim); a one-dimensional code is drawn on y = 0.
+ *    another latent_dim); a one-dimensional code is drawn on y = 0.  The
+ *    codes are those of the inputs validation uses (for denoise the noisy
+ *    test images, ae_model_encode).
  *  - manifold (vae, latent_dim 2): the decoder's images on a 15x15 grid of
  *    latent points at Gaussian quantiles, 420x420 grayscale.
  *  - samples (vae): decoded draws from the prior N(0, I).
