@@ -129,6 +129,9 @@ def main():
         for kind in ("definitely lost", "indirectly lost"):
             m = re.search(kind + r": ([\d,]+) bytes", log)
             check(m is None or m.group(1) == "0", "%s: %s" % (kind, m and m.group(0)))
+        m = re.search(r"total heap usage: ([\d,]+ allocs, [\d,]+ frees, [\d,]+ bytes allocated)", log)
+        if m:
+            print("total heap usage: %s" % m.group(1))
         if "All heap blocks were freed" not in log:
             for kind in ("in use at exit", "possibly lost", "still reachable"):
                 m = re.search(kind + r": ([\d,]+ bytes in [\d,]+ blocks)", log)
