@@ -451,29 +451,36 @@ def run(a):
     torch_cfg = None
     n_pairs = a.reps * len(a.threads) * len(a.models)
     done_pairs = 0
-    for rep in range(a.reps):
-        for threads in a.threads:
-            for model in a.models:
-                s = samples.setdefault((model, threads), {"aelab": [], "torch": [], "errors": []})
-                order = ("aelab", "torch") if rep % 2 == 0 else ("torch", "aelab")
-                epochs = a.conv_epochs if model in ("conv", "denoise") else a.epochs
-                for side in order:
-                    try:
-                        if side == "aelab":
-                            r = run_aelab(a, model, threads, epochs)
-                        else:
-                            r = run_torch(a, model, threads, epochs)
-                            torch_cfg = torch_cfg or r["config"]
-                        if r["params"] != torch_ref.PARAMS[model]:
-                            raise RunError("%s reports %s params, the seed's %s has %d" % (
-                                side, r["params"], model, torch_ref.PARAMS[model]))
-                        s[side].append(r)
-                    except RunError as e:
-                        s["errors"].append("%s: %s" % (side, e))
-                done_pairs += 1
-                print("  [%d/%d] rep %d, %s, %d thread%s done (%.0f s elapsed)" % (
-                    done_pairs, n_pairs, rep + 1, model, threads, "" if threads == 1 else "s",
-                    time.time() - started), file=sys.stderr, flush=True)
+    interrupted = False
+    try:
+        for rep in range(a.reps):
+            for threads in a.threads:
+                for model in a.models:
+                    s = samples.setdefault((model, threads), {"aelab": [], "torch": [], "errors": []})
+                    order = ("aelab", "torch") if rep % 2 == 0 else ("torch", "aelab")
+                    epochs = a.conv_epochs if model in ("conv", "denoise") else a.epochs
+                    for side in order:
+                        try:
+                            if side == "aelab":
+                                r = run_aelab(a, model, threads, epochs)
+                            else:
+                                r = run_torch(a, model, threads, epochs)
+                                torch_cfg = torch_cfg or r["config"]
+                            if r["params"] != torch_ref.PARAMS[model]:
+                                raise RunError("%s reports %s params, the seed's %s has %d" % (
+                                    side, r["params"], model, torch_ref.PARAMS[model]))
+                            s[side].append(r)
+                        except RunError as e:
+                            s["errors"].append("%s: %s" % (side, e))
+                    done_pairs += 1
+                    print("  [%d/%d] rep %d, %s, %d thread%s done (%.0f s elapsed)" % (
+                        done_pairs, n_pairs, rep + 1, model, threads, "" if threads == 1 else "s",
+                        time.time() - started), file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM: the child is gone (run_json killed its group);
+        # report what was measured so far.
+        interrupted = True
+        print("- INTERRUPTED after %d of %d pairs: the tables below are partial" % (done_pairs, n_pairs))
 
     if torch_cfg:
         print("- PyTorch: %s, BLAS loaded %s, CPU capability %s, conv %s, Adam %s form, "
@@ -482,6 +489,8 @@ def run(a):
                   torch_cfg.get("cpu_capability"), torch_cfg.get("conv_impl"), torch_cfg.get("adam"),
                   torch_cfg.get("OMP_WAIT_POLICY") or "unset"))
     try:
+        if interrupted:
+            raise RunError("skipped (interrupted)")
         sgs.append(run_json(sg_cmd, 600)[0])
         print("- sgemm after the trainings: %s GFLOP/s" % ", ".join(
             "%.1f at %s thread(s)" % (v, k) for k, v in sorted(sgs[1]["ceiling_gflops"].items())))
@@ -518,6 +527,8 @@ def run(a):
                        "data_dir": a.data_dir, "dataset_bytes": data_bytes, "commit": git_commit(),
                        "build": binfo, "cpu": cpu_model(), "epochs": a.epochs, "conv_epochs": a.conv_epochs, "reps": a.reps,
                        "conv_train_size": a.conv_train_size, "results": results}, f, indent=1)
+    if interrupted:
+        return 130
     return 0 if all_met else 3
 
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "server/srv_latent.h"
 
 static const struct {
     const char *name;
@@ -43,8 +44,13 @@ int main(int argc, char **argv)
         printf("aelab %s\n", AELAB_VERSION);
         return CLI_EXIT_OK;
     }
-    for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
-        if (strcmp(cmd, commands[k].name) == 0) return commands[k].main(argc - 1, argv + 1);
+    for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
+        if (strcmp(cmd, commands[k].name) == 0) {
+            int status = commands[k].main(argc - 1, argv + 1);
+            srv_latent_release_fonts(); /* what training's pictures cached */
+            return status;
+        }
+    }
     fprintf(stderr, "aelab: unknown command '%s' (try aelab --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -138,17 +139,19 @@ out:
     srv_job_unref(j);
 }
 
-/* A seed for a request without one: different on every call. */
+/* A seed for a request without one: from the kernel's random source (the
+ * clock, mixed, if that fails), so every call differs. */
 static long long fresh_seed(void)
 {
-    static _Atomic unsigned long long counter;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long long x = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)ts.tv_sec << 30) ^
-                           (++counter * 0x9E3779B97F4A7C15ull);
-    x ^= x >> 31;
-    x *= 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 29;
+    unsigned long long x = 0;
+    if (getrandom(&x, sizeof x, GRND_NONBLOCK) != (ssize_t)sizeof x) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        x = ((unsigned long long)ts.tv_sec << 30) ^ (unsigned long long)ts.tv_nsec;
+        x ^= x >> 31;
+        x *= 0xBF58476D1CE4E5B9ull;
+        x ^= x >> 29;
+    }
     return (long long)(x & (unsigned long long)SEED_MAX);
 }
 

@@ -15,6 +15,7 @@
  * covered, so its colour is exactly the label's (tests rely on that).
  */
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,7 @@ static void draw_axes(cairo_t *cr, const struct srv_plot_frame *f, const struct 
     /* Grid and ticks, x then y. */
     for (int axis = 0; axis < 2; axis++) {
         double lo = axis ? f->y0 : f->x0, hi = axis ? f->y1 : f->x1, step = tick_step(hi - lo);
+        if (!(step > 0.0) || !isfinite(step) || !isfinite(lo) || !isfinite(hi)) continue;
         for (long long k = (long long)ceil(lo / step); k <= (long long)floor(hi / step); k++) {
             double v = (double)k * step, px, py;
             srv_plot_to_pixel(f, axis ? f->x0 : v, axis ? v : f->y0, &px, &py);
@@ -441,4 +443,11 @@ enum ae_status srv_latent_samples_png(const struct ae_model *m, int32_t n, uint6
     }
     free(images);
     return st;
+}
+
+void srv_latent_release_fonts(void)
+{
+    /* cairo's font caches hold fontconfig patterns: drop them first. */
+    cairo_debug_reset_static_data();
+    FcFini();
 }

@@ -5,7 +5,9 @@
  *    coloured by its label, with axes, ticks and a legend.  The 2-D
  *    position is the vae's encoded mean (latent_dim 2) or the first two
  *    principal components of the code (every other model, and a vae with
- *    another latent_dim); a one-dimensional code is drawn on y = 0.
+ *    another latent_dim); a one-dimensional code is drawn on y = 0.  The
+ *    codes are those of the inputs validation uses (for denoise the noisy
+ *    test images, ae_model_encode).
  *  - manifold (vae, latent_dim 2): the decoder's images on a 15x15 grid of
  *    latent points at Gaussian quantiles, 420x420 grayscale.
  *  - samples (vae): decoded draws from the prior N(0, I).
@@ -94,5 +96,12 @@ enum ae_status srv_latent_manifold_png(const struct ae_model *m, uint8_t **png, 
 enum ae_status srv_latent_samples_png(const struct ae_model *m, int32_t n, uint64_t seed,
                                       uint8_t **png, size_t *png_len, int32_t *width,
                                       int32_t *height, struct ae_err *err);
+
+/* Free the font caches cairo and fontconfig keep for the whole process
+ * once a picture with text was drawn.  They are never freed otherwise, and
+ * valgrind and LeakSanitizer report some of their blocks as definitely lost
+ * at exit.  Call once at exit, after every thread that draws has stopped;
+ * drawing again afterwards starts the caches anew.  Not thread-safe. */
+void srv_latent_release_fonts(void);
 
 #endif /* SRV_LATENT_H */

@@ -32,6 +32,7 @@
 #include "server/srv_app.h"
 #include "server/srv_http.h"
 #include "server/srv_job.h"
+#include "server/srv_latent.h"
 #include "server/srv_log.h"
 #include "server/srv_testhook.h"
 #include "server/srv_worker.h"
@@ -428,6 +429,7 @@ stop_workers:
     app.workers = NULL;
 fail:
     free_app(&app);
+    srv_latent_release_fonts(); /* every drawing thread has stopped */
     if (status == 0) srv_testhook_exit();
     if (status == 0) srv_log(SRV_LOG_INFO, 0, "msg=\"stopped\"");
     return status;

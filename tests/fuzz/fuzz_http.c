@@ -18,7 +18,7 @@
  * registry, the queue of 4 and the feed) holding five jobs, one in each
  * state, so results never depend on earlier inputs; what is built once is
  * read-only (settings, the OpenAPI text, a tiny data set, the web root and
- * the weights of job 1's two epochs, put back if a purge removed them).
+ * the weights files of jobs 1 and 2, put back if a purge removed them).
  * Event streams are run at the end of the session against a closed feed,
  * so they emit their opening events and end instead of waiting for
  * heartbeats.
@@ -47,6 +47,7 @@
 #include "server/srv_api_service.h"
 #include "server/srv_job.h"
 #include "server/srv_log.h"
+#include "server/srv_latent.h"
 #include "server/srv_run.h"
 
 extern const char srv_openapi_doc[];
@@ -58,8 +59,15 @@ extern const unsigned long srv_openapi_doc_len;
 
 static struct srv_app app;
 static struct stat secret_sb;
-static char run1_dir[4200], weights1_dir[4300], weights1[4400], weights2[4400];
-static struct ae_model *model1;
+/* Jobs whose weights files exist: 1 (simple, epochs 1 and 2) and 2 (vae,
+ * epoch 1).  Put back before each input if a purge removed them. */
+static struct weights_job {
+    int64_t id;
+    const char *model;
+    int32_t n_epochs;
+    struct ae_model *m;
+    char dir[4300];
+} wjobs[2] = {{1, "simple", 2, NULL, ""}, {2, "vae", 1, NULL, ""}};
 
 /* ------------------------------------------------------------------------ */
 /* Set-up done once                                                         */
@@ -104,7 +112,7 @@ static void put_idx(const char *dir, const char *name, int nd, uint32_t n)
     free(buf);
 }
 
-/* The first job of every session: simple, 2 epochs done, weights on disk. */
+/* Job 1: simple, 2 of 3 epochs done (succeeded), weights on disk. */
 static struct ae_config job1_cfg(void)
 {
     struct ae_config c;
@@ -116,16 +124,35 @@ static struct ae_config job1_cfg(void)
     return c;
 }
 
+/* Job 2: vae, failed after epoch 1 of 4, weights on disk. */
+static struct ae_config job2_cfg(void)
+{
+    struct ae_config c;
+    ae_config_defaults(&c, AE_MODEL_VAE);
+    c.epochs = 4;
+    c.train_size = 16;
+    c.test_size = 16;
+    return c;
+}
+
 static void ensure_weights(void)
 {
     struct ae_err e = {0};
-    if (access(weights1, F_OK) == 0 && access(weights2, F_OK) == 0) return;
-    make_dir(run1_dir);
-    make_dir(weights1_dir);
-    if (ae_model_save(model1, weights1, &e) != AE_OK ||
-        ae_model_save(model1, weights2, &e) != AE_OK) {
-        fprintf(stderr, "fuzz_http: %s\n", e.msg);
-        abort();
+    char path[4400], run_dir[4300];
+    for (int k = 0; k < 2; k++) {
+        struct weights_job *w = &wjobs[k];
+        for (int32_t ep = 1; ep <= w->n_epochs; ep++) {
+            snprintf(path, sizeof path, "%s/epoch-%04d.aew", w->dir, ep);
+            if (access(path, F_OK) == 0) continue;
+            snprintf(run_dir, sizeof run_dir, "%s", w->dir);
+            *strrchr(run_dir, '/') = '\0';
+            make_dir(run_dir);
+            make_dir(w->dir);
+            if (ae_model_save(w->m, path, &e) != AE_OK) {
+                fprintf(stderr, "fuzz_http: %s\n", e.msg);
+                abort();
+            }
+        }
     }
 }
 
@@ -134,7 +161,7 @@ static void setup(void)
     const char *tmp = fuzz_tmpdir();
     char path[4200], run[64];
     struct ae_err e = {0};
-    struct ae_config c1 = job1_cfg();
+    struct ae_config c1 = job1_cfg(), c2 = job2_cfg();
 
     srv_log_set_level(SRV_LOG_ERROR);
     srv_config_defaults(&app.cfg, 2);
@@ -151,11 +178,10 @@ static void setup(void)
     /* Run directories. */
     snprintf(app.logdir, sizeof app.logdir, "%s/runs", tmp);
     make_dir(app.logdir);
-    srv_run_dir_name(run, sizeof run, 1, "simple");
-    snprintf(run1_dir, sizeof run1_dir, "%s/%s", app.logdir, run);
-    snprintf(weights1_dir, sizeof weights1_dir, "%s/weights", run1_dir);
-    snprintf(weights1, sizeof weights1, "%s/epoch-0001.aew", weights1_dir);
-    snprintf(weights2, sizeof weights2, "%s/epoch-0002.aew", weights1_dir);
+    for (int k = 0; k < 2; k++) {
+        srv_run_dir_name(run, sizeof run, wjobs[k].id, wjobs[k].model);
+        snprintf(wjobs[k].dir, sizeof wjobs[k].dir, "%s/%s/weights", app.logdir, run);
+    }
 
     /* Web root with a secret next to it and a symlink pointing there. */
     snprintf(path, sizeof path, "%s/secret.txt", tmp);
@@ -186,9 +212,23 @@ static void setup(void)
     if (srv_data_new(path, &app.data, &e) != AE_OK ||
         srv_api_build_models(&app, &e) != SRV_OK ||
         srv_api_build_openapi(&app, srv_openapi_doc, srv_openapi_doc_len, &e) != SRV_OK ||
-        ae_model_new(&c1, &model1, &e) != AE_OK) {
+        ae_model_new(&c1, &wjobs[0].m, &e) != AE_OK ||
+        ae_model_new(&c2, &wjobs[1].m, &e) != AE_OK) {
         fprintf(stderr, "fuzz_http: set-up: %s\n", e.msg);
         abort();
+    }
+    /* Load the fonts now (the latent pictures have text): fontconfig's
+     * one-off start-up then belongs to no input.  Released at exit, as
+     * aelabd does, so the leak check at exit sees only our own blocks. */
+    {
+        static const float xy[4] = {0, 0, 1, 1};
+        static const uint8_t labels[2] = {1, 2};
+        struct srv_scatter sc = {.xy = xy, .labels = labels, .n = 2, .title = "warm-up"};
+        uint8_t *png = NULL;
+        size_t len = 0;
+        if (srv_latent_plot_png(&sc, &png, &len, NULL, &e) != AE_OK) abort();
+        free(png);
+        atexit(srv_latent_release_fonts);
     }
 }
 
@@ -247,10 +287,13 @@ static void open_state(void)
     srv_job_epoch(j, app.store, app.feed, &m, &e);
     srv_job_finish(j, app.store, app.feed, SRV_JOB_SUCCEEDED, NULL, &e);
     srv_job_unref(j);
-    /* 2: vae that failed. */
-    ae_config_defaults(&cv, AE_MODEL_VAE);
+    /* 2: vae that failed after epoch 1 (weights on disk). */
+    cv = job2_cfg();
     j = add_job("vae", "v \"quoted\" \xc3\xa9", &cv);
     srv_job_start(j, app.store, app.feed, 0, &e);
+    m.epoch = 1, m.loss = 190.5, m.val_loss = 185.25, m.reconstruction_loss = 180.0;
+    m.kl_loss = 10.5, m.val_reconstruction_loss = 176.0, m.val_kl_loss = 9.25;
+    srv_job_epoch(j, app.store, app.feed, &m, &e);
     srv_job_finish(j, app.store, app.feed, SRV_JOB_FAILED, "data set \"x\" vanished", &e);
     srv_job_unref(j);
     /* 3: conv, running mid-epoch. */

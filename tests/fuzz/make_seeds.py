@@ -173,7 +173,7 @@ def http_seeds(out):
         doc = json.load(f)
     auth = "Authorization: Bearer %s\n" % TOKEN
     examples = {"state": "queued,running", "model": "conv", "limit": "2", "before": "4",
-                "purge": "true", "n": "3", "epoch": "1", "format": "csv"}
+                "purge": "true", "n": "3", "epoch": "1", "format": "csv", "seed": "7"}
     i = 0
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
@@ -181,7 +181,7 @@ def http_seeds(out):
                 continue
             params = [p["name"] for p in op.get("parameters", [])
                       if isinstance(p, dict) and p.get("in") == "query"]
-            for jid in ("1", "3"):
+            for jid in ("1", "2", "3"):
                 target = path.replace("{id}", jid)
                 if params:
                     target += "?" + "&".join("%s=%s" % (p, examples.get(p, "1")) for p in params)

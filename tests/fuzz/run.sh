@@ -39,6 +39,7 @@ opts=(-max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -max_len="$max_len"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/tests/fuzz/lsan.supp}
 echo "run.sh: $bin ${opts[*]} $work $corpus $*" | tee "$log"
 "$bin" "${opts[@]}" "$work" "$corpus" "$@" >>"$log" 2>&1
 status=$?

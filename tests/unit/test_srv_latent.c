@@ -157,6 +157,16 @@ static void test_synthetic_scatter(void)
     free(pic.px);
     free(png);
 
+    /* Codes at the ends of the float range (a diverging model): still a
+     * picture, no ticks where the range overflows, no cairo error. */
+    float huge[6] = {-3e38f, -3e38f, 3e38f, 3e38f, 0, 1e-30f};
+    uint8_t hl[3] = {1, 2, 3};
+    struct srv_scatter hs = {.xy = huge, .labels = hl, .n = 3};
+    CHECK_EQ_INT(srv_latent_plot_png(&hs, &png, &len, &f, &err), AE_OK);
+    CHECK(png && decode(png, len, &pic) && pic.w == SRV_LATENT_WIDTH);
+    free(pic.px);
+    free(png);
+
     /* No points at all still draws the axes. */
     sc.n = 0;
     CHECK_EQ_INT(srv_latent_plot_png(&sc, &png, &len, &f, &err), AE_OK);
@@ -374,5 +384,6 @@ int main(void)
         test_model_scatter(ds, AE_MODEL_CONV);
         ae_dataset_free(ds);
     }
+    srv_latent_release_fonts(); /* as aelabd and aelab do at exit */
     return check_summary("test_srv_latent");
 }

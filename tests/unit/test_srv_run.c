@@ -17,6 +17,7 @@
 #include "check.h"
 #include "proto/tb.h"
 #include "server/srv_data.h"
+#include "server/srv_latent.h"
 #include "server/srv_run.h"
 
 static char tmp_root[256];
@@ -467,5 +468,6 @@ int main(int argc, char **argv)
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp_root);
+    srv_latent_release_fonts(); /* as aelabd and aelab do at exit */
     return check_summary("test_srv_run");
 }

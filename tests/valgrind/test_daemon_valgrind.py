@@ -2,9 +2,9 @@
 """aelabd under valgrind (memcheck): a scripted session, then a clean
 shutdown, must leave no leak and no memory error.
 
-The session: one job trained to the end (and its artifacts fetched: PNG,
-summary, CSV metrics, an event stream, /metrics, the OpenAPI document, a
-static file), one running job cancelled, one queued job cancelled, a
+The session: one job trained to the end (and its artifacts fetched:
+reconstructions and latent PNGs, summary, CSV metrics, the checkpoint, an
+event stream, /metrics, the OpenAPI document, a static file), one running job cancelled, one queued job cancelled, a
 running job and a queued one left for the SIGTERM (the running one is
 suspended, as a shutdown does).  The daemon runs with
 --leak-check=full --errors-for-leak-kinds=definite,indirect and
@@ -72,6 +72,8 @@ def session(d):
              "job 1 finished")
     r = d.get("/api/jobs/%d/reconstructions.png?n=4" % j1, timeout=LONG)
     check(r.status == 200 and r.body[:8] == b"\x89PNG\r\n\x1a\n", "reconstructions.png")
+    r = d.get("/api/jobs/%d/latent.png" % j1, timeout=LONG)
+    check(r.status == 200 and r.body[:4] == b"\x89PNG", "latent.png (drawn with cairo)")
     check_eq(d.get("/api/jobs/%d/summary" % j1).status, 200, "summary")
     check_eq(d.get("/api/jobs/%d/metrics?format=csv" % j1).status, 200, "metrics csv")
     check_eq(d.get("/api/jobs/%d/weights" % j1).status, 200, "checkpoint download")
@@ -127,6 +129,9 @@ def main():
         for kind in ("definitely lost", "indirectly lost"):
             m = re.search(kind + r": ([\d,]+) bytes", log)
             check(m is None or m.group(1) == "0", "%s: %s" % (kind, m and m.group(0)))
+        m = re.search(r"total heap usage: ([\d,]+ allocs, [\d,]+ frees, [\d,]+ bytes allocated)", log)
+        if m:
+            print("total heap usage: %s" % m.group(1))
         if "All heap blocks were freed" not in log:
             for kind in ("in use at exit", "possibly lost", "still reachable"):
                 m = re.search(kind + r": ([\d,]+ bytes in [\d,]+ blocks)", log)
