@@ -25,8 +25,9 @@ and TensorBoard's view of its event files (a SessionLog START at step s
 drops earlier records from step s on) shows each epoch's loss once, equal
 to the reference.
 
-Cycles: $AELAB_KILL_CYCLES (meson sets 12; README's figures come from 50),
-or the first argument.  Seed: $AELAB_KILL_SEED (printed; default random).
+Cycles: $AELAB_KILL_CYCLES (meson sets 12, 6 under a sanitizer; README's
+figures come from 50), or the first argument.  Seed: $AELAB_KILL_SEED
+(printed; default random).  Job size: $AELAB_KILL_SCALE (see below).
 """
 import gzip
 import os
@@ -52,6 +53,12 @@ SPECS = {
             "batch_size": 50, "threads": 1, "seed": 14},
 }
 KINDS = ("random", "submission", "checkpoint")
+
+# $AELAB_KILL_SCALE shrinks the training sets (meson sets 0.2 in sanitizer
+# builds, where training is 10-50x slower).
+_scale = float(os.environ.get("AELAB_KILL_SCALE", "1"))
+for _spec in SPECS.values():
+    _spec["train_size"] = max(200, int(_spec["train_size"] * _scale))
 
 
 def mnist_slice(root, n_train=2000, n_test=200):

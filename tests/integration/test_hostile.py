@@ -28,6 +28,7 @@ latency during an attack stays under max(10 x the quiet one, 250 ms).
 import http.client
 import json
 import os
+import re
 import socket
 import statistics
 import sys
@@ -35,10 +36,14 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from aelabd_harness import check, check_eq, cleanup, raw_request, summary, tmpdir  # noqa: E402
+from aelabd_harness import check, check_eq, cleanup, summary, tmpdir  # noqa: E402
 from faults_harness import TINY_JOB, EnvDaemon, tiny_data_dir  # noqa: E402
 
-TIMEOUT = 3         # --connection-timeout
+TIMEOUT = 4         # --connection-timeout
+# The attacks come from their own addresses (the whole of 127/8 is loopback),
+# as they would from the network, so the per-address limit applies to them and
+# not to the probe, which stands for everyone else.
+LORIS, OVERSIZE, BAD_IDS, PATHS, TOKENS = ("127.0.0.%d" % i for i in range(2, 7))
 PER_IP = 32         # --max-connections-per-ip
 TOKEN = "hostile-test-token-0123456789"
 
@@ -107,6 +112,82 @@ def conn_from(src, port, timeout=10):
     return s
 
 
+def raw_request(port, data, src, timeout=10):
+    """Send raw bytes from address src; (status, body) of the answer (0 if
+    the connection closed without one)."""
+    s = conn_from(src, port, timeout)
+    try:
+        s.sendall(data)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            head, sep, rest = out.partition(b"\r\n\r\n")
+            if sep:
+                m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+                if m and len(rest) >= int(m.group(1)):
+                    break
+        status = int(out.split(b" ", 2)[1]) if out.startswith(b"HTTP/") else 0
+        return status, out.partition(b"\r\n\r\n")[2]
+    finally:
+        s.close()
+
+
+def http_from(src, port):
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(src, 0))
+
+
+class Attacker:
+    """Requests from one address on a keep-alive connection.  aelabd closes
+    the connection after a request it refuses before reading it (bad id,
+    token, size: "Connection: close"), so a flood of those is a flood of new
+    connections, and its per-address limit refuses some of them while the
+    closed ones' threads finish: that is retried after a pause, as a client
+    would, and counted."""
+
+    def __init__(self, src, port):
+        self.src, self.port = src, port
+        self.c = None
+        self.new_connections = 0
+        self.refused = 0
+
+    def send(self, method, path, body=None, headers=None):
+        for attempt in range(200):
+            if self.c is None:
+                self.c = http_from(self.src, self.port)
+                self.new_connections += 1
+            try:
+                self.c.request(method, path, body=body, headers=headers or {})
+                r = self.c.getresponse()
+                data = r.read()
+                if (r.getheader("Connection") or "").lower() == "close":
+                    self.c.close()
+                    self.c = None
+                return r.status, data
+            except (OSError, http.client.HTTPException):
+                self.c.close()
+                self.c = None
+                self.refused += 1
+                time.sleep(0.005 * min(attempt + 1, 20))
+        return 0, b""
+
+    def close(self):
+        if self.c is not None:
+            self.c.close()
+
+
+def sanitized(pid):
+    """Is the process built with ASan or TSan (its RSS then says little)?"""
+    with open("/proc/%d/maps" % pid) as f:
+        maps = f.read()
+    return "libasan" in maps or "libtsan" in maps
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -126,7 +207,7 @@ def slow_loris(d, n=120):
     socks, refused = [], 0
     for _ in range(n):
         try:
-            socks.append([conn_from("127.0.0.2", d.port), time.time(), 0, None])
+            socks.append([conn_from(LORIS, d.port), time.time(), 0, None])
         except OSError:
             refused += 1
     # Over the per-address limit: closed as soon as accepted.
@@ -167,7 +248,7 @@ def slow_loris(d, n=120):
                 s[3] = time.time() - started
         if all(s[3] is not None for s in socks):
             break
-        time.sleep(TIMEOUT / 4.0)  # a byte every 0.75 s: never idle for the timeout
+        time.sleep(TIMEOUT / 4.0)  # a byte every second: never idle for the timeout
     held = [s[3] for s in socks if s[3]]
     still_open = sum(1 for s in socks if s[3] is None)
     for s in socks:
@@ -190,16 +271,16 @@ def oversized(d):
             b"".join(b"X-H%d: %s\r\n" % (k, b"v" * 90) for k in range(1000)) + b"\r\n")
     for what, req, want in (("one 100 KB header", big, 431), ("1000 headers", many, 431)):
         for _ in range(20):
-            status, _ = raw_request(d.port, req)
+            status, _ = raw_request(d.port, req, OVERSIZE)
             check_eq(status, want, what)
     status, _ = raw_request(d.port, b"GET /api/jobs?x=" + b"a" * 20000 +
-                            b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                            b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", OVERSIZE)
     check(status in (414, 431), "a 20 KB target -> %d" % status)
 
     rss0 = rss_kib(d.proc.pid)
     auth = b"Authorization: Bearer " + TOKEN.encode() + b"\r\n"
     # A huge Content-Length is refused before any body arrives.
-    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    s = conn_from(OVERSIZE, d.port)
     s.sendall(b"POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + auth +
               b"Content-Length: 1000000000000\r\n\r\n")
     data = s.recv(4096)
@@ -209,10 +290,10 @@ def oversized(d):
     body = b"{" + b" " * 200000 + b"}"
     status, data = raw_request(d.port, b"POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: "
                                b"application/json\r\n" + auth + b"Content-Length: %d\r\n"
-                               b"Connection: close\r\n\r\n" % len(body) + body)
+                               b"Connection: close\r\n\r\n" % len(body) + body, OVERSIZE)
     check_eq(status, 413, "a 200 KB body")
     # 20 MB chunked: answered 413, memory not grown by the body.
-    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    s = conn_from(OVERSIZE, d.port)
     s.sendall(b"POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + auth +
               b"Transfer-Encoding: chunked\r\n\r\n")
     chunk = b"%x\r\n%s\r\n" % (65536, b"x" * 65536)
@@ -232,7 +313,10 @@ def oversized(d):
     s.close()
     check(data.startswith(b"HTTP/1.1 413"), "20 MB chunked body -> %r" % data[:40])
     grown = rss_kib(d.proc.pid) - rss0
-    check(grown < 8 * 1024, "RSS grew by %d KiB after the oversized bodies" % grown)
+    if sanitized(d.proc.pid):
+        print("  (RSS bound not checked: a sanitizer's allocator keeps freed memory)")
+    else:
+        check(grown < 8 * 1024, "RSS grew by %d KiB after the oversized bodies" % grown)
     print("oversized: 431 for 100 KB heads, 413 for a 10^12 Content-Length, a 200 KB body and "
           "%d MB chunked (sent before the answer); RSS %+d KiB" % (sent >> 20, grown))
 
@@ -262,35 +346,24 @@ def invalid_ids(d, total=10000, threads=4):
     counts = {}
     bad = []
     lock = threading.Lock()
+    attackers = [Attacker(BAD_IDS, d.port) for _ in range(threads)]
 
     def worker(k):
-        c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=30)
+        a = attackers[k]
         hdr = {"Authorization": "Bearer " + TOKEN}
         for n in range(k, total, threads):
             meth, path, want = paths[n % len(paths)]
+            status, body = a.send(meth, path, headers=hdr)
+            ok = status in want
             try:
-                c.request(meth, path, headers=hdr)
-                r = c.getresponse()
-                body = r.read()
-                if r.getheader("Connection", "").lower() == "close":
-                    c.close()
-                    c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=30)
-            except (OSError, http.client.HTTPException) as e:
-                with lock:
-                    bad.append((path, repr(e)))
-                c.close()
-                c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=30)
-                continue
-            ok = r.status in want
-            try:
-                ok = ok and json.loads(body.decode()).get("status") == r.status
+                ok = ok and json.loads(body.decode()).get("status") == status
             except ValueError:
                 ok = False
             with lock:
-                counts[r.status] = counts.get(r.status, 0) + 1
+                counts[status] = counts.get(status, 0) + 1
                 if not ok:
-                    bad.append((path, r.status, body[:120]))
-        c.close()
+                    bad.append((path, status, body[:120]))
+        a.close()
 
     t0 = time.time()
     ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
@@ -299,10 +372,12 @@ def invalid_ids(d, total=10000, threads=4):
     for t in ts:
         t.join()
     dt = time.time() - t0
-    check_eq(sum(counts.values()), total, "every invalid-id request answered: %r" % bad[:5])
+    check_eq(sum(counts.values()), total, "every invalid-id request answered")
     check(not bad, "invalid ids answered 400/404 with a problem: %r" % bad[:5])
-    print("invalid ids: %d requests in %.1f s (%.0f/s), answers %r"
-          % (total, dt, total / dt, dict(sorted(counts.items()))))
+    print("invalid ids: %d requests in %.1f s (%.0f/s), answers %r; %d connections, %d refused "
+          "by the per-address limit and retried"
+          % (total, dt, total / dt, dict(sorted(counts.items())),
+             sum(a.new_connections for a in attackers), sum(a.refused for a in attackers)))
 
 
 def traversal(d, root):
@@ -323,7 +398,8 @@ def traversal(d, root):
         for meth in ("GET", "POST"):
             status, body = raw_request(d.port, b"%s %s HTTP/1.1\r\nHost: x\r\nConnection: close"
                                        b"\r\nContent-Length: 0\r\n\r\n" % (meth.encode(),
-                                                                          p.encode()))
+                                                                          p.encode()),
+                                       PATHS)
             statuses[status] = statuses.get(status, 0) + 1
             check(status in (400, 401, 404, 405), "%s %s -> %d" % (meth, p, status))
             check(b"TOP SECRET" not in body and b"root:" not in body, "%s leaked a file" % p)
@@ -349,29 +425,20 @@ def wrong_tokens(d):
     while len(variants) < 1500:
         variants.append("Bearer %s-%d" % (t, len(variants)))
     counts = {}
-    c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=30)
+    a = Attacker(TOKENS, d.port)
     for v in variants:
-        try:
-            c.request("POST", "/api/jobs", body=json.dumps(TINY_JOB),
-                      headers={"Authorization": v, "Content-Type": "application/json"})
-            r = c.getresponse()
-            r.read()
-            status = r.status
-            if r.getheader("Connection", "").lower() == "close":
-                c.close()
-                c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=30)
-        except (OSError, http.client.HTTPException):
-            status = 0
-            c.close()
-            c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=30)
+        status, _ = a.send("POST", "/api/jobs", body=json.dumps(TINY_JOB),
+                           headers={"Authorization": v, "Content-Type": "application/json"})
         counts[status] = counts.get(status, 0) + 1
         want = (401, 431) if len(v) > 8000 else (401,)
         check(status in want, "token %r... -> %d" % (v[:40], status))
-    c.close()
+    a.close()
     r = d.post("/api/jobs", TINY_JOB, headers={"Authorization": "Bearer " + t})
     check_eq(r.status, 201, "the right token still works")
     check_eq(d.get("/api/jobs").json()["total"], 1 + 1, "no job made by a wrong token")
-    print("wrong tokens: %d variants, answers %r" % (len(variants), dict(sorted(counts.items()))))
+    print("wrong tokens: %d variants, answers %r; %d connections, %d refused by the "
+          "per-address limit and retried" % (len(variants), dict(sorted(counts.items())),
+                                             a.new_connections, a.refused))
     return r.json()["id"]
 
 
