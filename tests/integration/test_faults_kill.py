@@ -244,7 +244,7 @@ def main():
                 check_eq(view, want, "job %d: TensorBoard's view of the event files" % jid)
             for jid in extra:
                 d.wait_state(jid, ("succeeded", "failed", "cancelled"), timeout=600)
-            EVENT_FILES.update(whole=0, torn=0)
+            EVENT_FILES.update(whole=0, empty=0, torn=0)
             for f in event_files(d.logdir):
                 events_readable(f)
             # A job's event files: one per (re)start.
@@ -261,12 +261,14 @@ def main():
               "training; %d jobs acknowledged, %d lost; %d runs interrupted in %d jobs, "
               "each restarted from its checkpoint (or from scratch) and finished with the "
               "reference losses; %d more jobs committed without an answer (killed "
-              "mid-request), all finished; event files at the end: %d whole, %d with a torn "
-              "trailing record (and nothing else wrong)"
+              "mid-request), all finished; event files at the end: %d whole, %d empty (killed "
+              "right after creating them), %d with a torn trailing record (and nothing else "
+              "wrong)"
               % (cycles, kill_secs,
                  ", ".join("%s %d/%d" % (k, seen[k], tried[k]) for k in KINDS),
                  running_at_kill, len(mine), len(set(mine) - set(db_jobs(d.db))), interrupted,
-                 resumed, len(extra), EVENT_FILES["whole"], EVENT_FILES["torn"]))
+                 resumed, len(extra), EVENT_FILES["whole"], EVENT_FILES["empty"],
+                 EVENT_FILES["torn"]))
     finally:
         cleanup(root)
     return summary("test_faults_kill")

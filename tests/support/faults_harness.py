@@ -128,8 +128,8 @@ def cli_events(path):
     return p.returncode, recs, damage, summ
 
 
-# Files events_readable found whole, and with a torn trailing record.
-EVENT_FILES = {"whole": 0, "torn": 0}
+# Files events_readable found whole, empty, and with a torn trailing record.
+EVENT_FILES = {"whole": 0, "empty": 0, "torn": 0}
 
 
 def events_readable(path):
@@ -142,8 +142,10 @@ def events_readable(path):
     ok = summ is not None and len(damage) <= 1 and summ.get("damaged", 0) == len(damage)
     if damage:
         ok = ok and damage[0].get("error") == "truncated" and bool(summ.get("truncated"))
-    EVENT_FILES["torn" if damage else "whole"] += 1
-    return check(ok and len(recs) > 0,
+    # An empty file is whole: a kill can land between its creation and its
+    # first record (TensorBoard skips it).
+    EVENT_FILES["torn" if damage else "empty" if not recs else "whole"] += 1
+    return check(ok,
                  "%s: rc=%d records=%d damage=%r summary=%r" % (path, rc, len(recs), damage[:2],
                                                                 summ))
 
