@@ -289,6 +289,12 @@ class Daemon:
         dt = time.time() - t0
         self.proc = None
         self.log.close()
+        if rc != 0 and sig != signal.SIGKILL:
+            # A sanitizer report or an assertion ends up here: show it, since
+            # the run directory is gone by the time anyone reads the CI log.
+            tail = self.log_text().splitlines()[-80:]
+            print("aelabd exited with %s; the last lines of its log:\n%s"
+                  % (rc, "\n".join(tail)), file=sys.stderr, flush=True)
         return rc, dt
 
     def kill9(self):
