@@ -292,9 +292,12 @@ class Daemon:
         if rc != 0 and sig != signal.SIGKILL:
             # A sanitizer report or an assertion ends up here: show it, since
             # the run directory is gone by the time anyone reads the CI log.
-            tail = self.log_text().splitlines()[-80:]
-            print("aelabd exited with %s; the last lines of its log:\n%s"
-                  % (rc, "\n".join(tail)), file=sys.stderr, flush=True)
+            lines = self.log_text().splitlines()
+            start = next((i for i, x in enumerate(lines)
+                          if "Sanitizer" in x or "runtime error" in x), None)
+            shown = lines[start:start + 200] if start is not None else lines[-80:]
+            print("aelabd exited with %s; from its log:\n%s"
+                  % (rc, "\n".join(shown)), file=sys.stderr, flush=True)
         return rc, dt
 
     def kill9(self):
