@@ -15,27 +15,13 @@
 
 #include "core/ae_ops.h"
 #include "core/ae_simd.h"
+#include "bench_util.h"
 
 #define LN AE_LANES
 #define REPS 31
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return 1e9 * (double)ts.tv_sec + (double)ts.tv_nsec;
-}
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-static float *rnd(size_t n, float scale)
-{
-    float *p = aligned_alloc(64, ((n * 4 + 63) / 64) * 64);
-    for (size_t i = 0; i < n; i++) p[i] = ((float)rand() / (float)RAND_MAX - 0.5f) * scale;
-    return p;
-}
+static double now_ns(void) { return 1e9 * bu_now(); }
+static float *rnd(size_t n, float scale) { return bu_random_floats(n, scale); }
 static float *bordered(const float *x, int H, int W, int C, int p)
 {
     size_t n = (size_t)(H + 2 * p) * (W + 2 * p) * C * LN;
@@ -62,7 +48,7 @@ static double median_ns(thunk f, void *arg)
         f(arg);
         t[i] = now_ns() - t0;
     }
-    qsort(t, REPS, sizeof t[0], cmp);
+    qsort(t, REPS, sizeof t[0], bu_cmp_double);
     return t[REPS / 2];
 }
 

@@ -15,26 +15,12 @@
 
 #include "core/ae_ops.h"
 #include "core/ae_simd.h"
+#include "bench_util.h"
 
 #define REPS 31
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return 1e9 * (double)ts.tv_sec + (double)ts.tv_nsec;
-}
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-static float *rnd(size_t n, float scale)
-{
-    float *p = aligned_alloc(64, ((n * 4 + 63) / 64) * 64);
-    for (size_t i = 0; i < n; i++) p[i] = ((float)rand() / (float)RAND_MAX - 0.5f) * scale;
-    return p;
-}
+static double now_ns(void) { return 1e9 * bu_now(); }
+static float *rnd(size_t n, float scale) { return bu_random_floats(n, scale); }
 
 struct dc {
     int n, ni, no;
@@ -52,7 +38,7 @@ static double median_ns(void (*f)(struct dc *), struct dc *c)
         f(c);
         t[i] = now_ns() - t0;
     }
-    qsort(t, REPS, sizeof t[0], cmp);
+    qsort(t, REPS, sizeof t[0], bu_cmp_double);
     return t[REPS / 2];
 }
 
@@ -124,7 +110,7 @@ int main(void)
         ae_bce_sigmoid(zz, dz, y, (int64_t)n, 1e-5f, 16);
         if (i >= 3) t[i - 3] = now_ns() - t0;
     }
-    qsort(t, REPS, sizeof t[0], cmp);
+    qsort(t, REPS, sizeof t[0], bu_cmp_double);
     printf("%-22s %-9s %12.0f %9.2f  (%.2f ns/element, %s)\n", "256 x 784 sigmoid+BCE", "fused", t[REPS / 2],
            0.0, t[REPS / 2] / (double)n, ae_simd_avx512() ? "AVX-512" : "portable");
     free(z); free(y); free(dz); free(zz);

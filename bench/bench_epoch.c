@@ -17,6 +17,7 @@
 
 #include "core/ae.h"
 #include "tests/unit/ae_testdata.h"
+#include "bench_util.h"
 
 /* CPU seconds of all threads of the process: robust to other load on the
  * machine, unlike wall time. */
@@ -25,12 +26,6 @@ static double cpu_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv)
@@ -90,7 +85,7 @@ int main(int argc, char **argv)
                    "val_loss %.4f\n", name, s.epoch, s.train_seconds, s.val_seconds, cpu, s.loss, s.val_loss);
             fflush(stdout);
         }
-        qsort(tr, (size_t)n, sizeof tr[0], cmp_double);
+        qsort(tr, (size_t)n, sizeof tr[0], bu_cmp_double);
         printf("%-8s median train %.3f s/epoch (%d threads, batch %d)\n", name, tr[n / 2], threads,
                cfg.batch_size);
         ae_trainer_free(t);

@@ -26,27 +26,10 @@
 
 #include "proto/tb.h"
 #include "proto/tb_internal.h"
+#include "bench_util.h"
 
 #define ROUNDS 9
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 struct bench_case {
     const char *name;
@@ -61,7 +44,7 @@ static double run_writer(const char *dir, const struct bench_case *c, char *path
 {
     struct tb_writer *w = NULL;
     struct tb_err err = {0};
-    double t = now();
+    double t = bu_now();
     if (tb_writer_open(dir, 1700000000.0, "bench", getpid(), &w, &err) != TB_OK) {
         fprintf(stderr, "bench_tb: %s\n", err.msg);
         return -1;
@@ -78,7 +61,7 @@ static double run_writer(const char *dir, const struct bench_case *c, char *path
             return -1;
         }
     }
-    double dt = now() - t;
+    double dt = bu_now() - t;
     snprintf(path, cap, "%s", tb_writer_path(w));
     tb_writer_close(w, NULL);
     return dt;
@@ -88,7 +71,7 @@ static double run_writer(const char *dir, const struct bench_case *c, char *path
 static double run_plain(const char *path, const uint8_t *data, const size_t *rec_off,
                         int n_records, size_t total)
 {
-    double t = now();
+    double t = bu_now();
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
         fprintf(stderr, "bench_tb: create %s: %s\n", path, strerror(errno));
@@ -102,7 +85,7 @@ static double run_plain(const char *path, const uint8_t *data, const size_t *rec
             return -1;
         }
     }
-    double dt = now() - t;
+    double dt = bu_now() - t;
     close(fd);
     return dt;
 }
@@ -189,7 +172,7 @@ static int bench(const char *dir, const struct bench_case *c)
         bw = tw[r] < bw ? tw[r] : bw;
         bp = tp[r] < bp ? tp[r] : bp;
     }
-    double mw = median(tw, ROUNDS), mp = median(tp, ROUNDS);
+    double mw = bu_median(tw, ROUNDS), mp = bu_median(tp, ROUNDS);
     double mb = (double)total / 1e6;
     printf("%-18s %8d %9zu %12.0f %10.1f %12.0f %10.1f %7.0f%% %7.0f%%\n", c->name,
            c->n_records, (total - rec_off[1]) / (size_t)c->n_records, (double)n / mw, mb / mw,
@@ -255,13 +238,13 @@ int main(int argc, char **argv)
         double t[ROUNDS];
         volatile uint32_t sink = 0;
         for (int r = 0; r < ROUNDS; r++) {
-            double t0 = now();
+            double t0 = bu_now();
             for (int k = 0; k < 16; k++)
                 sink ^= hw ? tb_crc32c_hw(~0u, big, big_len) : tb_crc32c_sw(~0u, big, big_len);
-            t[r] = (now() - t0) / 16;
+            t[r] = (bu_now() - t0) / 16;
         }
         printf("crc32c %-6s %8.2f GB/s (1 MiB buffer, median of %d)\n", hw ? "SSE4.2" : "table",
-               (double)big_len / median(t, ROUNDS) / 1e9, ROUNDS);
+               (double)big_len / bu_median(t, ROUNDS) / 1e9, ROUNDS);
         (void)sink;
     }
 

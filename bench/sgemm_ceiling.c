@@ -24,25 +24,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #define MAX_LIST 16
 
 struct list {
     int n;
     int v[MAX_LIST];
 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Parse "1024,1536,2048" into l; every value in [lo, hi]. */
 static int parse_list(const char *s, struct list *l, int lo, int hi)
@@ -135,12 +124,12 @@ static double time_sgemm(int n, int reps)
     fill(b, nn, &st);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
     for (int r = 0; r < reps; r++) {
-        double t0 = now_seconds();
+        double t0 = bu_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
                     c, n);
-        t[r] = now_seconds() - t0;
+        t[r] = bu_now() - t0;
     }
-    qsort(t, (size_t)reps, sizeof(double), cmp_double);
+    qsort(t, (size_t)reps, sizeof(double), bu_cmp_double);
     median = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
 fail:
     free(t);

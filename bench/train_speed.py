@@ -56,6 +56,8 @@ DENSE_LAYERS = {
     "simple": [(784, 32), (32, 784)],
     "sparse": [(784, 32), (32, 784)],
     "deep": [(784, 128), (128, 64), (64, 32), (32, 64), (64, 128), (128, 784)],
+    # latent_dim 2: the mean and log-variance heads count as one 256 -> 4 layer
+    "vae": [(784, 256), (256, 4), (2, 256), (256, 784)],
 }
 # (c_in, c_out, h_out, w_out) of each 3x3 convolution of the seed's 2.4 model.
 CONV_LAYERS = [(1, 16, 28, 28), (16, 8, 14, 14), (8, 8, 7, 7), (8, 8, 4, 4),

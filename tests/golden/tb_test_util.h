@@ -15,6 +15,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The golden event files of ../shared/golden/tfevents, by base name: each
+ * has NAME.tfevents and its NAME.json sidecar. */
+static inline const char *const *tu_golden_names(size_t *n)
+{
+    static const char *const names[] = {
+        "scalars", "scalars_tensor", "scalars_tensor_content", "image", "text",
+        "hparams", "custom_scalars", "resume",
+    };
+    *n = sizeof names / sizeof names[0];
+    return names;
+}
+
 /* Read a whole file; *data is malloc'd (NUL-terminated for convenience).
  * Returns 0 or -1 (with a message on stderr). */
 static inline int tu_read_file(const char *path, uint8_t **data, size_t *len)

@@ -395,12 +395,10 @@ int main(int argc, char **argv)
         return 2;
     }
     golden_dir = argv[1];
-    static const char *names[] = {
-        "scalars", "scalars_tensor", "scalars_tensor_content", "image", "text",
-        "hparams", "custom_scalars", "resume",
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        test_golden_file(names[i]);
+    size_t n_golden;
+    const char *const *golden = tu_golden_names(&n_golden);
+    for (size_t i = 0; i < n_golden; i++)
+        test_golden_file(golden[i]);
     test_fresh_start_record();
     test_group_name();
     test_file_names();
