@@ -457,6 +457,12 @@ void srv_api_job_cancel(struct srv_app *app, const struct srv_request *req, stru
     }
     now = srv_job_get_state(j);
     if (now == SRV_JOB_RUNNING) {
+        /* On disk first: a 202 must survive a crash before the job stops. */
+        st = srv_store_job_cancel(app->store, j->id, &e);
+        if (st != SRV_OK) {
+            srv_problem_status(r, st, e.msg);
+            goto out;
+        }
         srv_job_request_cancel(j, app->feed);
         srv_log(SRV_LOG_INFO, j->id, "msg=\"cancel requested\"");
         job_response_done(app, j, 202, r);

@@ -138,7 +138,18 @@ struct load_ctx {
     int failed;
     int64_t *bad;      /* ids of records whose settings could not be read */
     int n_bad;
+    int64_t *cancelled; /* ids of unfinished jobs whose cancel was accepted */
+    int n_cancelled;
 };
+
+static bool note_id(int64_t **ids, int *n, int64_t id)
+{
+    int64_t *p = realloc(*ids, (size_t)(*n + 1) * sizeof *p);
+    if (!p) return false;
+    *ids = p;
+    p[(*n)++] = id;
+    return true;
+}
 
 static int on_load_job(void *user, const struct srv_store_job *r)
 {
@@ -166,19 +177,20 @@ static int on_load_job(void *user, const struct srv_store_job *r)
     srv_job_restore(j, r->started_at, r->finished_at, r->error);
     if (bad && !srv_job_state_final(st)) {
         /* Memory only here (the store is busy loading); written below. */
-        int64_t *b = realloc(c->bad, (size_t)(c->n_bad + 1) * sizeof *b);
         srv_job_finish(j, NULL, NULL, SRV_JOB_FAILED, "stored settings could not be read", NULL);
         c->failed++;
-        if (b) {
-            c->bad = b;
-            c->bad[c->n_bad++] = r->id;
-        }
+        note_id(&c->bad, &c->n_bad, r->id);
+    } else if (r->cancel_requested && !srv_job_state_final(st)) {
+        /* Its cancel was answered 202 but the daemon stopped before the job
+         * did: the user's request stands.  Written below, as above. */
+        srv_job_finish(j, NULL, NULL, SRV_JOB_CANCELLED, NULL, NULL);
+        note_id(&c->cancelled, &c->n_cancelled, r->id);
     }
     if (srv_registry_add(c->app->registry, j, &e) != SRV_OK) {
         srv_job_unref(j);
         return 1;
     }
-    if (!bad && (st == SRV_JOB_QUEUED || st == SRV_JOB_RUNNING)) {
+    if (!srv_job_state_final(srv_job_get_state(j))) {
         if (c->n_pending == c->cap_pending) {
             size_t cap = c->cap_pending ? c->cap_pending * 2 : 64;
             int64_t *p = realloc(c->pending, cap * sizeof *p);
@@ -222,6 +234,15 @@ static enum srv_status load_jobs(struct srv_app *app, struct ae_err *err)
         srv_job_unref(j);
     }
     free(c.bad);
+    for (int i = 0; st == SRV_OK && i < c.n_cancelled; i++) {
+        struct srv_job *j = srv_registry_get(app->registry, c.cancelled[i]);
+        if (!j) continue;
+        srv_store_job_update(app->store, j->id, "cancelled", j->started_at, j->finished_at, NULL,
+                             NULL);
+        srv_log(SRV_LOG_INFO, j->id, "msg=\"job was cancelled before the restart; not resumed\"");
+        srv_job_unref(j);
+    }
+    free(c.cancelled);
     for (size_t i = 0; st == SRV_OK && i < c.n_pending; i++) {
         struct srv_job *j = srv_registry_get(app->registry, c.pending[i]);
         if (!j) continue;

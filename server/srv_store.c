@@ -32,6 +32,7 @@ enum stmt_id {
     ST_IDEM_PUT,
     ST_JOB_INSERT,
     ST_JOB_UPDATE,
+    ST_JOB_CANCEL,
     ST_JOB_DELETE,
     ST_METRIC_PUT,
     ST_JOBS_ALL,
@@ -50,13 +51,14 @@ static const char *stmt_sql[ST_COUNT] = {
                       "started_at, finished_at, error) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
     [ST_JOB_UPDATE] = "UPDATE jobs SET state = ?2, started_at = ?3, finished_at = ?4, error = ?5 "
                       "WHERE id = ?1",
+    [ST_JOB_CANCEL] = "UPDATE jobs SET cancel_requested = 1 WHERE id = ?1",
     [ST_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
     [ST_METRIC_PUT] = "INSERT OR REPLACE INTO metrics(job_id, epoch, loss, val_loss, "
                       "train_seconds, val_seconds, reconstruction_loss, kl_loss, "
                       "val_reconstruction_loss, val_kl_loss) "
                       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
     [ST_JOBS_ALL] = "SELECT id, name, model, dataset, settings, state, created_at, started_at, "
-                    "finished_at, error FROM jobs ORDER BY id",
+                    "finished_at, error, cancel_requested FROM jobs ORDER BY id",
     [ST_METRICS_ALL] = "SELECT job_id, epoch, loss, val_loss, train_seconds, val_seconds, "
                        "reconstruction_loss, kl_loss, val_reconstruction_loss, val_kl_loss "
                        "FROM metrics ORDER BY job_id, epoch",
@@ -74,7 +76,8 @@ static const char schema_sql[] =
     " created_at REAL NOT NULL,"
     " started_at REAL,"
     " finished_at REAL,"
-    " error TEXT);"
+    " error TEXT,"
+    " cancel_requested INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS metrics("
     " job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
     " epoch INTEGER NOT NULL,"
@@ -86,8 +89,48 @@ static const char schema_sql[] =
     " key TEXT PRIMARY KEY,"
     " request_sha256 TEXT NOT NULL,"
     " job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
-    " created_at REAL NOT NULL);"
-    "PRAGMA user_version = 1;";
+    " created_at REAL NOT NULL);";
+
+/* The schema's version in PRAGMA user_version, and the steps from each
+ * older one.  Version 1 lacked jobs.cancel_requested (a running job's
+ * cancel was kept in memory only, so a crash lost it). */
+enum { SCHEMA_VERSION = 2 };
+
+static const char migrate_1_to_2[] =
+    "ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;";
+
+static int schema_version(sqlite3 *db)
+{
+    sqlite3_stmt *q;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK) return -1;
+    if (sqlite3_step(q) == SQLITE_ROW) v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+/* Create the tables of a new database, or bring an older one up to
+ * SCHEMA_VERSION, in one transaction. */
+static int schema_setup(sqlite3 *db, char **emsg)
+{
+    int v, rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, emsg);
+    if (rc != SQLITE_OK) return rc;
+    v = schema_version(db);
+    if (v == 0)
+        rc = sqlite3_exec(db, schema_sql, NULL, NULL, emsg);
+    else if (v == 1)
+        rc = sqlite3_exec(db, migrate_1_to_2, NULL, NULL, emsg);
+    else if (v < 0 || v > SCHEMA_VERSION)
+        rc = SQLITE_MISMATCH; /* unreadable, or written by a newer aelabd */
+    if (rc == SQLITE_OK && v != SCHEMA_VERSION) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SCHEMA_VERSION);
+        rc = sqlite3_exec(db, sql, NULL, NULL, emsg);
+    }
+    if (rc == SQLITE_OK) return sqlite3_exec(db, "COMMIT", NULL, NULL, emsg);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
 
 struct srv_store {
     sqlite3 *db;
@@ -185,10 +228,13 @@ enum srv_status srv_store_open(const char *path, struct srv_store **out, struct 
         st = db_error(s, rc, "setting WAL mode", err);
         goto fail;
     }
-    rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, &emsg);
+    rc = schema_setup(s->db, &emsg);
     if (rc != SQLITE_OK) {
         sqlite3_free(emsg);
-        st = db_error(s, rc, "creating the schema", err);
+        st = rc == SQLITE_MISMATCH
+                 ? srv_err_set(err, SRV_ERR_DB, "%s: database schema version %d is not one this "
+                               "aelabd knows (1 to %d)", path, schema_version(s->db), SCHEMA_VERSION)
+                 : db_error(s, rc, "creating the schema", err);
         goto fail;
     }
     for (int i = 0; i < ST_COUNT; i++) {
@@ -362,6 +408,21 @@ enum srv_status srv_store_job_update(struct srv_store *s, int64_t id, const char
     return st;
 }
 
+enum srv_status srv_store_job_cancel(struct srv_store *s, int64_t id, struct ae_err *err)
+{
+    enum srv_status st = SRV_OK;
+    sqlite3_stmt *q;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    q = s->st[ST_JOB_CANCEL];
+    sqlite3_bind_int64(q, 1, id);
+    rc = step_done(q);
+    if (rc != SQLITE_OK) st = db_error(s, rc, "recording a cancel", err);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
 enum srv_status srv_store_metric_put(struct srv_store *s, int64_t id,
                                      const struct srv_store_metric *m, struct ae_err *err)
 {
@@ -473,6 +534,7 @@ enum srv_status srv_store_load(struct srv_store *s,
             .created_at = col_real(q, 6, 0),
             .started_at = col_real(q, 7, 0),
             .finished_at = col_real(q, 8, 0),
+            .cancel_requested = sqlite3_column_int(q, 10) != 0,
         };
         n_jobs++;
     }

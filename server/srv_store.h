@@ -28,6 +28,7 @@ struct srv_store_job {
     const char *state;    /* "queued", "running", ... */
     const char *error;    /* NULL unless failed */
     double created_at, started_at, finished_at; /* Unix time; 0 = not yet */
+    bool cancel_requested; /* a cancel was accepted while it ran */
 };
 
 /* One epoch's figures (NaN is stored as NULL and read back as NaN). */
@@ -62,6 +63,11 @@ enum srv_status srv_store_idem_find(struct srv_store *s, const char *key, int64_
 enum srv_status srv_store_job_update(struct srv_store *s, int64_t id, const char *state,
                                      double started_at, double finished_at, const char *error,
                                      struct ae_err *err);
+
+/* Record that a running job was asked to cancel, so that a crash before
+ * it stops does not lose the request: a job loaded in a non-final state
+ * with this mark is cancelled instead of resumed. */
+enum srv_status srv_store_job_cancel(struct srv_store *s, int64_t id, struct ae_err *err);
 
 /* Insert or replace one epoch's metrics for a job. */
 enum srv_status srv_store_metric_put(struct srv_store *s, int64_t id,

@@ -3,8 +3,10 @@
 the same --db and --logdir, and the job resumes from its checkpoint and
 finishes with the same losses as an uninterrupted run (a new event file
 starting with SessionLog START, no step written twice); SIGTERM exits 0
-within seconds, the job resumes on the next start; the database passes
-PRAGMA integrity_check throughout."""
+within seconds, the job resumes on the next start; a cancel answered 202
+survives a crash (the job ends cancelled, not resumed); a database of
+schema version 1 is upgraded in place and a newer one refused; the
+database passes PRAGMA integrity_check throughout."""
 import os
 import sqlite3
 import sys
@@ -28,6 +30,27 @@ def integrity(db):
         return c.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
         c.close()
+
+
+def db_exec(db, sql, args=()):
+    c = sqlite3.connect(db)
+    try:
+        c.execute(sql, args)
+        c.commit()
+    finally:
+        c.close()
+
+
+def db_scalar(db, sql, args=()):
+    c = sqlite3.connect(db)
+    try:
+        return c.execute(sql, args).fetchone()[0]
+    finally:
+        c.close()
+
+
+def db_row(db, job_id, column):
+    return db_scalar(db, "SELECT %s FROM jobs WHERE id = ?" % column, (job_id,))
 
 
 def wait_mid_epoch(d, jid, epoch, timeout=120):
@@ -113,6 +136,64 @@ def main():
         check_eq(losses(j2), resumed, "suspended and resumed: same losses")
         event_check(j2["run_dir"], 2, 5)
         check_eq(integrity(d.db), "ok", "database intact at the end")
+
+        # --- a cancel answered 202, then a crash before the job stopped -----
+        # The 202 is on disk before it is sent...
+        job3 = d.submit(SPEC)
+        check(wait_mid_epoch(d, job3["id"], 2) is not None, "caught job 3 in epoch 2")
+        r = d.post("/api/jobs/%d/cancel" % job3["id"])
+        check_eq(r.status, 202, "cancel of a running job: %r" % r)
+        check_eq(db_row(d.db, job3["id"], "cancel_requested"), 1, "the cancel is in the database")
+        d.wait_state(job3["id"], ("cancelled",))
+        d.kill9()
+        # ...so a database as a crash between the 202 and the job's stop
+        # leaves it (state still running) must give a cancelled job, not a
+        # resumed one.
+        db_exec(d.db, "UPDATE jobs SET state = 'running', finished_at = NULL WHERE id = ?",
+                (job3["id"],))
+        d.start()
+        j3 = d.get("/api/jobs/%d" % job3["id"]).json()
+        check_eq(j3["state"], "cancelled", "a cancelled job is not resumed after a crash")
+        check(j3["finished_at"] is not None, "and has a finish time")
+        check_eq(db_row(d.db, job3["id"], "state"), "cancelled", "and is cancelled on disk")
+        check("job was cancelled before the restart" in d.log_text(), "the restart logs why")
+        # The same with a real kill right after the 202 (whichever side of
+        # the job's own stop it lands on, the job ends cancelled).
+        job4 = d.submit(SPEC)
+        check(wait_mid_epoch(d, job4["id"], 2) is not None, "caught job 4 in epoch 2")
+        check_eq(d.post("/api/jobs/%d/cancel" % job4["id"]).status, 202, "cancel job 4")
+        d.kill9()
+        d.start()
+        j4 = d.get("/api/jobs/%d" % job4["id"]).json()
+        check_eq(j4["state"], "cancelled", "killed right after its cancel: cancelled")
+
+        # --- a database of schema version 1 is upgraded in place -----------
+        d.stop()
+        db_exec(d.db, "ALTER TABLE jobs DROP COLUMN cancel_requested")
+        db_exec(d.db, "PRAGMA user_version = 1")
+        d.start()
+        check_eq(db_scalar(d.db, "PRAGMA user_version"), 2, "schema upgraded to version 2")
+        check_eq(d.get("/api/jobs/%d" % jid).json()["state"], "succeeded",
+                 "jobs of the old database are all there")
+        job5 = d.submit(dict(SPEC, epochs=1, train_size=200))
+        check_eq(d.wait_state(job5["id"], ("succeeded", "failed"))["state"], "succeeded",
+                 "the upgraded database takes new jobs")
+        d.stop()
+        # A database from a newer aelabd is refused, not misread.
+        db_exec(d.db, "PRAGMA user_version = 7")
+        try:
+            d.start()
+            refused = ""
+        except RuntimeError as e:
+            refused = str(e)
+            d.log.close()
+            d.proc = None
+        check("schema version 7" in refused, "a newer schema is refused with a message: %r"
+              % refused[-300:])
+        if not refused:
+            d.stop()
+        db_exec(d.db, "PRAGMA user_version = 2")
+        d.start()
 
         # --- kill -9 right after submissions ---------------------------------
         ids = [d.submit(dict(SPEC, epochs=1, train_size=200))["id"] for _ in range(5)]
