@@ -27,6 +27,7 @@ import json
 import math
 import os
 import resource
+import signal
 import struct
 import sys
 import time
@@ -760,6 +761,20 @@ def parse_args(argv):
     if args.batch_size < 0 or args.train_size < 0 or args.test_size < 0:
         ap.error("sizes must be >= 0")
     return args
+
+
+def run_comparison(main):
+    """Run a comparing script's main(argv) and exit with its status.  SIGTERM
+    ends it like Ctrl-C (KeyboardInterrupt, so the runs it started are
+    stopped on the way out), with status 130."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 def main(argv):

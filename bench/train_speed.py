@@ -534,13 +534,5 @@ def run(a):
     return 0 if all_met else 3
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt  # so a SIGTERM also ends the run we started
-
-
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except KeyboardInterrupt:
-        sys.exit(130)
+    torch_ref.run_comparison(main)

@@ -24,7 +24,6 @@ import argparse
 import json
 import math
 import os
-import signal
 import sys
 import time
 
@@ -162,13 +161,5 @@ def main(argv):
     return 0 if verdict.startswith("met") else 3
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt  # so a SIGTERM also ends the run we started
-
-
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except KeyboardInterrupt:
-        sys.exit(130)
+    torch_ref.run_comparison(main)

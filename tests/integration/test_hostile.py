@@ -28,7 +28,6 @@ latency during an attack stays under max(10 x the quiet one, 250 ms).
 import http.client
 import json
 import os
-import re
 import socket
 import statistics
 import sys
@@ -36,7 +35,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from aelabd_harness import check, check_eq, cleanup, summary, tmpdir  # noqa: E402
+from aelabd_harness import check, check_eq, cleanup, raw_request, summary, tmpdir  # noqa: E402
 from faults_harness import TINY_JOB, EnvDaemon, tiny_data_dir  # noqa: E402
 
 TIMEOUT = 4         # --connection-timeout
@@ -110,32 +109,6 @@ def conn_from(src, port, timeout=10):
     s.settimeout(timeout)
     s.connect(("127.0.0.1", port))
     return s
-
-
-def raw_request(port, data, src, timeout=10):
-    """Send raw bytes from address src; (status, body) of the answer (0 if
-    the connection closed without one)."""
-    s = conn_from(src, port, timeout)
-    try:
-        s.sendall(data)
-        out = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-            head, sep, rest = out.partition(b"\r\n\r\n")
-            if sep:
-                m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
-                if m and len(rest) >= int(m.group(1)):
-                    break
-        status = int(out.split(b" ", 2)[1]) if out.startswith(b"HTTP/") else 0
-        return status, out.partition(b"\r\n\r\n")[2]
-    finally:
-        s.close()
 
 
 def http_from(src, port):

@@ -126,16 +126,19 @@ def request(port, method, path, body=None, headers=None, timeout=30):
         c.close()
 
 
-def raw_request(port, data, timeout=10):
-    """Send raw bytes, return (status, body bytes) of the reply."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def raw_request(port, data, src=None, timeout=10):
+    """Send raw bytes (from loopback address src, when given); return
+    (status, body bytes) of the reply, status 0 if the connection closed
+    without one."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                 source_address=(src, 0) if src else None)
     try:
         s.sendall(data)
         out = b""
         while True:
             try:
                 chunk = s.recv(65536)
-            except socket.timeout:
+            except OSError:  # a timeout, or the server reset the connection
                 break
             if not chunk:
                 break
