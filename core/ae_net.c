@@ -93,6 +93,14 @@ static int64_t work_layout(struct ae_work *w, const struct ae_model *m, int32_t 
         w->g1 = g1;
         w->eps = eps;
     }
+    if (!m->blocked) {
+        float *row = TAKE((rows * AE_PX_ROW_WORDS + 1) / 2);
+        float *col = TAKE((rows + 63) / 64 * AE_IMAGE_PIXELS * 2);
+        if (w) {
+            w->px.row = (uint16_t *)(void *)row;
+            w->px.col = (uint64_t *)(void *)col;
+        }
+    }
     if (m->blocked) {
         float *dl = TAKE(m->n_params * L);
         if (w) w->dlanes = dl;
@@ -256,9 +264,19 @@ static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const stru
     int32_t last = m->n_layers - 1;
     bool train = ctx->dparams != NULL;
     fill_rows(w, ctx, s, k0, n);
+    /* The first layer reads the pixels: skip the zero ones when it pays. */
+    const struct ae_layer *l0 = &m->layers[0];
+    w->px_on = false;
+    if (l0->kind == AE_LAYER_DENSE && l0->in_c == AE_IMAGE_PIXELS && ae_px_usable(l0->out_c)) {
+        ae_px_scan(&w->px, w->act[0], n);
+        w->px_on = ae_px_worth_it(&w->px);
+    }
     for (int32_t i = 0; i <= last; i++) {
         const struct ae_layer *l = &m->layers[i];
-        if (l->kind == AE_LAYER_DENSE)
+        if (i == 0 && w->px_on)
+            ae_px_forward(w->act[1], w->act[0], &w->px, P + l->w_off, P + l->b_off, l->out_c,
+                          l->act);
+        else if (l->kind == AE_LAYER_DENSE)
             ae_dense_forward(w->act[i + 1], w->act[i], P + l->w_off, P + l->b_off, n, l->in_c,
                              l->out_c, l->act);
         else
@@ -290,7 +308,10 @@ static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const stru
             ae_l1_activity(w->act[i + 1], g, (int64_t)n * l->out_c, (float)m->cfg.l1, L);
         if (l->act == AE_ACT_RELU) ae_relu_backward(g, g, w->act[i + 1], (int64_t)n * l->out_c);
         /* The first chunk overwrites the gradient (no memset), later ones add. */
-        if (l->kind == AE_LAYER_DENSE)
+        if (i == 0 && w->px_on)
+            ae_px_backward(ctx->dparams + l->w_off, ctx->dparams + l->b_off, g, w->act[0], &w->px,
+                           l->out_c, first);
+        else if (l->kind == AE_LAYER_DENSE)
             (first ? ae_dense_backward_set : ae_dense_backward)(
                 i > 0 ? gn : NULL, ctx->dparams + l->w_off, ctx->dparams + l->b_off, g, w->act[i],
                 P + l->w_off, n, l->in_c, l->out_c);

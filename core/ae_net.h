@@ -12,6 +12,7 @@
 #define AE_NET_H
 
 #include "ae_model.h"
+#include "ae_ops.h"
 
 struct ae_work {
     const struct ae_model *m;
@@ -25,6 +26,8 @@ struct ae_work {
     float *g0, *g1;                     /* activation gradients (ping-pong) */
     float *eps;                         /* vae: (cap, latent_dim) */
     float *dlanes;                      /* blocked: (n_params, 16) gradient lanes */
+    struct ae_px_mask px;               /* dense: nonzero pixels of the rows in act[0] */
+    bool px_on;                         /* dense: this run's first layer skips zero pixels */
     float *arena;
 };
 

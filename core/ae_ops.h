@@ -17,6 +17,7 @@
 #ifndef AE_OPS_H
 #define AE_OPS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ae_model.h"
@@ -40,6 +41,48 @@ void ae_dense_backward(float *din, float *dw, float *db, const float *dz, const 
 /* The same with dw and db overwritten instead of accumulated. */
 void ae_dense_backward_set(float *din, float *dw, float *db, const float *dz, const float *in,
                            const float *w, int n, int n_in, int n_out);
+
+/* db (n_out) += column sums of dz (n, n_out); overwritten when set. */
+void ae_dense_bias_grad(float *db, const float *dz, int n, int n_out, bool set);
+
+/* ---- the first dense layer, skipping zero pixels (ae_dense_px.c) ------- */
+
+#define AE_PX_TILE 128      /* the vector kernels need n_out % AE_PX_TILE == 0 */
+#define AE_PX_ROW_WORDS 50  /* 16-pixel mask words per row: 49, and a zero one */
+/* Skip zeros only while at most NUM/DEN of the pixels are nonzero. */
+#define AE_PX_DENSITY_NUM 7
+#define AE_PX_DENSITY_DEN 10
+
+/* Which pixels of a chunk of rows (each AE_IMAGE_PIXELS floats) are
+ * nonzero: bit p % 16 of row[r * AE_PX_ROW_WORDS + p / 16], and bit r % 64
+ * of col[(r / 64) * AE_IMAGE_PIXELS + p]. */
+struct ae_px_mask {
+    uint16_t *row; /* (cap, AE_PX_ROW_WORDS) */
+    uint64_t *col; /* (ceil(cap / 64), AE_IMAGE_PIXELS) */
+    int n;         /* rows scanned */
+    int64_t nnz;   /* nonzero pixels among them */
+};
+
+/* True when the fast kernels take this layer width on this CPU (else the
+ * caller should use ae_dense_forward / ae_dense_backward). */
+bool ae_px_usable(int n_out);
+/* Fill mk from x (n rows of pixels); n <= the capacity of mk's arrays. */
+void ae_px_scan(struct ae_px_mask *mk, const float *x, int n);
+/* True when the rows mk describes are sparse enough for the kernels to win. */
+bool ae_px_worth_it(const struct ae_px_mask *mk);
+/* ae_dense_forward with n_in = AE_IMAGE_PIXELS, for the rows of mk. */
+void ae_px_forward(float *out, const float *x, const struct ae_px_mask *mk, const float *w,
+                   const float *b, int n_out, enum ae_act act);
+/* dw (AE_IMAGE_PIXELS, n_out) += x^T dz and db += column sums of dz (both
+ * overwritten when set), for the rows of mk; no input gradient. */
+void ae_px_backward(float *dw, float *db, const float *dz, const float *x,
+                    const struct ae_px_mask *mk, int n_out, bool set);
+/* The portable reference of the three kernels (tests compare). */
+void ae_px_scan_scalar(struct ae_px_mask *mk, const float *x, int n);
+void ae_px_forward_scalar(float *out, const float *x, const struct ae_px_mask *mk, const float *w,
+                          const float *b, int n_out, enum ae_act act);
+void ae_px_backward_w_scalar(float *dw, const float *x, const struct ae_px_mask *mk,
+                             const float *dz, int n_out, bool set);
 
 /* ---- conv model, blocked (H, W, C, 16) --------------------------------- */
 
