@@ -115,35 +115,53 @@ TARGET static inline __m512 v_sigmoid(__m512 z)
     return _mm512_mask_mul_ps(inv, neg, a, inv);
 }
 
+/* One vector of ae_bce_sigmoid_avx512: stores p (and g), returns the
+ * masked loss. */
+TARGET static inline __m512 bce16(float *z, float *dz, const float *y, __mmask16 tail, __mmask16 live,
+                                  __m512 scale)
+{
+    const __m512 eps = _mm512_set1_ps(1e-7f), one_m_eps = _mm512_set1_ps(1.f - 1e-7f);
+    const __m512 one = _mm512_set1_ps(1.f), zero = _mm512_setzero_ps();
+    __m512 zv = _mm512_maskz_loadu_ps(tail, z);
+    __m512 yv = _mm512_maskz_loadu_ps(tail, y);
+    __m512 p = v_sigmoid(zv);
+    __m512 pc = _mm512_min_ps(_mm512_max_ps(p, eps), one_m_eps);
+    __mmask16 inside = _mm512_cmp_ps_mask(p, eps, _CMP_GE_OQ) & _mm512_cmp_ps_mask(p, one_m_eps, _CMP_LE_OQ);
+    __m512 g = _mm512_maskz_mul_ps(inside & live, _mm512_sub_ps(p, yv), scale);
+    __m512 t2 = _mm512_mul_ps(_mm512_sub_ps(one, yv), v_log(_mm512_sub_ps(one, pc)));
+    __m512 sum;
+    if (_mm512_cmp_ps_mask(yv, zero, _CMP_NEQ_UQ) == 0)
+        sum = t2; /* y = 0 everywhere: y log p is -0 and adds nothing */
+    else
+        sum = _mm512_add_ps(_mm512_mul_ps(yv, v_log(pc)), t2);
+    _mm512_mask_storeu_ps(z, tail, p);
+    if (dz) _mm512_mask_storeu_ps(dz, tail, g);
+    return _mm512_maskz_sub_ps(live, zero, sum);
+}
+
 TARGET double ae_bce_sigmoid_avx512(float *z, float *dz, const float *y, int64_t n, float grad_scale,
                                     int lanes)
 {
-    const __m512 eps = _mm512_set1_ps(1e-7f), one_m_eps = _mm512_set1_ps(1.f - 1e-7f);
-    const __m512 one = _mm512_set1_ps(1.f), scale = _mm512_set1_ps(grad_scale);
-    const __m512 zero = _mm512_setzero_ps();
+    const __m512 scale = _mm512_set1_ps(grad_scale);
     const __mmask16 lane_mask = lanes >= 16 ? 0xFFFF : (__mmask16)((1u << lanes) - 1);
     /* per-lane sums in double, as the scalar code's acc[16] */
     __m512d acc_lo = _mm512_setzero_pd(), acc_hi = _mm512_setzero_pd();
-    for (int64_t i = 0; i < n; i += 16) {
+    int64_t i = 0;
+    /* Two independent vectors per step give the out-of-order core more to
+     * overlap; their losses are added in order, so the sums are unchanged. */
+    for (; i + 32 <= n; i += 32) {
+        __m512 l0 = bce16(z + i, dz ? dz + i : NULL, y + i, 0xFFFF, lane_mask, scale);
+        __m512 l1 = bce16(z + i + 16, dz ? dz + i + 16 : NULL, y + i + 16, 0xFFFF, lane_mask, scale);
+        acc_lo = _mm512_add_pd(acc_lo, _mm512_cvtps_pd(_mm512_castps512_ps256(l0)));
+        acc_hi = _mm512_add_pd(acc_hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(l0, 1)));
+        acc_lo = _mm512_add_pd(acc_lo, _mm512_cvtps_pd(_mm512_castps512_ps256(l1)));
+        acc_hi = _mm512_add_pd(acc_hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(l1, 1)));
+    }
+    for (; i < n; i += 16) {
         __mmask16 tail = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
-        __mmask16 live = tail & lane_mask;
-        __m512 zv = _mm512_maskz_loadu_ps(tail, z + i);
-        __m512 yv = _mm512_maskz_loadu_ps(tail, y + i);
-        __m512 p = v_sigmoid(zv);
-        __m512 pc = _mm512_min_ps(_mm512_max_ps(p, eps), one_m_eps);
-        __mmask16 inside = _mm512_cmp_ps_mask(p, eps, _CMP_GE_OQ) & _mm512_cmp_ps_mask(p, one_m_eps, _CMP_LE_OQ);
-        __m512 g = _mm512_maskz_mul_ps(inside & live, _mm512_sub_ps(p, yv), scale);
-        __m512 t2 = _mm512_mul_ps(_mm512_sub_ps(one, yv), v_log(_mm512_sub_ps(one, pc)));
-        __m512 sum;
-        if (_mm512_cmp_ps_mask(yv, zero, _CMP_NEQ_UQ) == 0)
-            sum = t2; /* y = 0 everywhere: y log p is -0 and adds nothing */
-        else
-            sum = _mm512_add_ps(_mm512_mul_ps(yv, v_log(pc)), t2);
-        __m512 loss = _mm512_maskz_sub_ps(live, zero, sum);
-        acc_lo = _mm512_add_pd(acc_lo, _mm512_cvtps_pd(_mm512_castps512_ps256(loss)));
-        acc_hi = _mm512_add_pd(acc_hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(loss, 1)));
-        _mm512_mask_storeu_ps(z + i, tail, p);
-        if (dz) _mm512_mask_storeu_ps(dz + i, tail, g);
+        __m512 l0 = bce16(z + i, dz ? dz + i : NULL, y + i, tail, tail & lane_mask, scale);
+        acc_lo = _mm512_add_pd(acc_lo, _mm512_cvtps_pd(_mm512_castps512_ps256(l0)));
+        acc_hi = _mm512_add_pd(acc_hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(l0, 1)));
     }
     double acc[16];
     _mm512_storeu_pd(acc, acc_lo);
