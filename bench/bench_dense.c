@@ -7,11 +7,11 @@
  * Each case is checked against a naive triple loop first, warmed up, then
  * timed: median ns per call and GFLOP/s.  `meson test --benchmark dense`.
  *
- * Then the first layer of deep and vae (784 -> 128, 784 -> 256, 128 rows)
- * both ways: sgemm, and the zero-skipping kernels (ae_dense_px.c, mask
- * scan included), forward plus weight gradient, on inputs with a given
- * fraction of nonzero pixels at random places.  The crossover density
- * sets AE_PX_DENSITY_NUM / _DEN.
+ * Then every dense layer shape that can skip zero inputs, 128 rows, both
+ * ways: sgemm, and the zero-skipping kernels (ae_dense_nz.c, mask scan
+ * included), forward plus weight gradient, on inputs with a given
+ * fraction of nonzeros at random places.  The crossover density sets
+ * AE_NZ_DENSITY_NUM / _DEN.
  */
 #include <math.h>
 #include <stdio.h>
@@ -48,25 +48,25 @@ static double median_ns(void (*f)(struct dc *), struct dc *c)
     return t[REPS / 2];
 }
 
-/* ---- first layer: sgemm against the zero-skipping kernels ------------- */
+/* ---- dense layers with zero inputs: sgemm against skipping them ------- */
 
-struct pxc {
-    int n, no;
+struct nzc {
+    int n, ni, no;
     float *x, *w, *b, *y, *dz, *dw, *db;
-    struct ae_px_mask mk;
+    struct ae_nz_mask mk;
 };
-static void px_sgemm(struct pxc *c)
+static void nz_sgemm(struct nzc *c)
 {
-    ae_dense_forward(c->y, c->x, c->w, c->b, c->n, AE_IMAGE_PIXELS, c->no, AE_ACT_RELU);
-    ae_dense_backward_set(NULL, c->dw, c->db, c->dz, c->x, c->w, c->n, AE_IMAGE_PIXELS, c->no);
+    ae_dense_forward(c->y, c->x, c->w, c->b, c->n, c->ni, c->no, AE_ACT_RELU);
+    ae_dense_backward_set(NULL, c->dw, c->db, c->dz, c->x, c->w, c->n, c->ni, c->no);
 }
-static void px_skip(struct pxc *c)
+static void nz_skip(struct nzc *c)
 {
-    ae_px_scan(&c->mk, c->x, c->n);
-    ae_px_forward(c->y, c->x, &c->mk, c->w, c->b, c->no, AE_ACT_RELU);
-    ae_px_backward(c->dw, c->db, c->dz, c->x, &c->mk, c->no, true);
+    ae_nz_scan(&c->mk, c->x, c->n);
+    ae_nz_forward(c->y, c->x, &c->mk, c->w, c->b, c->no, AE_ACT_RELU);
+    ae_nz_backward(NULL, c->dw, c->db, c->dz, c->x, c->w, &c->mk, c->no, true);
 }
-static double px_median_ns(void (*f)(struct pxc *), struct pxc *c)
+static double nz_median_ns(void (*f)(struct nzc *), struct nzc *c)
 {
     double t[REPS];
     for (int i = 0; i < 3; i++) f(c);
@@ -78,50 +78,51 @@ static double px_median_ns(void (*f)(struct pxc *), struct pxc *c)
     return bu_median(t, REPS);
 }
 
-static int bench_px(void)
+static int bench_nz(void)
 {
-    static const double density[] = {0.19, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 1.0};
-    static const int outs[] = {128, 256};
+    static const double density[] = {0.19, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
+    static const int shapes[][2] = {{784, 128}, {784, 256}, {128, 784}, {256, 784}, {32, 784}, {64, 128}};
     int bad = 0;
-    if (!ae_px_usable(AE_PX_TILE)) {
-        printf("\nzero-skipping first layer: not available here (needs AVX-512; AE_PX=off turns it off)\n");
+    if (!ae_nz_usable(784, AE_NZ_TILE)) {
+        printf("\nzero-skipping dense kernels: not available here (need AVX-512; AE_NZ=off turns them off)\n");
         return 0;
     }
-    printf("\nfirst layer, 128 rows, forward + weight gradient: sgemm vs zero-skipping (median of %d)\n", REPS);
+    printf("\ndense layer, 128 rows, forward + weight gradient: sgemm vs skipping zero inputs "
+           "(scan included; median of %d)\n", REPS);
     printf("%-16s %8s %12s %12s %8s\n", "case", "nonzero", "sgemm ns", "skip ns", "ratio");
-    for (size_t o = 0; o < sizeof outs / sizeof outs[0]; o++)
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (size_t d = 0; d < sizeof density / sizeof density[0]; d++) {
-            struct pxc c;
+            struct nzc c;
             memset(&c, 0, sizeof c);
-            c.n = 128, c.no = outs[o];
-            size_t nx = (size_t)c.n * AE_IMAGE_PIXELS, nw = (size_t)AE_IMAGE_PIXELS * c.no;
+            c.n = 128, c.ni = shapes[s][0], c.no = shapes[s][1];
+            size_t nx = (size_t)c.n * c.ni, nw = (size_t)c.ni * c.no;
             c.x = rnd(nx, 2);
             for (size_t i = 0; i < nx; i++)
                 c.x[i] = (double)rand() / RAND_MAX < density[d] ? fabsf(c.x[i]) + 1e-3f : 0.f;
             c.w = rnd(nw, 0.2f), c.b = rnd(c.no, 0.2f), c.dz = rnd((size_t)c.n * c.no, 1);
             c.y = rnd((size_t)c.n * c.no, 0), c.dw = rnd(nw, 0), c.db = rnd(c.no, 0);
             float *y2 = rnd((size_t)c.n * c.no, 0), *dw2 = rnd(nw, 0);
-            c.mk.row = malloc(sizeof(uint16_t) * (size_t)c.n * AE_PX_ROW_WORDS);
-            c.mk.col = malloc(sizeof(uint64_t) * AE_IMAGE_PIXELS * (size_t)((c.n + 63) / 64));
+            void *mem = aligned_alloc(64, (size_t)ae_nz_mask_bytes(c.n, c.ni));
+            ae_nz_mask_init(&c.mk, c.n, c.ni, mem);
             /* the two paths agree (up to the order of the sums) */
-            px_sgemm(&c);
+            nz_sgemm(&c);
             memcpy(y2, c.y, sizeof(float) * (size_t)c.n * c.no);
             memcpy(dw2, c.dw, sizeof(float) * nw);
-            px_skip(&c);
+            nz_skip(&c);
             double err = 0;
             for (size_t i = 0; i < (size_t)c.n * c.no; i++) err = fmax(err, fabs(y2[i] - c.y[i]));
             for (size_t i = 0; i < nw; i++) err = fmax(err, fabs(dw2[i] - c.dw[i]));
             if (err > 1e-3) {
-                printf("MISMATCH first layer 784->%d at density %.2f: %.3g\n", c.no, density[d], err);
+                printf("MISMATCH %d->%d at density %.2f: %.3g\n", c.ni, c.no, density[d], err);
                 bad = 1;
             }
-            double ts = px_median_ns(px_sgemm, &c), tk = px_median_ns(px_skip, &c);
+            double ts = nz_median_ns(nz_sgemm, &c), tk = nz_median_ns(nz_skip, &c);
             char name[40];
-            snprintf(name, sizeof name, "784 -> %d", c.no);
+            snprintf(name, sizeof name, "%d -> %d", c.ni, c.no);
             printf("%-16s %8.2f %12.0f %12.0f %8.2f\n", name, (double)c.mk.nnz / (double)nx, ts, tk,
                    tk / ts);
             free(c.x); free(c.w); free(c.b); free(c.y); free(c.dz); free(c.dw); free(c.db);
-            free(y2); free(dw2); free(c.mk.row); free(c.mk.col);
+            free(y2); free(dw2); free(mem);
         }
     return bad;
 }
@@ -183,7 +184,7 @@ int main(void)
             printf("%-22s %-9s %12.0f %9.2f\n", name, "backward", t2, 2 * f / t2);
             free(c.x); free(c.w); free(c.b); free(c.y); free(c.dz); free(c.dx); free(c.dw); free(c.db);
         }
-    bad |= bench_px();
+    bad |= bench_nz();
     /* fused sigmoid + BCE over a 256 x 784 batch */
     size_t n = 256 * 784;
     float *z = rnd(n, 8), *y = rnd(n, 1), *dz = rnd(n, 0), *zz = rnd(n, 0);

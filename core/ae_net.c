@@ -41,6 +41,17 @@ static int64_t max_layer_size(const struct ae_model *m)
     return mx;
 }
 
+/* Dense layer i may skip zero inputs: it reads the pixels or a relu
+ * output, and the kernels take its shape here (ae_dense_nz.c). */
+static bool nz_candidate(const struct ae_model *m, int i)
+{
+    const struct ae_layer *l = &m->layers[i];
+    if (l->kind != AE_LAYER_DENSE) return false;
+    if (i > 0 && !(m->layers[i - 1].kind == AE_LAYER_DENSE && m->layers[i - 1].act == AE_ACT_RELU))
+        return false;
+    return ae_nz_usable(l->in_c, l->out_c);
+}
+
 static int64_t round16(int64_t n) { return (n + 15) & ~(int64_t)15; }
 
 /* Per-image floats of act[k] including its border (blocked models). */
@@ -93,13 +104,11 @@ static int64_t work_layout(struct ae_work *w, const struct ae_model *m, int32_t 
         w->g1 = g1;
         w->eps = eps;
     }
-    if (!m->blocked) {
-        float *row = TAKE((rows * AE_PX_ROW_WORDS + 1) / 2);
-        float *col = TAKE((rows + 63) / 64 * AE_IMAGE_PIXELS * 2);
-        if (w) {
-            w->px.row = (uint16_t *)(void *)row;
-            w->px.col = (uint64_t *)(void *)col;
-        }
+    for (int i = 0; i < m->n_layers && !m->blocked; i++) {
+        if (!nz_candidate(m, i)) continue;
+        const struct ae_layer *l = &m->layers[i];
+        float *mem = TAKE(ae_nz_mask_bytes((int)rows, l->in_c) / (int64_t)sizeof(float));
+        if (w) ae_nz_mask_init(&w->nz[i], (int)rows, l->in_c, mem);
     }
     if (m->blocked) {
         float *dl = TAKE(m->n_params * L);
@@ -264,17 +273,16 @@ static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const stru
     int32_t last = m->n_layers - 1;
     bool train = ctx->dparams != NULL;
     fill_rows(w, ctx, s, k0, n);
-    /* The first layer reads the pixels: skip the zero ones when it pays. */
-    const struct ae_layer *l0 = &m->layers[0];
-    w->px_on = false;
-    if (l0->kind == AE_LAYER_DENSE && l0->in_c == AE_IMAGE_PIXELS && ae_px_usable(l0->out_c)) {
-        ae_px_scan(&w->px, w->act[0], n);
-        w->px_on = ae_px_worth_it(&w->px);
-    }
     for (int32_t i = 0; i <= last; i++) {
         const struct ae_layer *l = &m->layers[i];
-        if (i == 0 && w->px_on)
-            ae_px_forward(w->act[1], w->act[0], &w->px, P + l->w_off, P + l->b_off, l->out_c,
+        /* Skip the zero inputs (pixels, relu outputs) when there are enough. */
+        w->nz_on[i] = false;
+        if (w->nz[i].row) {
+            ae_nz_scan(&w->nz[i], w->act[i], n);
+            w->nz_on[i] = ae_nz_worth_it(&w->nz[i]);
+        }
+        if (w->nz_on[i])
+            ae_nz_forward(w->act[i + 1], w->act[i], &w->nz[i], P + l->w_off, P + l->b_off, l->out_c,
                           l->act);
         else if (l->kind == AE_LAYER_DENSE)
             ae_dense_forward(w->act[i + 1], w->act[i], P + l->w_off, P + l->b_off, n, l->in_c,
@@ -308,9 +316,9 @@ static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const stru
             ae_l1_activity(w->act[i + 1], g, (int64_t)n * l->out_c, (float)m->cfg.l1, L);
         if (l->act == AE_ACT_RELU) ae_relu_backward(g, g, w->act[i + 1], (int64_t)n * l->out_c);
         /* The first chunk overwrites the gradient (no memset), later ones add. */
-        if (i == 0 && w->px_on)
-            ae_px_backward(ctx->dparams + l->w_off, ctx->dparams + l->b_off, g, w->act[0], &w->px,
-                           l->out_c, first);
+        if (w->nz_on[i])
+            ae_nz_backward(i > 0 ? gn : NULL, ctx->dparams + l->w_off, ctx->dparams + l->b_off, g,
+                           w->act[i], P + l->w_off, &w->nz[i], l->out_c, first);
         else if (l->kind == AE_LAYER_DENSE)
             (first ? ae_dense_backward_set : ae_dense_backward)(
                 i > 0 ? gn : NULL, ctx->dparams + l->w_off, ctx->dparams + l->b_off, g, w->act[i],

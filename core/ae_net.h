@@ -26,8 +26,9 @@ struct ae_work {
     float *g0, *g1;                     /* activation gradients (ping-pong) */
     float *eps;                         /* vae: (cap, latent_dim) */
     float *dlanes;                      /* blocked: (n_params, 16) gradient lanes */
-    struct ae_px_mask px;               /* dense: nonzero pixels of the rows in act[0] */
-    bool px_on;                         /* dense: this run's first layer skips zero pixels */
+    struct ae_nz_mask nz[AE_MAX_LAYERS]; /* dense: nonzero inputs of layer i (act[i]), for the
+                                          * layers that may skip zeros (row == NULL otherwise) */
+    bool nz_on[AE_MAX_LAYERS];          /* dense: layer i skips zero inputs in this run */
     float *arena;
 };
 

@@ -45,43 +45,52 @@ void ae_dense_backward_set(float *din, float *dw, float *db, const float *dz, co
 /* db (n_out) += column sums of dz (n, n_out); overwritten when set. */
 void ae_dense_bias_grad(float *db, const float *dz, int n, int n_out, bool set);
 
-/* ---- the first dense layer, skipping zero pixels (ae_dense_px.c) ------- */
+/* ---- dense layers skipping zero inputs (ae_dense_nz.c) ---------------- */
 
-#define AE_PX_TILE 128      /* the vector kernels need n_out % AE_PX_TILE == 0 */
-#define AE_PX_ROW_WORDS 50  /* 16-pixel mask words per row: 49, and a zero one */
-/* Skip zeros only while at most NUM/DEN of the pixels are nonzero. */
-#define AE_PX_DENSITY_NUM 7
-#define AE_PX_DENSITY_DEN 10
+#define AE_NZ_TILE 128   /* output columns per vector tile; n_out >= AE_NZ_TILE */
+#define AE_NZ_MAX_IN 784 /* widest input the vector mask scan takes */
+/* Skip zeros only while at most NUM/DEN of the inputs are nonzero. */
+#define AE_NZ_DENSITY_NUM 3
+#define AE_NZ_DENSITY_DEN 4
 
-/* Which pixels of a chunk of rows (each AE_IMAGE_PIXELS floats) are
- * nonzero: bit p % 16 of row[r * AE_PX_ROW_WORDS + p / 16], and bit r % 64
- * of col[(r / 64) * AE_IMAGE_PIXELS + p]. */
-struct ae_px_mask {
-    uint16_t *row; /* (cap, AE_PX_ROW_WORDS) */
-    uint64_t *col; /* (ceil(cap / 64), AE_IMAGE_PIXELS) */
-    int n;         /* rows scanned */
-    int64_t nnz;   /* nonzero pixels among them */
+/* Which inputs of a chunk of rows (n_in floats each) are nonzero: bit
+ * k % 16 of row[r * ae_nz_row_words(n_in) + k / 16] (the last word of a row
+ * is zero), and bit r % 64 of col[(r / 64) * n_in + k]. */
+struct ae_nz_mask {
+    uint16_t *row;
+    uint64_t *col;
+    int n_in;
+    int n;       /* rows scanned */
+    int64_t nnz; /* nonzero inputs among them */
 };
 
-/* True when the fast kernels take this layer width on this CPU (else the
- * caller should use ae_dense_forward / ae_dense_backward). */
-bool ae_px_usable(int n_out);
-/* Fill mk from x (n rows of pixels); n <= the capacity of mk's arrays. */
-void ae_px_scan(struct ae_px_mask *mk, const float *x, int n);
+static inline int ae_nz_row_words(int n_in) { return (n_in + 15) / 16 + 1; }
+/* Bytes of mask storage for cap rows of n_in inputs (64-byte multiples). */
+int64_t ae_nz_mask_bytes(int cap, int n_in);
+/* Point mk into mem (ae_nz_mask_bytes(cap, n_in) bytes, 64-byte aligned). */
+void ae_nz_mask_init(struct ae_nz_mask *mk, int cap, int n_in, void *mem);
+
+/* True when the zero-skipping kernels take this layer shape on this CPU
+ * (n_in and n_out multiples of 16, n_in <= AE_NZ_MAX_IN, n_out >=
+ * AE_NZ_TILE, AVX-512, and AE_NZ=off not set); else use ae_dense_*. */
+bool ae_nz_usable(int n_in, int n_out);
+/* Fill mk from x (n rows of mk->n_in floats), n <= its capacity. */
+void ae_nz_scan(struct ae_nz_mask *mk, const float *x, int n);
 /* True when the rows mk describes are sparse enough for the kernels to win. */
-bool ae_px_worth_it(const struct ae_px_mask *mk);
-/* ae_dense_forward with n_in = AE_IMAGE_PIXELS, for the rows of mk. */
-void ae_px_forward(float *out, const float *x, const struct ae_px_mask *mk, const float *w,
+bool ae_nz_worth_it(const struct ae_nz_mask *mk);
+/* ae_dense_forward for the rows of mk (n_in = mk->n_in). */
+void ae_nz_forward(float *out, const float *x, const struct ae_nz_mask *mk, const float *w,
                    const float *b, int n_out, enum ae_act act);
-/* dw (AE_IMAGE_PIXELS, n_out) += x^T dz and db += column sums of dz (both
- * overwritten when set), for the rows of mk; no input gradient. */
-void ae_px_backward(float *dw, float *db, const float *dz, const float *x,
-                    const struct ae_px_mask *mk, int n_out, bool set);
+/* ae_dense_backward (set: _set) for the rows of mk: dw += x^T dz skipping
+ * zeros, db += column sums of dz, din = dz w^T with sgemm (skipped when
+ * NULL). */
+void ae_nz_backward(float *din, float *dw, float *db, const float *dz, const float *x,
+                    const float *w, const struct ae_nz_mask *mk, int n_out, bool set);
 /* The portable reference of the three kernels (tests compare). */
-void ae_px_scan_scalar(struct ae_px_mask *mk, const float *x, int n);
-void ae_px_forward_scalar(float *out, const float *x, const struct ae_px_mask *mk, const float *w,
+void ae_nz_scan_scalar(struct ae_nz_mask *mk, const float *x, int n);
+void ae_nz_forward_scalar(float *out, const float *x, const struct ae_nz_mask *mk, const float *w,
                           const float *b, int n_out, enum ae_act act);
-void ae_px_backward_w_scalar(float *dw, const float *x, const struct ae_px_mask *mk,
+void ae_nz_backward_w_scalar(float *dw, const float *x, const struct ae_nz_mask *mk,
                              const float *dz, int n_out, bool set);
 
 /* ---- conv model, blocked (H, W, C, 16) --------------------------------- */

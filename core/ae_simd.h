@@ -50,11 +50,12 @@ void ae_upsample_backward_avx512(float *din, const float *dout, int H, int W, in
 void ae_pixels_row_avx512(float *x, float *target, const uint8_t *px, float noise_factor,
                           uint64_t key, int64_t image);
 
-/* The zero-skipping first layer (ae_dense_px_avx512.c; n_out % AE_PX_TILE == 0). */
-void ae_px_scan_avx512(struct ae_px_mask *mk, const float *x, int n);
-void ae_px_forward_avx512(float *out, const float *x, const struct ae_px_mask *mk, const float *w,
+/* The zero-skipping dense kernels (ae_dense_nz_avx512.c; shapes as
+ * ae_nz_usable). */
+void ae_nz_scan_avx512(struct ae_nz_mask *mk, const float *x, int n);
+void ae_nz_forward_avx512(float *out, const float *x, const struct ae_nz_mask *mk, const float *w,
                           const float *b, int n_out, enum ae_act act);
-void ae_px_backward_w_avx512(float *dw, const float *x, const struct ae_px_mask *mk,
+void ae_nz_backward_w_avx512(float *dw, const float *x, const struct ae_nz_mask *mk,
                              const float *dz, int n_out, bool set);
 
 /* AVX2 + FMA versions (call only if ae_simd_avx2()). */

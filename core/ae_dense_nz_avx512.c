@@ -1,15 +1,17 @@
 /*
- * ae_dense_px_avx512.c - AVX-512 versions of the zero-skipping first-layer
- * products (ae_dense_px.c has the reference and the reasons).
+ * ae_dense_nz_avx512.c - AVX-512 versions of the zero-skipping dense
+ * products (ae_dense_nz.c has the reference and the reasons).
  *
- * Owns only vector code.  Each output row tile is 128 floats, eight zmm
- * accumulators, fed by one broadcast pixel value and eight fused
- * multiply-adds per nonzero pixel, in the reference's order, so the bits
- * are the reference's.  Blocking (measured, NOTES.md): the forward walks
- * 64 pixels (32 KB of a 128-wide W) at a time over all rows, so the rows
- * of W stay in L1; the weight gradient walks 64 rows of dz (32 KB) at a
- * time over all pixels, one 128-wide tile of dz at a time.  Wider layers
- * use shorter blocks (block_rows).
+ * Owns only vector code.  An output tile of 128 columns is eight zmm
+ * accumulators fed by one broadcast input value and eight fused
+ * multiply-adds per nonzero input, in the reference's order, so the bits
+ * are the reference's.  Columns past the last full tile (784 = 6 x 128 +
+ * 16) go 16 at a time through one accumulator.  Blocking (measured,
+ * NOTES.md): the forward walks 64 inputs (32 KB of a 128-wide tile of W)
+ * at a time over all rows, so those rows of W stay in L1; the weight
+ * gradient walks 64 rows of dz (32 KB of a tile) at a time over all
+ * inputs.  Row strides that are multiples of 1 KB map to few L1 sets, so
+ * such layers use shorter blocks (block_rows).
  */
 #include <immintrin.h>
 #include <string.h>
@@ -19,19 +21,17 @@
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,bmi,bmi2")))
 
-
-TARGET void ae_px_scan_avx512(struct ae_px_mask *mk, const float *x, int n)
+TARGET void ae_nz_scan_avx512(struct ae_nz_mask *mk, const float *x, int n)
 {
-    enum { G = AE_IMAGE_PIXELS / 16 }; /* 49 */
-    __m512i acc[2 * G];
-    __m512i ones = _mm512_setzero_si512();
+    int K = mk->n_in, G = K / 16, words = ae_nz_row_words(K);
+    __m512i acc[2 * (AE_NZ_MAX_IN / 16)];
     int64_t nnz = 0;
     for (int r0 = 0; r0 < n; r0 += 64) {
         int r1 = r0 + 64 < n ? r0 + 64 : n;
-        for (int g = 0; g < 2 * G; g++) acc[g] = ones;
+        for (int g = 0; g < 2 * G; g++) acc[g] = _mm512_setzero_si512();
         for (int r = r0; r < r1; r++) {
-            const float *row = x + (size_t)r * AE_IMAGE_PIXELS;
-            uint16_t *rm = mk->row + (size_t)r * AE_PX_ROW_WORDS;
+            const float *row = x + (size_t)r * K;
+            uint16_t *rm = mk->row + (size_t)r * words;
             __m512i bit = _mm512_set1_epi64((long long)(1ull << (r - r0)));
             for (int g = 0; g < G; g++) {
                 __mmask16 k = _mm512_cmpneq_ps_mask(_mm512_loadu_ps(row + 16 * g), _mm512_setzero_ps());
@@ -42,7 +42,7 @@ TARGET void ae_px_scan_avx512(struct ae_px_mask *mk, const float *x, int n)
             }
             rm[G] = 0;
         }
-        uint64_t *cm = mk->col + (size_t)(r0 / 64) * AE_IMAGE_PIXELS;
+        uint64_t *cm = mk->col + (size_t)(r0 / 64) * K;
         for (int g = 0; g < 2 * G; g++) _mm512_storeu_si512(cm + 8 * g, acc[g]);
     }
     mk->n = n;
@@ -80,68 +80,87 @@ TARGET void ae_px_scan_avx512(struct ae_px_mask *mk, const float *x, int n)
         _mm512_storeu_ps((dst) + 96, a##6), _mm512_storeu_ps((dst) + 112, a##7);           \
     } while (0)
 
-/* Blocks sized so the rows of W (forward) or of dz (weight gradient) a
- * block reads fill at most 32 KB: 64 x 512 bytes for a 128-wide layer.
- * Wider layers have longer rows, which also map to fewer L1 sets, so the
- * block shrinks with the width. */
+/* Rows of W (forward) or of dz (weight gradient) per block: 64 rows of a
+ * 128-wide tile are 32 KB.  A row stride that is a multiple of 1 KB maps
+ * those rows to a fraction of L1's sets, so such widths get fewer rows. */
 static int block_rows(int n_out)
 {
-    int k = 64 * AE_PX_TILE / n_out;
+    if (n_out % 256) return 64;
+    int k = 64 * AE_NZ_TILE / n_out;
     return k < 16 ? 16 : k;
 }
 
-TARGET void ae_px_forward_avx512(float *out, const float *x, const struct ae_px_mask *mk,
+TARGET void ae_nz_forward_avx512(float *out, const float *x, const struct ae_nz_mask *mk,
                                  const float *w, const float *b, int n_out, enum ae_act act)
 {
-    enum { G = AE_IMAGE_PIXELS / 16 }; /* mask words per row */
+    int K = mk->n_in, G = K / 16, words = ae_nz_row_words(K);
     const __m512 zero = _mm512_setzero_ps();
     int kg = block_rows(n_out) / 16; /* mask words per block */
-    for (int j0 = 0; j0 < n_out; j0 += AE_PX_TILE)
+    int full = n_out / AE_NZ_TILE * AE_NZ_TILE;
+    for (int j0 = 0; j0 < full; j0 += AE_NZ_TILE)
         for (int g0 = 0; g0 < G; g0 += kg) {
             int g1 = g0 + kg < G ? g0 + kg : G;
+            /* Two mask words at a time (32 inputs) when the block allows:
+             * fewer loop exits.  Word G of a row is zero. */
+            int step = kg % 2 ? 1 : 2;
             for (int r = 0; r < mk->n; r++) {
-                const float *row = x + (size_t)r * AE_IMAGE_PIXELS;
-                const uint16_t *rm = mk->row + (size_t)r * AE_PX_ROW_WORDS;
+                const float *row = x + (size_t)r * K;
+                const uint16_t *rm = mk->row + (size_t)r * words;
                 float *o = out + (size_t)r * n_out + j0;
                 /* The first block starts from the bias, later ones from
                  * the partial sums the block before stored. */
                 const float *start = g0 == 0 ? b + j0 : o;
                 LOAD8(a, start);
-                /* Two mask words at a time (32 pixels) when the block
-                 * allows: fewer loop exits.  Word G is zero. */
-                int step = kg % 2 ? 1 : 2;
                 for (int g = g0; g < g1; g += step) {
                     uint32_t m = rm[g];
                     if (step == 2) m |= (uint32_t)rm[g + 1] << 16;
                     while (m) {
-                        int p = 16 * g + __builtin_ctz(m);
+                        int k = 16 * g + __builtin_ctz(m);
                         m &= m - 1;
-                        __m512 v = _mm512_set1_ps(row[p]);
-                        const float *wp = w + (size_t)p * n_out + j0;
-                        FMA8(a, v, wp);
+                        __m512 v = _mm512_set1_ps(row[k]);
+                        const float *wk = w + (size_t)k * n_out + j0;
+                        FMA8(a, v, wk);
                     }
                 }
                 if (g1 == G && act == AE_ACT_RELU) MAX8(a, zero);
                 STORE8(o, a);
             }
         }
+    for (int j0 = full; j0 < n_out; j0 += 16)
+        for (int r = 0; r < mk->n; r++) {
+            const float *row = x + (size_t)r * K;
+            const uint16_t *rm = mk->row + (size_t)r * words;
+            __m512 a = _mm512_loadu_ps(b + j0);
+            for (int g = 0; g < G; g++)
+                for (unsigned m = rm[g]; m; m &= m - 1) {
+                    int k = 16 * g + __builtin_ctz(m);
+                    a = _mm512_fmadd_ps(_mm512_set1_ps(row[k]), _mm512_loadu_ps(w + (size_t)k * n_out + j0), a);
+                }
+            if (act == AE_ACT_RELU) a = _mm512_max_ps(a, zero);
+            _mm512_storeu_ps(out + (size_t)r * n_out + j0, a);
+        }
 }
 
-TARGET void ae_px_backward_w_avx512(float *dw, const float *x, const struct ae_px_mask *mk,
+TARGET void ae_nz_backward_w_avx512(float *dw, const float *x, const struct ae_nz_mask *mk,
                                     const float *dz, int n_out, bool set)
 {
-    if (set && mk->n == 0) memset(dw, 0, sizeof(float) * AE_IMAGE_PIXELS * (size_t)n_out);
-    for (int j0 = 0; j0 < n_out; j0 += AE_PX_TILE)
-        for (int r0 = 0; r0 < mk->n; r0 += block_rows(n_out)) {
-            /* rows r0 .. r0 + block_rows - 1: bits s .. of one mask word */
-            const uint64_t *cm = mk->col + (size_t)(r0 / 64) * AE_IMAGE_PIXELS;
-            int s = r0 % 64, nb = block_rows(n_out);
+    int K = mk->n_in, nb = block_rows(n_out);
+    int full = n_out / AE_NZ_TILE * AE_NZ_TILE;
+    if (set && mk->n == 0) {
+        memset(dw, 0, sizeof(float) * (size_t)K * (size_t)n_out);
+        return;
+    }
+    for (int j0 = 0; j0 < full; j0 += AE_NZ_TILE)
+        for (int r0 = 0; r0 < mk->n; r0 += nb) {
+            /* rows r0 .. r0 + nb - 1: bits s .. s + nb - 1 of one mask word */
+            const uint64_t *cm = mk->col + (size_t)(r0 / 64) * K;
+            int s = r0 % 64;
             uint64_t sel = nb >= 64 ? ~0ull : ((1ull << nb) - 1) << s;
             const float *dzb = dz + (size_t)(r0 - s) * n_out + j0;
+            const float *xb = x + (size_t)(r0 - s) * K;
             bool fresh = set && r0 == 0;
-            for (int p = 0; p < AE_IMAGE_PIXELS; p++) {
-                const float *xc = x + (size_t)(r0 - s) * AE_IMAGE_PIXELS + p;
-                float *o = dw + (size_t)p * n_out + j0;
+            for (int k = 0; k < K; k++) {
+                float *o = dw + (size_t)k * n_out + j0;
                 __m512 a0, a1, a2, a3, a4, a5, a6, a7;
                 if (fresh) {
                     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm512_setzero_ps();
@@ -151,15 +170,28 @@ TARGET void ae_px_backward_w_avx512(float *dw, const float *x, const struct ae_p
                     a4 = _mm512_loadu_ps(o + 64), a5 = _mm512_loadu_ps(o + 80);
                     a6 = _mm512_loadu_ps(o + 96), a7 = _mm512_loadu_ps(o + 112);
                 }
-                uint64_t m = cm[p] & sel;
-                while (m) {
+                for (uint64_t m = cm[k] & sel; m; m &= m - 1) {
                     int r = __builtin_ctzll(m);
-                    m &= m - 1;
-                    __m512 v = _mm512_set1_ps(xc[(size_t)r * AE_IMAGE_PIXELS]);
+                    __m512 v = _mm512_set1_ps(xb[(size_t)r * K + k]);
                     const float *d = dzb + (size_t)r * n_out;
                     FMA8(a, v, d);
                 }
                 STORE8(o, a);
+            }
+        }
+    for (int j0 = full; j0 < n_out; j0 += 16)
+        for (int r0 = 0; r0 < mk->n; r0 += 64) {
+            const uint64_t *cm = mk->col + (size_t)(r0 / 64) * K;
+            bool fresh = set && r0 == 0;
+            for (int k = 0; k < K; k++) {
+                float *o = dw + (size_t)k * n_out + j0;
+                __m512 a = fresh ? _mm512_setzero_ps() : _mm512_loadu_ps(o);
+                for (uint64_t m = cm[k]; m; m &= m - 1) {
+                    int r = r0 + __builtin_ctzll(m);
+                    a = _mm512_fmadd_ps(_mm512_set1_ps(x[(size_t)r * K + k]),
+                                        _mm512_loadu_ps(dz + (size_t)r * n_out + j0), a);
+                }
+                _mm512_storeu_ps(o, a);
             }
         }
 }
