@@ -155,3 +155,17 @@ void ae_nz_backward(float *din, float *dw, float *db, const float *dz, const flo
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, mk->n, mk->n_in, n_out, 1.f, dz, n_out,
                     w, n_out, 0.f, din, mk->n_in);
 }
+
+bool ae_nz_dense_forward(float *out, const float *x, const float *w, const float *b, int n,
+                         int n_in, int n_out, enum ae_act act, struct ae_nz_mask *mk)
+{
+    if (mk && ae_nz_usable(n_in, n_out)) {
+        ae_nz_scan(mk, x, n);
+        if (ae_nz_worth_it(mk)) {
+            ae_nz_forward(out, x, mk, w, b, n_out, act);
+            return true;
+        }
+    }
+    ae_dense_forward(out, x, w, b, n, n_in, n_out, act);
+    return false;
+}

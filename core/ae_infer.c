@@ -108,18 +108,30 @@ enum ae_status ae_model_decode(const struct ae_model *m, const float *z, int32_t
                           ae_model_name(m->cfg.model));
     ae_dense_setup();
     const struct ae_layer *h = &m->layers[3], *o = &m->layers[4];
+    /* The output layer reads a relu output: it skips zeros exactly as the
+     * training and reconstruction runs do (same ROWS chunks), so decoding
+     * the encoded means gives the reconstructions bit for bit. */
+    int64_t mask_bytes = ae_nz_mask_bytes(ROWS, o->in_c);
     float *hid = ae_aligned_alloc(sizeof(float) * (size_t)ROWS * (size_t)h->out_c);
-    if (!hid) return ae_err_set(err, AE_ERR_NOMEM, "out of memory for decode scratch");
+    void *mask_mem = ae_aligned_alloc((size_t)mask_bytes);
+    if (!hid || !mask_mem) {
+        ae_free(hid);
+        ae_free(mask_mem);
+        return ae_err_set(err, AE_ERR_NOMEM, "out of memory for decode scratch");
+    }
+    struct ae_nz_mask mk;
+    ae_nz_mask_init(&mk, ROWS, o->in_c, mask_mem);
     int32_t Ld = m->cfg.latent_dim;
     for (int32_t k = 0; k < n; k += ROWS) {
         int32_t c = n - k < ROWS ? n - k : ROWS;
         float *out = images + (size_t)k * AE_IMAGE_PIXELS;
         ae_dense_forward(hid, z + (size_t)k * Ld, m->params + h->w_off, m->params + h->b_off, c,
                          h->in_c, h->out_c, h->act);
-        ae_dense_forward(out, hid, m->params + o->w_off, m->params + o->b_off, c, o->in_c,
-                         o->out_c, o->act);
+        ae_nz_dense_forward(out, hid, m->params + o->w_off, m->params + o->b_off, c, o->in_c,
+                            o->out_c, o->act, &mk);
         ae_sigmoid(out, (int64_t)c * AE_IMAGE_PIXELS);
     }
     ae_free(hid);
+    ae_free(mask_mem);
     return AE_OK;
 }

@@ -276,19 +276,12 @@ static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const stru
     for (int32_t i = 0; i <= last; i++) {
         const struct ae_layer *l = &m->layers[i];
         /* Skip the zero inputs (pixels, relu outputs) when there are enough. */
-        w->nz_on[i] = false;
-        if (w->nz[i].row) {
-            ae_nz_scan(&w->nz[i], w->act[i], n);
-            w->nz_on[i] = ae_nz_worth_it(&w->nz[i]);
-        }
-        if (w->nz_on[i])
-            ae_nz_forward(w->act[i + 1], w->act[i], &w->nz[i], P + l->w_off, P + l->b_off, l->out_c,
-                          l->act);
-        else if (l->kind == AE_LAYER_DENSE)
-            ae_dense_forward(w->act[i + 1], w->act[i], P + l->w_off, P + l->b_off, n, l->in_c,
-                             l->out_c, l->act);
+        if (l->kind == AE_LAYER_DENSE)
+            w->nz_on[i] = ae_nz_dense_forward(w->act[i + 1], w->act[i], P + l->w_off, P + l->b_off,
+                                              n, l->in_c, l->out_c, l->act,
+                                              w->nz[i].row ? &w->nz[i] : NULL);
         else
-            sample_forward(w, ctx, s, k0, n, w->act[i], w->act[i + 1]);
+            sample_forward(w, ctx, s, k0, n, w->act[i], w->act[i + 1]), w->nz_on[i] = false;
     }
     float *z = w->act[last + 1];
     if (!ctx->want_loss) {

@@ -86,6 +86,12 @@ void ae_nz_forward(float *out, const float *x, const struct ae_nz_mask *mk, cons
  * NULL). */
 void ae_nz_backward(float *din, float *dw, float *db, const float *dz, const float *x,
                     const float *w, const struct ae_nz_mask *mk, int n_out, bool set);
+/* ae_dense_forward, skipping zero inputs when the kernels take the shape
+ * and x is sparse enough (then mk, which may be NULL, holds x's masks and
+ * true is returned).  Every caller decides the same way, so a layer gives
+ * the same bits whichever path (training, inference) runs it. */
+bool ae_nz_dense_forward(float *out, const float *x, const float *w, const float *b, int n,
+                         int n_in, int n_out, enum ae_act act, struct ae_nz_mask *mk);
 /* The portable reference of the three kernels (tests compare). */
 void ae_nz_scan_scalar(struct ae_nz_mask *mk, const float *x, int n);
 void ae_nz_forward_scalar(float *out, const float *x, const struct ae_nz_mask *mk, const float *w,
