@@ -32,41 +32,19 @@ struct dc {
     int n, ni, no;
     float *x, *w, *b, *y, *dz, *dx, *dw, *db;
 };
-static void fwd(struct dc *c) { ae_dense_forward(c->y, c->x, c->w, c->b, c->n, c->ni, c->no, AE_ACT_RELU); }
-static void bwd(struct dc *c) { ae_dense_backward(c->dx, c->dw, c->db, c->dz, c->x, c->w, c->n, c->ni, c->no); }
-
-static double median_ns(void (*f)(struct dc *), struct dc *c)
+static void fwd(void *p)
 {
-    double t[REPS];
-    for (int i = 0; i < 3; i++) f(c);
-    for (int i = 0; i < REPS; i++) {
-        double t0 = now_ns();
-        f(c);
-        t[i] = now_ns() - t0;
-    }
-    qsort(t, REPS, sizeof t[0], bu_cmp_double);
-    return t[REPS / 2];
-}
-
-/* ---- dense layers with zero inputs: sgemm against skipping them ------- */
-
-struct nzc {
-    int n, ni, no;
-    float *x, *w, *b, *y, *dz, *dw, *db;
-    struct ae_nz_mask mk;
-};
-static void nz_sgemm(struct nzc *c)
-{
+    struct dc *c = p;
     ae_dense_forward(c->y, c->x, c->w, c->b, c->n, c->ni, c->no, AE_ACT_RELU);
-    ae_dense_backward_set(NULL, c->dw, c->db, c->dz, c->x, c->w, c->n, c->ni, c->no);
 }
-static void nz_skip(struct nzc *c)
+static void bwd(void *p)
 {
-    ae_nz_scan(&c->mk, c->x, c->n);
-    ae_nz_forward(c->y, c->x, &c->mk, c->w, c->b, c->no, AE_ACT_RELU);
-    ae_nz_backward(NULL, c->dw, c->db, c->dz, c->x, c->w, &c->mk, c->no, true);
+    struct dc *c = p;
+    ae_dense_backward(c->dx, c->dw, c->db, c->dz, c->x, c->w, c->n, c->ni, c->no);
 }
-static double nz_median_ns(void (*f)(struct nzc *), struct nzc *c)
+
+/* Median ns of REPS calls of f(c), after 3 warm-up calls. */
+static double median_ns(void (*f)(void *), void *c)
 {
     double t[REPS];
     for (int i = 0; i < 3; i++) f(c);
@@ -76,6 +54,27 @@ static double nz_median_ns(void (*f)(struct nzc *), struct nzc *c)
         t[i] = now_ns() - t0;
     }
     return bu_median(t, REPS);
+}
+
+/* ---- dense layers with zero inputs: sgemm against skipping them ------- */
+
+struct nzc {
+    int n, ni, no;
+    float *x, *w, *b, *y, *dz, *dw, *db;
+    struct ae_nz_mask mk;
+};
+static void nz_sgemm(void *p)
+{
+    struct nzc *c = p;
+    ae_dense_forward(c->y, c->x, c->w, c->b, c->n, c->ni, c->no, AE_ACT_RELU);
+    ae_dense_backward_set(NULL, c->dw, c->db, c->dz, c->x, c->w, c->n, c->ni, c->no);
+}
+static void nz_skip(void *p)
+{
+    struct nzc *c = p;
+    ae_nz_scan(&c->mk, c->x, c->n);
+    ae_nz_forward(c->y, c->x, &c->mk, c->w, c->b, c->no, AE_ACT_RELU);
+    ae_nz_backward(NULL, c->dw, c->db, c->dz, c->x, c->w, &c->mk, c->no, true);
 }
 
 static int bench_nz(void)
@@ -116,7 +115,7 @@ static int bench_nz(void)
                 printf("MISMATCH %d->%d at density %.2f: %.3g\n", c.ni, c.no, density[d], err);
                 bad = 1;
             }
-            double ts = nz_median_ns(nz_sgemm, &c), tk = nz_median_ns(nz_skip, &c);
+            double ts = median_ns(nz_sgemm, &c), tk = median_ns(nz_skip, &c);
             char name[40];
             snprintf(name, sizeof name, "%d -> %d", c.ni, c.no);
             printf("%-16s %8.2f %12.0f %12.0f %8.2f\n", name, (double)c.mk.nnz / (double)nx, ts, tk,
