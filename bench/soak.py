@@ -76,8 +76,7 @@ class Client:
     """One keep-alive connection, reopened when the server closes it."""
 
     def __init__(self, port):
-        self.port = port
-        self.c = None
+        self.conn = H.KeepAlive(port, timeout=60)
 
     def req(self, method, path, body=None, headers=None):
         h = dict(headers or {})
@@ -85,19 +84,9 @@ class Client:
             body = json.dumps(body)
             h["Content-Type"] = "application/json"
         for attempt in (0, 1):
-            if self.c is None:
-                self.c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
             try:
-                self.c.request(method, path, body=body, headers=h)
-                r = self.c.getresponse()
-                data = r.read()
-                if (r.getheader("Connection") or "").lower() == "close":
-                    self.c.close()
-                    self.c = None
-                return r.status, data
+                return self.conn.send(method, path, body=body, headers=h)
             except (OSError, http.client.HTTPException) as e:
-                self.c.close()
-                self.c = None
                 # A keep-alive connection the server closed after its idle
                 # timeout fails on first use: retry once on a fresh one.
                 if attempt == 1 or not isinstance(e, (http.client.RemoteDisconnected,

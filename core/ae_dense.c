@@ -43,15 +43,19 @@ void ae_dense_bias_grad(float *db, const float *dz, int n, int n_out, bool set)
     }
 }
 
+void ae_dense_input_grad(float *din, const float *dz, const float *w, int n, int n_in, int n_out)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n_in, n_out, 1.f, dz, n_out, w, n_out,
+                0.f, din, n_in);
+}
+
 static void backward(float *din, float *dw, float *db, const float *dz, const float *in,
                      const float *w, int n, int n_in, int n_out, bool set)
 {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_in, n_out, n, 1.f, in, n_in, dz, n_out,
                 set ? 0.f : 1.f, dw, n_out);
     ae_dense_bias_grad(db, dz, n, n_out, set);
-    if (din)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n_in, n_out, 1.f, dz, n_out, w,
-                    n_out, 0.f, din, n_in);
+    if (din) ae_dense_input_grad(din, dz, w, n, n_in, n_out);
 }
 
 void ae_dense_backward(float *din, float *dw, float *db, const float *dz, const float *in,

@@ -20,7 +20,6 @@
  * its old value, then one fused multiply-add per row r whose input k is
  * nonzero, in increasing r.
  */
-#include <cblas.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -151,9 +150,7 @@ void ae_nz_backward(float *din, float *dw, float *db, const float *dz, const flo
     else
         ae_nz_backward_w_scalar(dw, x, mk, dz, n_out, set);
     ae_dense_bias_grad(db, dz, mk->n, n_out, set);
-    if (din)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, mk->n, mk->n_in, n_out, 1.f, dz, n_out,
-                    w, n_out, 0.f, din, mk->n_in);
+    if (din) ae_dense_input_grad(din, dz, w, mk->n, mk->n_in, n_out);
 }
 
 bool ae_nz_dense_forward(float *out, const float *x, const float *w, const float *b, int n,

@@ -280,8 +280,10 @@ static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const stru
             w->nz_on[i] = ae_nz_dense_forward(w->act[i + 1], w->act[i], P + l->w_off, P + l->b_off,
                                               n, l->in_c, l->out_c, l->act,
                                               w->nz[i].row ? &w->nz[i] : NULL);
-        else
-            sample_forward(w, ctx, s, k0, n, w->act[i], w->act[i + 1]), w->nz_on[i] = false;
+        else {
+            sample_forward(w, ctx, s, k0, n, w->act[i], w->act[i + 1]);
+            w->nz_on[i] = false;
+        }
     }
     float *z = w->act[last + 1];
     if (!ctx->want_loss) {

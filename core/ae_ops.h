@@ -44,6 +44,8 @@ void ae_dense_backward_set(float *din, float *dw, float *db, const float *dz, co
 
 /* db (n_out) += column sums of dz (n, n_out); overwritten when set. */
 void ae_dense_bias_grad(float *db, const float *dz, int n, int n_out, bool set);
+/* din (n, n_in) = dz (n, n_out) . w^T (sgemm). */
+void ae_dense_input_grad(float *din, const float *dz, const float *w, int n, int n_in, int n_out);
 
 /* ---- dense layers skipping zero inputs (ae_dense_nz.c) ---------------- */
 

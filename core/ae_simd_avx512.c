@@ -139,6 +139,13 @@ TARGET static inline __m512 bce16(float *z, float *dz, const float *y, __mmask16
     return _mm512_maskz_sub_ps(live, zero, sum);
 }
 
+/* Add a vector's 16 float losses into the per-lane double sums. */
+TARGET static inline void add_lanes(__m512d *lo, __m512d *hi, __m512 loss)
+{
+    *lo = _mm512_add_pd(*lo, _mm512_cvtps_pd(_mm512_castps512_ps256(loss)));
+    *hi = _mm512_add_pd(*hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(loss, 1)));
+}
+
 TARGET double ae_bce_sigmoid_avx512(float *z, float *dz, const float *y, int64_t n, float grad_scale,
                                     int lanes)
 {
@@ -152,16 +159,12 @@ TARGET double ae_bce_sigmoid_avx512(float *z, float *dz, const float *y, int64_t
     for (; i + 32 <= n; i += 32) {
         __m512 l0 = bce16(z + i, dz ? dz + i : NULL, y + i, 0xFFFF, lane_mask, scale);
         __m512 l1 = bce16(z + i + 16, dz ? dz + i + 16 : NULL, y + i + 16, 0xFFFF, lane_mask, scale);
-        acc_lo = _mm512_add_pd(acc_lo, _mm512_cvtps_pd(_mm512_castps512_ps256(l0)));
-        acc_hi = _mm512_add_pd(acc_hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(l0, 1)));
-        acc_lo = _mm512_add_pd(acc_lo, _mm512_cvtps_pd(_mm512_castps512_ps256(l1)));
-        acc_hi = _mm512_add_pd(acc_hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(l1, 1)));
+        add_lanes(&acc_lo, &acc_hi, l0);
+        add_lanes(&acc_lo, &acc_hi, l1);
     }
     for (; i < n; i += 16) {
         __mmask16 tail = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
-        __m512 l0 = bce16(z + i, dz ? dz + i : NULL, y + i, tail, tail & lane_mask, scale);
-        acc_lo = _mm512_add_pd(acc_lo, _mm512_cvtps_pd(_mm512_castps512_ps256(l0)));
-        acc_hi = _mm512_add_pd(acc_hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(l0, 1)));
+        add_lanes(&acc_lo, &acc_hi, bce16(z + i, dz ? dz + i : NULL, y + i, tail, tail & lane_mask, scale));
     }
     double acc[16];
     _mm512_storeu_pd(acc, acc_lo);

@@ -112,28 +112,27 @@ static void put_idx(const char *dir, const char *name, int nd, uint32_t n)
     free(buf);
 }
 
-/* Job 1: simple, 2 of 3 epochs done (succeeded), weights on disk. */
-static struct ae_config job1_cfg(void)
+/* A model's defaults on 16 training and 16 test images. */
+static struct ae_config tiny_cfg(enum ae_model_kind k, int32_t epochs)
 {
     struct ae_config c;
-    ae_config_defaults(&c, AE_MODEL_SIMPLE);
-    c.encoding_dim = 4;
-    c.epochs = 3;
+    ae_config_defaults(&c, k);
+    c.epochs = epochs;
     c.train_size = 16;
     c.test_size = 16;
     return c;
 }
 
-/* Job 2: vae, failed after epoch 1 of 4, weights on disk. */
-static struct ae_config job2_cfg(void)
+/* Job 1: simple, 2 of 3 epochs done (succeeded), weights on disk. */
+static struct ae_config job1_cfg(void)
 {
-    struct ae_config c;
-    ae_config_defaults(&c, AE_MODEL_VAE);
-    c.epochs = 4;
-    c.train_size = 16;
-    c.test_size = 16;
+    struct ae_config c = tiny_cfg(AE_MODEL_SIMPLE, 3);
+    c.encoding_dim = 4;
     return c;
 }
+
+/* Job 2: vae, failed after epoch 1 of 4, weights on disk. */
+static struct ae_config job2_cfg(void) { return tiny_cfg(AE_MODEL_VAE, 4); }
 
 static void ensure_weights(void)
 {

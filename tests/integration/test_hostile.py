@@ -35,7 +35,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from aelabd_harness import check, check_eq, cleanup, raw_request, summary, tmpdir  # noqa: E402
+from aelabd_harness import (KeepAlive, check, check_eq, cleanup, raw_request,  # noqa: E402
+                             summary, tmpdir)
 from faults_harness import TINY_JOB, EnvDaemon, tiny_data_dir  # noqa: E402
 
 TIMEOUT = 4         # --connection-timeout
@@ -111,10 +112,6 @@ def conn_from(src, port, timeout=10):
     return s
 
 
-def http_from(src, port):
-    return http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(src, 0))
-
-
 class Attacker:
     """Requests from one address on a keep-alive connection.  aelabd closes
     the connection after a request it refuses before reading it (bad id,
@@ -124,34 +121,24 @@ class Attacker:
     would, and counted."""
 
     def __init__(self, src, port):
-        self.src, self.port = src, port
-        self.c = None
-        self.new_connections = 0
+        self.conn = KeepAlive(port, src=src)
         self.refused = 0
+
+    @property
+    def new_connections(self):
+        return self.conn.opened
 
     def send(self, method, path, body=None, headers=None):
         for attempt in range(200):
-            if self.c is None:
-                self.c = http_from(self.src, self.port)
-                self.new_connections += 1
             try:
-                self.c.request(method, path, body=body, headers=headers or {})
-                r = self.c.getresponse()
-                data = r.read()
-                if (r.getheader("Connection") or "").lower() == "close":
-                    self.c.close()
-                    self.c = None
-                return r.status, data
+                return self.conn.send(method, path, body=body, headers=headers)
             except (OSError, http.client.HTTPException):
-                self.c.close()
-                self.c = None
                 self.refused += 1
                 time.sleep(0.005 * min(attempt + 1, 20))
         return 0, b""
 
     def close(self):
-        if self.c is not None:
-            self.c.close()
+        self.conn.close()
 
 
 def sanitized(pid):

@@ -158,6 +158,41 @@ def raw_request(port, data, src=None, timeout=10):
         s.close()
 
 
+class KeepAlive:
+    """One keep-alive HTTP connection to aelabd (from source address src when
+    given), opened on first use and again after the server answered
+    "Connection: close".  A request that fails closes the connection and
+    raises; the caller decides whether to retry.  `opened` counts the
+    connections made."""
+
+    def __init__(self, port, src=None, timeout=30):
+        self.port, self.src, self.timeout = port, src, timeout
+        self.c = None
+        self.opened = 0
+
+    def send(self, method, path, body=None, headers=None):
+        if self.c is None:
+            self.c = http.client.HTTPConnection(
+                "127.0.0.1", self.port, timeout=self.timeout,
+                source_address=(self.src, 0) if self.src else None)
+            self.opened += 1
+        try:
+            self.c.request(method, path, body=body, headers=headers or {})
+            r = self.c.getresponse()
+            data = r.read()
+        except (OSError, http.client.HTTPException):
+            self.close()
+            raise
+        if (r.getheader("Connection") or "").lower() == "close":
+            self.close()
+        return r.status, data
+
+    def close(self):
+        if self.c is not None:
+            self.c.close()
+            self.c = None
+
+
 class SSE:
     """Read a text/event-stream: events() yields (event, data) pairs."""
 
