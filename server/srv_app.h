@@ -22,7 +22,7 @@
 #include "server/srv_registry.h"
 #include "server/srv_store.h"
 
-#define SRV_VERSION "1.0.0"
+#define SRV_VERSION AELAB_VERSION /* meson project() version, see meson.build */
 #define SRV_MAX_BODY_BYTES (64 * 1024)
 
 struct srv_workers;
