@@ -116,7 +116,7 @@ def parse_args(argv):
         description="Train the seed's models with aelab on MNIST and compare the final losses "
                     "with the seed's Keras figures (issue 2, 'Quality').")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--aelab", help="the aelab binary (default: BUILD/server/aelab)")
+    ap.add_argument("--aelab", help="the aelab binary (default: BUILD/cli/aelab)")
     ap.add_argument("--data-dir", default=torch_ref.default_mnist_dir(),
                     help="MNIST digits (default: ../shared/data/mnist from the source root)")
     ap.add_argument("--models", default=",".join(DEFAULT_MODELS),
@@ -139,7 +139,7 @@ def parse_args(argv):
             ap.error("unknown model %r" % m)
     if a.epochs < 1 or a.threads < 1 or a.conv_budget <= 0:
         ap.error("--epochs, --threads and --conv-budget must be positive")
-    a.aelab = a.aelab or os.path.join(a.build_dir, "server", "aelab")
+    a.aelab = a.aelab or os.path.join(a.build_dir, "cli", "aelab")
     if not os.access(a.aelab, os.X_OK):
         ap.error("aelab not found at %s (build first: meson setup build && ninja -C build)" % a.aelab)
     return a

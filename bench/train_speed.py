@@ -334,7 +334,7 @@ def parse_args(argv):
                     "seconds per epoch, GFLOP/s and peak RSS (issue 2, 'Speed and memory').")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"),
                     help="meson build directory (default: build/ in the source root)")
-    ap.add_argument("--aelab", help="the aelab binary (default: BUILD/server/aelab)")
+    ap.add_argument("--aelab", help="the aelab binary (default: BUILD/cli/aelab)")
     ap.add_argument("--sgemm", help="the sgemm_ceiling binary (default: BUILD/bench/sgemm_ceiling)")
     ap.add_argument("--dataset", choices=("fashion-mnist", "mnist"), default="fashion-mnist")
     ap.add_argument("--data-dir", help="the four IDX files (default: %s for fashion-mnist, "
@@ -381,7 +381,7 @@ def parse_args(argv):
     if a.reps < 1:
         ap.error("--reps must be >= 1")
     a.skip = 1
-    a.aelab = a.aelab or os.path.join(a.build_dir, "server", "aelab")
+    a.aelab = a.aelab or os.path.join(a.build_dir, "cli", "aelab")
     a.sgemm = a.sgemm or os.path.join(a.build_dir, "bench", "sgemm_ceiling")
     if a.data_dir is None:
         a.data_dir = torch_ref.FASHION_DIR if a.dataset == "fashion-mnist" else torch_ref.default_mnist_dir()

@@ -40,7 +40,7 @@ def parse_args(argv):
         description="Train the vae with aelab and with PyTorch on MNIST and compare val_loss "
                     "(issue 6, 'Quality benchmark').")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--aelab", help="the aelab binary (default: BUILD/server/aelab)")
+    ap.add_argument("--aelab", help="the aelab binary (default: BUILD/cli/aelab)")
     ap.add_argument("--data-dir", default=torch_ref.default_mnist_dir(),
                     help="MNIST digits (default: ../shared/data/mnist from the source root)")
     ap.add_argument("--epochs", type=int, default=50)
@@ -55,7 +55,7 @@ def parse_args(argv):
         ap.error("--seeds must be whole numbers separated by commas")
     if not a.seeds or a.epochs < 1 or a.threads < 1 or a.latent_dim < 1:
         ap.error("--seeds, --epochs, --threads and --latent-dim must be given and positive")
-    a.aelab = a.aelab or os.path.join(a.build_dir, "server", "aelab")
+    a.aelab = a.aelab or os.path.join(a.build_dir, "cli", "aelab")
     if not os.access(a.aelab, os.X_OK):
         ap.error("aelab not found at %s (build first: meson setup build && ninja -C build)" % a.aelab)
     return a

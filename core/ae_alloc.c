@@ -17,7 +17,6 @@
 #include <stdlib.h>
 
 #include "ae.h"
-#include "ae_alloc.h"
 
 static _Thread_local int64_t fail_at;    /* 0 = off */
 static _Thread_local int64_t attempts;

@@ -5,7 +5,7 @@
  * distinction between a truncated trailing record and a corrupt one, and the
  * decoding of each Event (protobuf-c) into the plain struct tb_event of
  * tb.h, with each Summary.Value classified the way TensorBoard's plugins
- * would see it.  It does not print (server/cli_events.c does).
+ * would see it.  It does not print (cli/cli_events.c does).
  *
  * Design: the reader keeps only an offset and reads with pread(), checking
  * the file's current size on every call.  A record that runs past the end

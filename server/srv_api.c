@@ -8,13 +8,14 @@
  * body is read, so an unauthenticated client cannot make the server buffer
  * 64 KiB; the comparison takes the same time whatever the token's prefix.
  */
-#include "server/srv_api.h"
+#include "srv_api.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "server/srv_problem.h"
+#include "srv_api_handlers.h"
+#include "srv_response.h"
 
 /* Compare in time independent of where the strings differ. */
 static bool same_secret(const char *a, const char *b)
@@ -126,22 +127,4 @@ void srv_api_handle(struct srv_app *app, const struct srv_request *req, struct s
     case SRV_ROUTE_NONE:
     case SRV_ROUTE_COUNT: srv_problem(r, 404, "not-found", "no route", NULL); break;
     }
-}
-
-struct srv_job *srv_api_find_job(struct srv_app *app, const struct srv_request *req,
-                                 struct srv_response *r)
-{
-    struct srv_job *j = srv_registry_get(app->registry, req->route.job_id);
-    if (!j) {
-        char d[160];
-        snprintf(d, sizeof d, "there is no job %lld; GET /api/jobs lists the jobs there are",
-                 (long long)req->route.job_id);
-        srv_problem(r, 404, "not-found", d, NULL);
-    }
-    return j;
-}
-
-int srv_app_run_dir(const struct srv_app *app, const struct srv_job *j, char *buf, size_t len)
-{
-    return snprintf(buf, len, "%s/%s", app->logdir, j->run_name);
 }

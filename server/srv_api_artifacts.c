@@ -17,57 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/srv_api.h"
-#include "server/srv_json.h"
-#include "server/srv_problem.h"
-#include "server/srv_run.h"
-
-/* Latest finished epoch of j (0 if none). */
-static int32_t latest_epoch(struct srv_job *j)
-{
-    int32_t e;
-    pthread_mutex_lock(&j->lock);
-    e = j->n_rows ? j->rows[j->n_rows - 1].epoch : 0;
-    pthread_mutex_unlock(&j->lock);
-    return e;
-}
-
-/* See srv_api.h. */
-int32_t srv_api_pick_epoch(struct srv_job *j, const struct srv_request *req, struct srv_response *r)
-{
-    const char *s = srv_uri_param(&req->uri, "epoch");
-    int32_t latest = latest_epoch(j);
-    long long want = latest;
-    struct ae_err e;
-    char d[200];
-
-    if (s && srv_parse_int(s, 1, j->cfg.epochs, "epoch", &want, &e) != SRV_OK) {
-        srv_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field", "epoch"));
-        return 0;
-    }
-    if (latest == 0) {
-        snprintf(d, sizeof d,
-                 "job %lld has no finished epoch yet; this appears when epoch 1 is done",
-                 (long long)j->id);
-        srv_problem(r, 404, "not-ready", d, NULL);
-        return 0;
-    }
-    if (want > latest) {
-        snprintf(d, sizeof d, "epoch %lld of job %lld has not finished (latest: %d)", want,
-                 (long long)j->id, latest);
-        srv_problem(r, 404, "not-ready", d, NULL);
-        return 0;
-    }
-    return (int32_t)want;
-}
-
-void srv_api_weights_path(struct srv_app *app, struct srv_job *j, int32_t epoch, char *buf,
-                          size_t len)
-{
-    char run_dir[4400];
-    srv_app_run_dir(app, j, run_dir, sizeof run_dir);
-    snprintf(buf, len, "%s/weights/epoch-%04d.aew", run_dir, epoch);
-}
+#include "srv_api_handlers.h"
+#include "srv_response.h"
+#include "srv_run.h"
 
 void srv_api_job_recon(struct srv_app *app, const struct srv_request *req, struct srv_response *r)
 {
@@ -90,7 +42,7 @@ void srv_api_job_recon(struct srv_app *app, const struct srv_request *req, struc
     }
     epoch = srv_api_pick_epoch(j, req, r);
     if (!epoch) goto out;
-    latest = latest_epoch(j);
+    latest = srv_api_latest_epoch(j);
 
     /* Cached copy of the latest epoch's grid? */
     pthread_mutex_lock(&j->lock);

@@ -18,12 +18,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "server/srv_api.h"
-#include "server/srv_json.h"
-#include "server/srv_jobspec.h"
-#include "server/srv_log.h"
-#include "server/srv_problem.h"
-#include "server/srv_worker.h"
+#include "srv_api_handlers.h"
+#include "srv_response.h"
+#include "srv_jobspec.h"
+#include "srv_log.h"
+#include "srv_worker.h"
 
 #define LIST_MAX 500
 #define IDEM_KEY_MAX 200

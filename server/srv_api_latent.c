@@ -22,10 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/srv_api.h"
-#include "server/srv_json.h"
-#include "server/srv_latent.h"
-#include "server/srv_problem.h"
+#include "srv_api_handlers.h"
+#include "srv_response.h"
+#include "srv_latent.h"
 
 #define SAMPLES_DEFAULT_N 20
 #define SEED_MAX ((1LL << 53) - 1) /* exact in a JSON number and in JavaScript */

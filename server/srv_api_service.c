@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/srv_api.h"
-#include "server/srv_api_service.h"
-#include "server/srv_jobspec.h"
-#include "server/srv_json.h"
-#include "server/srv_problem.h"
-#include "server/srv_worker.h"
+#include "srv_api_handlers.h"
+#include "srv_api_service.h"
+#include "srv_jobspec.h"
+#include "srv_response.h"
+#include "srv_worker.h"
+#include "srv_log.h"
 
 /* ------------------------------------------------------------------------ */
 /* Start-up builders                                                        */

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "server/srv_app.h"
+#include "srv_app.h"
 
 /* Fill app->models: every model with its parameter count and the settings
  * that apply to it (defaults, ranges).  Call once at start-up. */

@@ -14,13 +14,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "server/srv_config.h"
-#include "server/srv_data.h"
-#include "server/srv_feed.h"
-#include "server/srv_metrics.h"
-#include "server/srv_queue.h"
-#include "server/srv_registry.h"
-#include "server/srv_store.h"
+#include "srv_config.h"
+#include "srv_data.h"
+#include "srv_feed.h"
+#include "srv_metrics.h"
+#include "srv_queue.h"
+#include "srv_registry.h"
+#include "srv_store.h"
 
 #define SRV_VERSION AELAB_VERSION /* meson project() version, see meson.build */
 #define SRV_MAX_BODY_BYTES (64 * 1024)

@@ -5,14 +5,14 @@
  * files or sockets.  Design: a table of flags drives both parsing and
  * --help, so the two cannot disagree.
  */
-#include "server/srv_config.h"
+#include "srv_config.h"
 
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/srv_uri.h"
+#include "srv_uri.h"
 
 enum flag_kind { F_STR, F_INT, F_LISTEN, F_LEVEL, F_BOOL };
 

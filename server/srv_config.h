@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "server/srv_log.h"
-#include "server/srv_status.h"
+#include "srv_log.h"
+#include "srv_status.h"
 
 struct srv_config {
     char listen_host[256]; /* "127.0.0.1", "::1", "localhost", "0.0.0.0" */

@@ -15,7 +15,7 @@
  * mutex, so the watcher never shuts down a descriptor that has been
  * reused.
  */
-#include "server/srv_deadline.h"
+#include "srv_deadline.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -23,7 +23,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "server/srv_log.h"
+#include "srv_log.h"
 
 struct srv_deadline_conn {
     struct srv_deadline *owner;

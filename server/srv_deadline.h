@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-#include "server/srv_status.h"
+#include "srv_status.h"
 
 struct srv_deadline;
 struct srv_deadline_conn;

@@ -7,7 +7,7 @@
  * does not grow with the number of streams, and a slow client can only
  * ever lose its own place, never slow a worker down.
  */
-#include "server/srv_feed.h"
+#include "srv_feed.h"
 
 #include <errno.h>
 #include <pthread.h>

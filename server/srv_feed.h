@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/srv_status.h"
+#include "srv_status.h"
 
 enum srv_feed_kind {
     SRV_FEED_CREATED = 0, /* a job was submitted */

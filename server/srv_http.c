@@ -8,7 +8,7 @@
  * target before MHD decodes it) and freed only in the request-completed
  * callback, which MHD calls whether the request finished or was aborted.
  */
-#include "server/srv_http.h"
+#include "srv_http.h"
 
 #include <microhttpd.h>
 #include <netdb.h>
@@ -21,11 +21,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "server/srv_api.h"
-#include "server/srv_deadline.h"
-#include "server/srv_log.h"
-#include "server/srv_problem.h"
-#include "server/srv_testhook.h"
+#include "srv_api.h"
+#include "srv_deadline.h"
+#include "srv_log.h"
+#include "srv_response.h"
+#include "srv_testhook.h"
 
 struct srv_http {
     struct MHD_Daemon *d;

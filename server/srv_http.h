@@ -9,7 +9,7 @@
 #ifndef SRV_HTTP_H
 #define SRV_HTTP_H
 
-#include "server/srv_app.h"
+#include "srv_app.h"
 
 struct srv_http;
 

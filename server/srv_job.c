@@ -13,7 +13,7 @@
  * committed before the lock is taken, so the worker's hot path never
  * waits on the disk while a reader waits on it.
  */
-#include "server/srv_job.h"
+#include "srv_job.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -21,8 +21,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "server/srv_json.h"
-#include "server/srv_run.h"
+#include "srv_response.h"
+#include "srv_run.h"
+#include "srv_log.h"
 
 static const char *state_names[SRV_JOB_STATE_COUNT] = {
     "queued", "running", "succeeded", "failed", "cancelled",
@@ -42,20 +43,6 @@ bool srv_job_state_parse(const char *name, enum srv_job_state *out)
         }
     }
     return false;
-}
-
-double srv_now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-double srv_now_unix(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 struct srv_job *srv_job_new(int64_t id, const char *name, const char *model, const char *dataset,

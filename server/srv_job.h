@@ -22,10 +22,10 @@
 #include <stdint.h>
 
 #include "core/ae.h"
-#include "server/srv_feed.h"
-#include "server/srv_jobspec.h"
-#include "server/srv_status.h"
-#include "server/srv_store.h"
+#include "srv_feed.h"
+#include "srv_jobspec.h"
+#include "srv_status.h"
+#include "srv_store.h"
 
 enum srv_job_state {
     SRV_JOB_QUEUED = 0,
@@ -152,10 +152,5 @@ json_t *srv_job_epoch_json(struct srv_job *j, int32_t epoch);
 
 /* Current state (lock taken inside). */
 enum srv_job_state srv_job_get_state(struct srv_job *j);
-
-/* Monotonic clock in seconds. */
-double srv_now_mono(void);
-/* Wall clock (Unix time) in seconds. */
-double srv_now_unix(void);
 
 #endif /* SRV_JOB_H */

@@ -8,7 +8,7 @@
  * the engine's ae_config_set produces the range messages, so they match
  * the CLI's word for word.
  */
-#include "server/srv_jobspec.h"
+#include "srv_jobspec.h"
 
 #include <math.h>
 #include <stdarg.h>

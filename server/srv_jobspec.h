@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 #include "core/ae.h"
-#include "server/srv_status.h"
+#include "srv_status.h"
 
 #define SRV_JOB_NAME_MAX 100 /* bytes */
 

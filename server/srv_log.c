@@ -7,7 +7,7 @@
  * a stack buffer and emit it with one write(2), so concurrent lines stay
  * whole without a lock.
  */
-#include "server/srv_log.h"
+#include "srv_log.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -87,4 +87,19 @@ void srv_log(enum srv_log_level level, int64_t job_id, const char *fmt, ...)
     /* A short write to stderr is not worth retrying for a log line. */
     if (write(STDERR_FILENO, line, n) < 0) {
     }
+}
+
+/* See srv_log.h. */
+double srv_now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double srv_now_unix(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }

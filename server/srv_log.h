@@ -1,5 +1,5 @@
 /*
- * srv_log.h - structured log lines on stderr.
+ * srv_log.h - structured log lines on stderr, and the clocks (srv_now_*).
  *
  * One line per call, written with a single write(2) so lines from different
  * threads never interleave:
@@ -29,5 +29,11 @@ void srv_log(enum srv_log_level level, int64_t job_id, const char *fmt, ...)
 /* Copy s into buf (len > 0) as the inside of a log value: quotes, backslashes
  * and control characters escaped, truncated to fit.  Returns buf. */
 const char *srv_log_quote(char *buf, size_t len, const char *s);
+
+/* The clocks the daemon reads (log lines, job times, deadlines, uptime).
+ * Monotonic clock in seconds. */
+double srv_now_mono(void);
+/* Wall clock (Unix time) in seconds. */
+double srv_now_unix(void);
 
 #endif /* SRV_LOG_H */

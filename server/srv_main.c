@@ -28,14 +28,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/srv_api_service.h"
-#include "server/srv_app.h"
-#include "server/srv_http.h"
-#include "server/srv_job.h"
-#include "server/srv_latent.h"
-#include "server/srv_log.h"
-#include "server/srv_testhook.h"
-#include "server/srv_worker.h"
+#include "srv_api_service.h"
+#include "srv_app.h"
+#include "srv_http.h"
+#include "srv_job.h"
+#include "srv_latent.h"
+#include "srv_log.h"
+#include "srv_testhook.h"
+#include "srv_worker.h"
 
 extern const char srv_openapi_doc[];
 extern const unsigned long srv_openapi_doc_len;

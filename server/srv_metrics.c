@@ -5,15 +5,16 @@
  * Owns metric names and the rendering.  Counters are bumped elsewhere with
  * atomics; gauges are read from the registry and the queue at scrape time.
  */
-#include "server/srv_metrics.h"
+#include "srv_metrics.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/srv_app.h"
-#include "server/srv_job.h"
+#include "srv_app.h"
+#include "srv_job.h"
+#include "srv_log.h"
 
 void srv_metrics_init(struct srv_metrics *m)
 {

@@ -8,7 +8,7 @@
  * and simpler than a linked list, and the array is allocated once, so
  * pushing into a reserved slot cannot fail.
  */
-#include "server/srv_queue.h"
+#include "srv_queue.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "server/srv_status.h"
+#include "srv_status.h"
 
 struct srv_queue;
 

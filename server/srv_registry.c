@@ -7,7 +7,7 @@
  * binary-search lookups and newest-first listing by walking backwards —
  * no hash table needed.
  */
-#include "server/srv_registry.h"
+#include "srv_registry.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/srv_job.h"
+#include "srv_job.h"
 
 struct srv_registry;
 

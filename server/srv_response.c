@@ -2,14 +2,20 @@
  * srv_response.c - building handler responses (see srv_response.h).
  *
  * Owns body ownership rules: a response owns whatever body it holds until
- * the HTTP layer hands it to libmicrohttpd.  Does not talk to MHD.
+ * the HTTP layer hands it to libmicrohttpd; the body format of every error
+ * and the table of reason phrases; how request bodies are parsed and how
+ * malformed JSON is reported.  Does not talk to MHD, decide statuses
+ * (callers do, through srv_status_http) or know what a job spec means
+ * (srv_jobspec.c).
  */
-#include "server/srv_response.h"
+#include "srv_response.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char oom_body[] = "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\","
@@ -89,4 +95,118 @@ void srv_response_json(struct srv_response *r, int status, const json_t *j)
         return;
     }
     srv_response_take(r, status, "application/json", s, strlen(s));
+}
+
+/* --- problem+json ------------------------------------------------------ */
+
+const char *srv_http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    }
+    return "Error";
+}
+
+void srv_problem(struct srv_response *r, int status, const char *code, const char *detail,
+                 json_t *extra)
+{
+    json_t *j = json_object();
+    if (j) {
+        json_object_set_new(j, "type", json_string("about:blank"));
+        json_object_set_new(j, "title", json_string(srv_http_reason(status)));
+        json_object_set_new(j, "status", json_integer(status));
+        /* json_string rejects invalid UTF-8; fall back so detail is never lost. */
+        json_t *d = json_string(detail ? detail : "");
+        if (!d) d = json_string("(the message was not valid UTF-8)");
+        json_object_set_new(j, "detail", d);
+        if (code) json_object_set_new(j, "code", json_string(code));
+        if (extra && json_is_object(extra)) json_object_update(j, extra);
+    }
+    json_decref(extra);
+    srv_response_json(r, status, j);
+    if (r->status == status) r->content_type = "application/problem+json";
+    json_decref(j);
+}
+
+void srv_problem_status(struct srv_response *r, enum srv_status s, const char *detail)
+{
+    static const char *codes[] = {
+        [SRV_OK] = "ok",
+        [SRV_ERR_ARG] = "bad-request",
+        [SRV_ERR_NOTFOUND] = "not-found",
+        [SRV_ERR_STATE] = "wrong-state",
+        [SRV_ERR_CONFLICT] = "idempotency-conflict",
+        [SRV_ERR_FULL] = "queue-full",
+        [SRV_ERR_TOO_LARGE] = "too-large",
+        [SRV_ERR_NOMEM] = "out-of-memory",
+        [SRV_ERR_IO] = "io-error",
+        [SRV_ERR_DB] = "database-error",
+        [SRV_ERR_INTERNAL] = "internal-error",
+    };
+    const char *code = (s >= 0 && s <= SRV_ERR_INTERNAL) ? codes[s] : "internal-error";
+    srv_problem(r, srv_status_http(s), code, detail, NULL);
+}
+
+/* --- JSON ---------------------------------------------------------------- */
+
+enum srv_status srv_json_parse(const char *buf, size_t len, json_t **out, int *line, int *column,
+                               struct ae_err *err)
+{
+    json_error_t je;
+    json_t *j;
+
+    *out = NULL;
+    if (len == 0 || !buf)
+        return srv_err_set(err, SRV_ERR_ARG, "the request body is empty; send a JSON object");
+    j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    if (!j) {
+        if (line) *line = je.line;
+        if (column) *column = je.column;
+        return srv_err_set(err, SRV_ERR_ARG, "malformed JSON at line %d, column %d: %s", je.line,
+                           je.column, je.text);
+    }
+    *out = j;
+    return SRV_OK;
+}
+
+json_t *srv_json_real(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+json_t *srv_json_time(double t)
+{
+    char buf[40];
+    struct tm tm;
+    time_t s;
+    int ms;
+    size_t n;
+
+    if (!(t > 0)) return json_null();
+    s = (time_t)t;
+    ms = (int)((t - (double)s) * 1000.0);
+    if (ms < 0) ms = 0;
+    if (ms > 999) ms = 999;
+    gmtime_r(&s, &tm);
+    n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, sizeof buf - n, ".%03dZ", ms);
+    return json_string(buf);
 }

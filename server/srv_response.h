@@ -1,5 +1,7 @@
 /*
- * srv_response.h - what a handler answers, independent of libmicrohttpd.
+ * srv_response.h - what a handler answers, independent of libmicrohttpd:
+ * the response, its JSON bodies (and the JSON a request sends), and every
+ * error as application/problem+json.
  *
  * Handlers fill a struct srv_response; srv_http.c turns it into an MHD
  * response.  Keeping MHD out of the handlers lets tests and fuzzers call
@@ -13,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "srv_status.h"
 
 #define SRV_RESPONSE_MAX_HEADERS 8
 
@@ -59,5 +63,50 @@ void srv_response_text(struct srv_response *r, int status, const char *content_t
 /* Body = buf (takes ownership of a malloc'd buffer). */
 void srv_response_take(struct srv_response *r, int status, const char *content_type, char *buf,
                        size_t len);
+
+/* ---------------------------------------------------------------------
+ * Errors: application/problem+json (RFC 9457), formerly srv_problem.h.
+ *
+ * Every error the API returns goes through here, so every error has the
+ * same shape: {"type","title","status","detail"} plus, where useful,
+ * "field" (the request field at fault, so the dashboard can show the error
+ * next to it), "valid" (the accepted values) and "errors" (one entry per bad
+ * field).  "type" is "about:blank": the status and "code" identify the
+ * problem, "detail" says what to change.
+ */
+
+/* Fill r with a problem: status, a short machine-readable code
+ * ("invalid-setting"), and detail (copied).  extra (may be NULL) is an
+ * object whose members are added to the body; the call steals the
+ * reference.  Thread-safe. */
+void srv_problem(struct srv_response *r, int status, const char *code, const char *detail,
+                 json_t *extra);
+
+/* The same for a server status: its HTTP status and a code derived from it. */
+void srv_problem_status(struct srv_response *r, enum srv_status s, const char *detail);
+
+/* HTTP reason phrase ("Not Found"). */
+const char *srv_http_reason(int status);
+
+/* ---------------------------------------------------------------------
+ * JSON helpers on top of jansson, formerly srv_json.h.
+ *
+ * Parsing request bodies with an error a person can act on ("line 3,
+ * column 14: ..."), and small builders used by several handlers.
+ */
+
+/* Parse len bytes of buf as one JSON value (duplicate object keys are an
+ * error).  On success *out is a new reference (caller json_decref's it).
+ * On failure returns SRV_ERR_ARG with err saying "malformed JSON at line L,
+ * column C: <what>" and, when line/column are not NULL, stores them.
+ * Thread-safe. */
+enum srv_status srv_json_parse(const char *buf, size_t len, json_t **out, int *line, int *column,
+                               struct ae_err *err);
+
+/* A JSON number for a double that is finite, else null (JSON has no NaN). */
+json_t *srv_json_real(double v);
+
+/* An RFC 3339 UTC timestamp string for Unix time t, or null when t <= 0. */
+json_t *srv_json_time(double t);
 
 #endif /* SRV_RESPONSE_H */

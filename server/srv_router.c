@@ -7,7 +7,7 @@
  * of API routes; the OpenAPI test walks it through srv_router_template, so
  * a route cannot be added without documenting it.
  */
-#include "server/srv_router.h"
+#include "srv_router.h"
 
 #include <stddef.h>
 #include <stdio.h>

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/srv_uri.h"
+#include "srv_uri.h"
 
 enum srv_route_id {
     SRV_ROUTE_NONE = 0,    /* no route: see status */

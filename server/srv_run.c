@@ -23,16 +23,17 @@
  * (After a suspend in epoch 1, k is 0 and START is at step 1.)
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "proto/tb.h"
 #include "srv_data.h"
-#include "srv_fs.h"
 #include "srv_latent.h"
 #include "srv_run.h"
 
@@ -381,7 +382,7 @@ enum ae_status srv_run_job(const struct srv_run_opts *o, const struct srv_run_ho
 
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/weights", o->run_dir);
-    if ((st = srv_fs_mkdirs(dir, err)) != AE_OK) goto fail;
+    if ((st = srv_run_mkdirs(dir, err)) != AE_OK) goto fail;
     snprintf(j.ck_path, sizeof j.ck_path, "%s/%s", o->run_dir, CHECKPOINT_NAME);
 
     if ((st = ae_trainer_new(o->cfg, o->ds, &j.t, err)) != AE_OK) goto fail;
@@ -496,4 +497,29 @@ fail:
 fail_closed:
     ae_trainer_free(j.t);
     return st;
+}
+
+/* See srv_run.h. */
+enum ae_status srv_run_mkdirs(const char *path, struct ae_err *err)
+{
+    char buf[4096];
+    if (!path || !*path) return ae_err_set(err, AE_ERR_ARG, "empty directory path");
+    if ((size_t)snprintf(buf, sizeof buf, "%s", path) >= sizeof buf)
+        return ae_err_set(err, AE_ERR_ARG, "%.64s...: path too long", path);
+    /* Each prefix ending at a '/', then the whole path. */
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return ae_err_set(err, AE_ERR_IO, "%s: cannot create directory: %s", buf,
+                              strerror(errno));
+        *p = saved;
+        if (saved == '\0') break;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return ae_err_set(err, AE_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!S_ISDIR(sb.st_mode)) return ae_err_set(err, AE_ERR_IO, "%s: not a directory", path);
+    return AE_OK;
 }

@@ -74,4 +74,11 @@ enum ae_status srv_run_grid_png(const struct ae_model *m, const struct ae_datase
                                 int32_t n, uint8_t **png, size_t *png_len,
                                 int32_t *width, int32_t *height, struct ae_err *err);
 
+/* mkdir -p: create path and any missing parents (mode 0777 before umask).
+ * Existing directories are fine.  Errors: AE_ERR_IO naming the directory
+ * that could not be created and the errno text, or path naming something
+ * that is not a directory; AE_ERR_ARG for a path over 4095 bytes.
+ * Thread-safe. */
+enum ae_status srv_run_mkdirs(const char *path, struct ae_err *err);
+
 #endif /* SRV_RUN_H */

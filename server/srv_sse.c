@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/srv_api.h"
-#include "server/srv_job.h"
-#include "server/srv_log.h"
-#include "server/srv_problem.h"
+#include "srv_api_handlers.h"
+#include "srv_job.h"
+#include "srv_log.h"
+#include "srv_response.h"
 
 #define HEARTBEAT_SECONDS 15.0
 #define BATCH 64

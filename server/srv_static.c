@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/srv_api.h"
-#include "server/srv_problem.h"
+#include "srv_api_handlers.h"
+#include "srv_response.h"
 
 static const struct {
     const char *ext;

@@ -5,7 +5,7 @@
  * answers the same condition with the same code.  Does not build responses
  * (srv_problem.c does).
  */
-#include "server/srv_status.h"
+#include "srv_status.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -14,7 +14,7 @@
  * prepared once; busy_timeout covers another process (a backup, the
  * sqlite3 shell) holding the lock briefly.
  */
-#include "server/srv_store.h"
+#include "srv_store.h"
 
 #include <math.h>
 #include <stdio.h>

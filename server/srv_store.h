@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "server/srv_status.h"
+#include "srv_status.h"
 
 struct srv_store;
 

@@ -4,7 +4,7 @@
  *
  * Owns: the switch (AELABD_TEST_FAULTS=1 at start-up), the counting
  * allocators handed to jansson and SQLite in that mode, the parsing of the
- * X-Aelab-Test-Fault header, and arming core's countdown (core/ae_alloc.h)
+ * X-Aelab-Test-Fault header, and arming core's countdown (core/ae.h)
  * around one request or one job.  It does not decide what a failure does:
  * the code that gets NULL (or SQLITE_NOMEM, AE_ERR_NOMEM) handles it as it
  * would for a real shortage.
@@ -17,7 +17,7 @@
  * start.  Off (the default), nothing is installed and every entry point
  * returns after one branch.
  */
-#include "server/srv_testhook.h"
+#include "srv_testhook.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -26,9 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/ae_alloc.h"
-#include "server/srv_data.h"
-#include "server/srv_log.h"
+#include "core/ae.h"
+#include "srv_data.h"
+#include "srv_log.h"
 
 static bool enabled;
 

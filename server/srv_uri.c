@@ -7,7 +7,7 @@
  * the input, so the parse makes one allocation and every string in the
  * result lives exactly as long as the struct.
  */
-#include "server/srv_uri.h"
+#include "srv_uri.h"
 
 #include <errno.h>
 #include <stdlib.h>

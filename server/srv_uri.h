@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "server/srv_status.h"
+#include "srv_status.h"
 
 #define SRV_URI_MAX_BYTES 4096   /* longer targets are rejected */
 #define SRV_URI_MAX_SEGMENTS 16  /* path segments */

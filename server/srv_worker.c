@@ -10,7 +10,7 @@
  * hooks' context (last sample count, whether a suspend was asked for) is
  * plain worker-local state; everything shared goes through srv_job.c.
  */
-#include "server/srv_worker.h"
+#include "srv_worker.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/srv_job.h"
-#include "server/srv_log.h"
-#include "server/srv_run.h"
-#include "server/srv_testhook.h"
+#include "srv_job.h"
+#include "srv_log.h"
+#include "srv_run.h"
+#include "srv_testhook.h"
 
 struct srv_workers {
     struct srv_app *app;

@@ -11,7 +11,7 @@
 #ifndef SRV_WORKER_H
 #define SRV_WORKER_H
 
-#include "server/srv_app.h"
+#include "srv_app.h"
 
 struct srv_workers;
 

@@ -24,8 +24,7 @@
 #include "fuzz.h"
 #include "server/srv_data.h"
 #include "server/srv_jobspec.h"
-#include "server/srv_json.h"
-#include "server/srv_problem.h"
+#include "server/srv_response.h"
 
 static bool same_cfg(const struct ae_config *a, const struct ae_config *b)
 {

@@ -10,7 +10,7 @@ writes OUT_DIR/<harness>/seed-* for the five harnesses:
             files (plain, and gzipped by the harness), and whole four-file
             data sets in the harness's data-set mode
   ckpt      a checkpoint and per-epoch weights files from a real 2-epoch
-            run of BUILD_DIR/server/aelab on that fixture, with the config
+            run of BUILD_DIR/cli/aelab on that fixture, with the config
             fuzz_ckpt.c's trainer expects
   tbreader  TensorBoard's own event files (../shared/golden/tfevents), raw
             and re-framed record by record, and the event file of the run
@@ -93,7 +93,7 @@ def idx_seeds(out):
 
 
 def ckpt_seeds(out, build, tmp):
-    aelab = os.path.join(build, "server", "aelab")
+    aelab = os.path.join(build, "cli", "aelab")
     logdir = os.path.join(tmp, "runs")
     cmd = [aelab, "train", "--model", "simple", "--encoding-dim", "1", "--batch-size", "8",
            "--train-size", "16", "--test-size", "8", "--epochs", "2", "--threads", "1",

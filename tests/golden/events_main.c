@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/cli.h"
+#include "cli/cli.h"
 
 int main(int argc, char **argv)
 {

@@ -6,7 +6,7 @@
 
 #include "check.h"
 #include "ae_testdata.h"
-#include "core/ae_alloc.h"
+#include "core/ae.h"
 
 static void trainer_oom(enum ae_model_kind kind, int threads, struct ae_dataset *ds)
 {

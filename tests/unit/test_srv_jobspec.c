@@ -8,7 +8,7 @@
 
 #include "check.h"
 #include "server/srv_jobspec.h"
-#include "server/srv_json.h"
+#include "server/srv_response.h"
 
 static const char *known[] = {"mnist", "fashion-mnist"};
 static const char *installed[] = {"mnist"};

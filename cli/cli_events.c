@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "proto/tb.h"
-#include "server/cli.h"
+#include "cli.h"
 
 static const char *value_type_name(enum tb_value_type t)
 {

@@ -57,7 +57,7 @@ const char *ae_status_str(enum ae_status s);
 
 /* ------------------------------------------------------------------------ */
 /* Allocation: every allocation in core/ goes through these, so that tests  */
-/* can make the Nth one fail (see core/ae_alloc.h).                          */
+/* can make the Nth one fail (see the end of this file).     */
 /* ------------------------------------------------------------------------ */
 
 void *ae_malloc(size_t n_bytes);
@@ -337,5 +337,25 @@ const struct ae_epoch_stats *ae_trainer_history(const struct ae_trainer *t, int3
  * checked against the file length before anything is allocated). */
 enum ae_status ae_checkpoint_read_config(const char *path, struct ae_config *cfg,
                                          int32_t *epoch, struct ae_err *err);
+
+/* ------------------------------------------------------------------------ */
+/* Fault injection and accounting for the allocation wrappers above.  For    */
+/* tests only: the product calls these only from aelabd's test hook         */
+/* (server/srv_testhook.c), which is inert unless AELABD_TEST_FAULTS=1.      */
+/* The countdown is thread-local, so "the Nth allocation of this thread      */
+/* fails" does not disturb trainers in other threads; the live count is      */
+/* process-wide (atomic), for finding leaks on error paths.                  */
+/* ------------------------------------------------------------------------ */
+/* Make the n-th allocation (1-based) made by the calling thread from now on
+ * fail, and every one after it, until ae_alloc_fail_reset().  n <= 0 turns
+ * injection off. */
+void ae_alloc_fail_at(int64_t n);
+void ae_alloc_fail_reset(void);
+/* Allocations the calling thread has attempted since the last
+ * ae_alloc_fail_at / ae_alloc_fail_reset. */
+int64_t ae_alloc_attempts(void);
+/* Blocks currently allocated through the wrappers (all threads). */
+int64_t ae_alloc_live(void);
+
 
 #endif /* AE_H */

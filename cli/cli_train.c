@@ -31,7 +31,6 @@
 
 #include "cli.h"
 #include "srv_data.h"
-#include "srv_fs.h"
 #include "srv_run.h"
 
 #define CHECKPOINT_NAME "checkpoint.aeck"
@@ -283,7 +282,7 @@ static enum srv_run_next run_next(void *user)
 static int make_run_dir(const char *logdir, const char *model, char *out, size_t len)
 {
     struct ae_err err = {0};
-    if (srv_fs_mkdirs(logdir, &err) != AE_OK) {
+    if (srv_run_mkdirs(logdir, &err) != AE_OK) {
         fprintf(stderr, "aelab train: %s\n", err.msg);
         return -1;
     }

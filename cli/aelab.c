@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "server/srv_latent.h"
+#include "srv_latent.h"
 
 static const struct {
     const char *name;

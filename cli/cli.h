@@ -24,7 +24,7 @@ enum {
 
 int cli_train_main(int argc, char **argv);
 int cli_summary_main(int argc, char **argv);
-/* `aelab events FILE [--json]` (proto/, server/cli_events.c): every record of
+/* `aelab events FILE [--json]` (proto/, cli/cli_events.c): every record of
  * a TensorBoard event file and any damage, as text or one JSON object per
  * line.  Exit 1 means the file is damaged (CRC error, truncated or
  * undecodable record). */

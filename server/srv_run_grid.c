@@ -1,5 +1,5 @@
 /*
- * srv_grid.c - the seed's showimages picture as a PNG: test images in the
+ * srv_run_grid.c - the seed's showimages picture as a PNG: test images in the
  * top row, the model's reconstructions below (for denoise: clean, noisy,
  * reconstructed), one 28x28 cell per image with no gaps.
  *
