@@ -62,7 +62,7 @@ def summary(name):
 AELABD = os.path.abspath(os.environ.get("AELABD", "aelabd"))
 AELAB_CLI = os.environ.get("AELAB_CLI", "")
 SOURCE_ROOT = os.environ.get("AELAB_SOURCE_ROOT", os.getcwd())
-MNIST = os.path.normpath(os.path.join(SOURCE_ROOT, "..", "shared", "data", "mnist"))
+MNIST = os.path.join(SOURCE_ROOT, "data", "mnist")  # the repository's own copy
 
 # A small, fast job on real MNIST.
 SMALL = {"model": "simple", "epochs": 3, "train_size": 1000, "test_size": 200,
