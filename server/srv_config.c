@@ -36,7 +36,7 @@ static const struct flag flags[] = {
      "where data sets live (DIR or DIR/<name>; default ./data/<name>, and Debian's "
      "fashion-mnist)", OFF(data_dir), 0, 0},
     {"--default-dataset", F_STR, "NAME",
-     "data set of a job that names none (default: mnist if installed, else fashion-mnist)",
+     "data set of a job that names none (default: mnist)",
      OFF(default_dataset), 0, 0},
     {"--workers", F_INT, "N", "jobs trained at the same time", OFF(workers), 1, 256},
     {"--threads-per-job", F_INT, "N", "threads of each job (its 'threads' setting by default)",

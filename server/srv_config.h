@@ -25,7 +25,7 @@ struct srv_config {
     const char *web_root;  /* NULL: decided at start-up (see srv_main.c) */
     const char *tensorboard_url; /* NULL: http://<listen host>:6006/ */
     const char *port_file; /* write the bound port here once listening */
-    const char *default_dataset; /* NULL: mnist if installed, else fashion-mnist */
+    const char *default_dataset; /* NULL: mnist */
     int workers;           /* jobs trained at once */
     int threads_per_job;   /* default cfg.threads of a job */
     int max_queued;        /* queued jobs before 429 */

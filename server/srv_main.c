@@ -53,6 +53,31 @@ static int cpu_count(void)
 }
 
 /* mkdir -p */
+/* Is there an executable called name in a directory of $PATH? */
+static bool on_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path) return false;
+    while (*path) {
+        size_t n = strcspn(path, ":");
+        char full[PATH_MAX];
+        /* An empty entry means the current directory. */
+        int w = n ? snprintf(full, sizeof full, "%.*s/%s", (int)n, path, name)
+                  : snprintf(full, sizeof full, "./%s", name);
+        struct stat sb;
+        if (w > 0 && (size_t)w < sizeof full && stat(full, &sb) == 0 && S_ISREG(sb.st_mode) &&
+            access(full, X_OK) == 0)
+            return true;
+        path += n;
+        if (*path == ':') path++;
+    }
+    return false;
+}
+
+/* How to get TensorBoard (Debian 12 does not package it): said at start-up
+ * when it is not on the PATH, and in README.md. */
+#define TB_INSTALL_LINE "pip install tensorboard (or pipx install tensorboard), any 2.x"
+
 static int make_dirs(const char *path)
 {
     char buf[4096];
@@ -381,13 +406,17 @@ int main(int argc, char **argv)
                 goto fail;
             }
         } else {
-            d = inst[0] ? srv_data_names[0] : srv_data_names[1];
+            d = srv_data_names[0]; /* mnist: the repository ships it in data/mnist/ */
         }
         snprintf(app.default_dataset, sizeof app.default_dataset, "%s", d);
         for (size_t i = 0; i < SRV_DATA_N_SETS; i++)
             srv_log(SRV_LOG_INFO, 0, "msg=\"data set\" name=%s installed=%s", srv_data_names[i],
                     inst[i] ? "true" : "false");
     }
+    bool have_tb = on_path("tensorboard");
+    if (!have_tb)
+        srv_log(SRV_LOG_WARN, 0, "msg=\"tensorboard not found on the PATH\" install=\"%s\"",
+                TB_INSTALL_LINE);
     if (srv_api_build_models(&app, &e) != SRV_OK ||
         srv_api_build_openapi(&app, srv_openapi_doc, srv_openapi_doc_len, &e) != SRV_OK) {
         fprintf(stderr, "aelabd: %s\n", e.msg);
@@ -426,9 +455,11 @@ int main(int argc, char **argv)
                "  API:         %s/api/  (documented at %s/api/openapi.json)\n"
                "  dashboard:   %s/%s\n"
                "  TensorBoard: run `tensorboard --logdir %s` beside it (then %s)\n"
+               "%s"
                "Stop with Ctrl-C: running jobs are suspended and resume on the next start.\n",
                SRV_VERSION, url, url, url, app.web_root[0] ? "" : "  (no web root found: see --web-root)",
-               app.logdir, app.tensorboard_url);
+               app.logdir, app.tensorboard_url,
+               have_tb ? "" : "               (no tensorboard on the PATH: " TB_INSTALL_LINE ")\n");
         fflush(stdout);
     }
 

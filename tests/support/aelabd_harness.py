@@ -62,7 +62,7 @@ def summary(name):
 AELABD = os.path.abspath(os.environ.get("AELABD", "aelabd"))
 AELAB_CLI = os.environ.get("AELAB_CLI", "")
 SOURCE_ROOT = os.environ.get("AELAB_SOURCE_ROOT", os.getcwd())
-MNIST = os.path.normpath(os.path.join(SOURCE_ROOT, "..", "shared", "data", "mnist"))
+MNIST = os.path.join(SOURCE_ROOT, "data", "mnist")  # the repository's own copy
 
 # A small, fast job on real MNIST.
 SMALL = {"model": "simple", "epochs": 3, "train_size": 1000, "test_size": 200,
@@ -235,10 +235,11 @@ class SSE:
 # ---------------------------------------------------------------------------
 
 class Daemon:
-    def __init__(self, root, *extra, data=True):
+    def __init__(self, root, *extra, data=True, env=None):
         self.root = root
         self.extra = list(extra)
         self.data = data
+        self.env = env  # None: this process's environment
         self.proc = None
         self.port = None
         self.log_path = os.path.join(root, "aelabd.log")
@@ -255,7 +256,8 @@ class Daemon:
             cmd += ["--data-dir", data_dir(self.root)]
         cmd += self.extra
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, cwd=self.root)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, cwd=self.root,
+                                     env=self.env)
         t0 = time.time()
         while time.time() - t0 < timeout:
             if self.proc.poll() is not None:
