@@ -45,8 +45,12 @@ struct cli_progress *cli_progress_open(const char *path, char *err, size_t err_l
         return NULL;
     }
     /* The file may live in the run directory, which is made later. */
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
+        snprintf(err, err_len, "%.200s...: path too long", path);
+        free(p);
+        return NULL;
+    }
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
