@@ -3,7 +3,8 @@
  *
  * srv_config_parse is a pure function of argv and the CPU count (no I/O),
  * so every flag and every error message is unit-tested.  Files named by
- * flags (token, web root) are read by srv_main.c at start-up.
+ * flags (token, web root) are read by srv_main.c at start-up, TLS files by
+ * srv_http_tls_load.
  */
 #ifndef SRV_CONFIG_H
 #define SRV_CONFIG_H
