@@ -25,8 +25,8 @@ packages=(
     libjansson-dev libsqlite3-dev libopenblas-dev libopenblas0-openmp nettle-dev libcairo2-dev
     # data: Fashion-MNIST, the second data set (MNIST, the default, is in data/mnist/)
     dataset-fashion-mnist
-    # tests: protobuf decoding of run dirs, sanitizers, valgrind, HTTP
-    python3 python3-protobuf protobuf-compiler clang libclang-rt-14-dev valgrind curl
+    # tests: protobuf decoding of run dirs, sanitizers, valgrind, HTTP, HTTPS
+    python3 python3-protobuf protobuf-compiler clang libclang-rt-14-dev valgrind curl openssl
     # dashboard tests (browser)
     chromium chromium-driver
 )

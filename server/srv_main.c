@@ -339,7 +339,8 @@ int main(int argc, char **argv)
     struct ae_err e = {0};
     sigset_t sigs;
     int sig = 0, status = 1;
-    const char *host_for_url;
+    const char *host_for_url, *missing = "";
+    struct srv_http_tls tls = {0};
 
     srv_config_defaults(&defaults, cpu_count());
     app.cfg = defaults;
@@ -354,6 +355,10 @@ int main(int argc, char **argv)
     if (app.cfg.version) {
         printf("aelabd %s\n", SRV_VERSION);
         return 0;
+    }
+    if (srv_config_check(&app.cfg, &missing, &e) != SRV_OK) {
+        fprintf(stderr, "aelabd: %s\n", e.msg);
+        return 2;
     }
     srv_log_set_level(app.cfg.log_level);
     srv_testhook_init(); /* tests only: inert unless AELABD_TEST_FAULTS=1 */
@@ -379,6 +384,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "aelabd: %s\n", e.msg);
         return 2;
     }
+    if (app.cfg.tls_cert &&
+        srv_http_tls_load(app.cfg.tls_cert, app.cfg.tls_key, &tls, &e) != SRV_OK) {
+        fprintf(stderr, "aelabd: %s\n", e.msg);
+        return 2;
+    }
+    if (*missing)
+        srv_log(SRV_LOG_WARN, 0,
+                "msg=\"--insecure: serving a non-loopback address without %s; anyone who can "
+                "reach it can %s\" listen=%s",
+                missing, app.cfg.token_file ? "read its traffic" : "submit and delete jobs",
+                app.cfg.listen_host);
     resolve_web_root(&app);
     host_for_url = app.cfg.listen_host;
     if (!strcmp(host_for_url, "0.0.0.0") || !strcmp(host_for_url, "::")) host_for_url = "localhost";
@@ -433,7 +449,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "aelabd: %s\n", e.msg);
         goto fail;
     }
-    if (srv_http_start(&app, &app.http, &app.port, &e) != SRV_OK) {
+    if (srv_http_start(&app, app.cfg.tls_cert ? &tls : NULL, &app.http, &app.port, &e) !=
+        SRV_OK) {
         fprintf(stderr, "aelabd: %s\n", e.msg);
         goto stop_workers;
     }
@@ -442,15 +459,16 @@ int main(int argc, char **argv)
         goto stop_workers;
     }
     {
-        const char *fmt = strchr(app.cfg.listen_host, ':') ? "http://[%s]:%u" : "http://%s:%u";
+        const char *scheme = app.cfg.tls_cert ? "https" : "http";
+        const char *fmt = strchr(host_for_url, ':') ? "%s://[%s]:%u" : "%s://%s:%u";
         char url[400];
-        snprintf(url, sizeof url, fmt, host_for_url, (unsigned)app.port);
+        snprintf(url, sizeof url, fmt, scheme, host_for_url, (unsigned)app.port);
         srv_log(SRV_LOG_INFO, 0,
                 "msg=\"listening\" url=%s/ api=%s/api/ port=%u workers=%d threads_per_job=%d "
-                "logdir=%s db=%s web_root=%s auth=%s",
+                "logdir=%s db=%s web_root=%s auth=%s tls=%s",
                 url, url, (unsigned)app.port, app.cfg.workers, app.cfg.threads_per_job,
                 app.logdir, app.cfg.db_path, app.web_root[0] ? app.web_root : "(none)",
-                app.token[0] ? "bearer" : "none");        /* The three addresses a person needs, on stdout (logs go to stderr). */
+                app.token[0] ? "bearer" : "none", app.cfg.tls_cert ? "on" : "off");        /* The three addresses a person needs, on stdout (logs go to stderr). */
         printf("aelabd %s is serving\n"
                "  API:         %s/api/  (documented at %s/api/openapi.json)\n"
                "  dashboard:   %s/%s\n"
@@ -481,6 +499,7 @@ stop_workers:
     app.workers = NULL;
 fail:
     free_app(&app);
+    srv_http_tls_fini(&tls); /* empty once the server took it */
     srv_latent_release_fonts(); /* every drawing thread has stopped */
     if (status == 0) srv_testhook_exit();
     if (status == 0) srv_log(SRV_LOG_INFO, 0, "msg=\"stopped\"");
