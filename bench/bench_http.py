@@ -99,7 +99,7 @@ def main():
         print("wrk is not installed (Debian package wrk)", file=sys.stderr)
         return 2
     H.AELABD = os.path.abspath(a.aelabd)
-    H.MNIST = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "mnist"))
+    H.MNIST = os.path.normpath(os.path.join(HERE, "..", "data", "mnist"))
     spec = {"model": a.model, "epochs": 100000, "train_size": a.train_size,
             "test_size": a.test_size, "threads": 1, "seed": 1}
     root = H.tmpdir("bench")

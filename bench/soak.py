@@ -2,7 +2,7 @@
 """Soak test of aelabd (issue 7): mixed traffic for a long time with small
 jobs training throughout; does anything grow or fail?
 
-Starts its own aelabd (port 0, a temp dir, MNIST from ../shared/data/mnist
+Starts its own aelabd (port 0, a temp dir, MNIST from data/mnist
 relative to the source root) and runs these clients at once:
 
   submitter  a small job of a random model every ~1.5 s (while fewer than 8
@@ -41,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "support"))
 import aelabd_harness as H  # noqa: E402
 
-H.MNIST = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "mnist"))
+H.MNIST = os.path.normpath(os.path.join(HERE, "..", "data", "mnist"))
 
 MODELS = {
     "simple": {"epochs": 3, "train_size": 6000, "test_size": 1000, "batch_size": 128},

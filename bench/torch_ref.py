@@ -52,7 +52,7 @@ def source_root():
 
 
 def default_mnist_dir():
-    return os.path.normpath(os.path.join(source_root(), "..", "shared", "data", "mnist"))
+    return os.path.normpath(os.path.join(source_root(), "data", "mnist"))
 
 
 # --------------------------------------------------------------------------
@@ -723,7 +723,7 @@ def parse_args(argv):
     ap.add_argument("--model", choices=MODELS, default="simple")
     ap.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
     ap.add_argument("--data-dir", help="directory with the four IDX files (default: "
-                    "../shared/data/mnist from the source root for mnist, %s for fashion-mnist)"
+                    "data/mnist in the source root for mnist, %s for fashion-mnist)"
                     % FASHION_DIR)
     ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--batch-size", type=int, default=0,

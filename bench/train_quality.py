@@ -118,7 +118,7 @@ def parse_args(argv):
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
     ap.add_argument("--aelab", help="the aelab binary (default: BUILD/cli/aelab)")
     ap.add_argument("--data-dir", default=torch_ref.default_mnist_dir(),
-                    help="MNIST digits (default: ../shared/data/mnist from the source root)")
+                    help="MNIST digits (default: data/mnist in the source root)")
     ap.add_argument("--models", default=",".join(DEFAULT_MODELS),
                     help="comma-separated, from simple, sparse, deep, conv, denoise "
                          "(default: simple,sparse,deep,conv)")

@@ -338,7 +338,7 @@ def parse_args(argv):
     ap.add_argument("--sgemm", help="the sgemm_ceiling binary (default: BUILD/bench/sgemm_ceiling)")
     ap.add_argument("--dataset", choices=("fashion-mnist", "mnist"), default="fashion-mnist")
     ap.add_argument("--data-dir", help="the four IDX files (default: %s for fashion-mnist, "
-                    "../shared/data/mnist from the source root for mnist)" % torch_ref.FASHION_DIR)
+                    "data/mnist in the source root for mnist)" % torch_ref.FASHION_DIR)
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: all five)")
     ap.add_argument("--threads", help="comma-separated thread counts (default: 2,1)")
     ap.add_argument("--epochs", type=int,

@@ -5,6 +5,10 @@
  * progress bar, the --json lines the benchmarks read, --checkpoint/--resume
  * for plain runs, picking a fresh `cli-NNNN-<model>` run directory for
  * --logdir, and Ctrl-C (stop at the next batch, save, say how to resume).
+ * For executors (aelabd's Slurm executor): --run-dir (train in exactly that
+ * directory, resuming from its checkpoint), --job-id, --run-name, and
+ * --progress (the progress file, written by cli_progress.c); there SIGTERM
+ * and SIGINT suspend the job (checkpoint kept) and exit 0.
  *
  * Does not: write event files or run-directory contents itself: with
  * --logdir the job goes through srv_run_job, exactly as a daemon worker's
@@ -15,6 +19,7 @@
  * report through the same on_batch/on_epoch functions, so the output is the
  * same either way.  Everything that is not the job's result (run directory,
  * hints) goes to stderr in --json mode, so stdout is pure JSON lines.
+ * --run-dir runs are --logdir runs whose directory is given, not picked.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,6 +35,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_progress.h"
 #include "srv_data.h"
 #include "srv_run.h"
 
@@ -37,12 +43,16 @@
 
 struct train_args {
     const char *model, *dataset, *data_dir, *checkpoint, *resume, *logdir;
+    const char *run_dir, *job_id, *run_name, *progress; /* for executors */
     bool json;
     struct cli_settings settings;
 };
 
-/* Set by SIGINT; read between batches. */
+/* Set by SIGINT (and SIGTERM with --run-dir); read between batches. */
 static volatile sig_atomic_t stop_requested;
+
+/* With --run-dir: why the job failed, for the progress file's end line. */
+static char fail_text[1200];
 
 static void on_sigint(int sig)
 {
@@ -72,6 +82,14 @@ static void usage(FILE *out)
             "  --logdir DIR       write TensorBoard event files, weights and checkpoints to a\n"
             "                     new run directory DIR/cli-NNNN-<model>\n"
             "  --json             one JSON object per epoch, and a final summary line\n"
+            "\n"
+            "For executors (aelabd runs jobs on other machines with these):\n"
+            "  --run-dir DIR      train in exactly DIR (created if missing), resuming from\n"
+            "                     DIR/checkpoint.aeck if it exists; SIGTERM or SIGINT saves\n"
+            "                     the checkpoint and exits 0 (the same command resumes)\n"
+            "  --job-id N         the daemon's job id (shown in the run's text summary)\n"
+            "  --run-name NAME    the run's name in its text summary (default: DIR's name)\n"
+            "  --progress FILE    append progress as JSON lines (start, batch, epoch, end)\n"
             "  --help             this text\n"
             "\n"
             "Settings (from the engine's table; defaults are the tutorial's):\n");
@@ -245,12 +263,15 @@ fail:
 struct logdir_ctx {
     struct reporter *rep;
     enum ae_model_kind kind;
+    struct cli_progress *pg; /* NULL without --progress */
+    int32_t epochs;
 };
 
 static void run_on_start(void *user, int32_t start_epoch)
 {
     struct logdir_ctx *c = user;
     c->rep->skip_upto = start_epoch;
+    cli_progress_start(c->pg, start_epoch, c->epochs);
     if (start_epoch > 0) fprintf(info_out(c->rep), "Resuming after epoch %d\n", start_epoch);
 }
 
@@ -258,14 +279,19 @@ static void run_on_batch(void *user, const struct ae_progress *p)
 {
     struct logdir_ctx *c = user;
     report_batch(c->rep, p);
+    cli_progress_batch(c->pg, p);
 }
 
 static enum ae_status run_on_epoch(void *user, const struct ae_epoch_stats *s,
                                    struct ae_err *err)
 {
-    (void)err;
     struct logdir_ctx *c = user;
     report_epoch(c->rep, s, c->kind);
+    /* Also the epochs a resumed job replays from its checkpoint's history:
+     * the reader upserts, and this way none is missing after a crash. */
+    cli_progress_epoch(c->pg, s, c->kind);
+    const char *why = cli_progress_failed(c->pg);
+    if (why) return ae_err_set(err, AE_ERR_IO, "progress file: %s", why);
     return AE_OK;
 }
 
@@ -314,21 +340,24 @@ static int make_run_dir(const char *logdir, const char *model, char *out, size_t
     return -1;
 }
 
+/* *suspended: with --run-dir, the job stopped on a signal with its
+ * checkpoint saved (exit status 0). */
 static int run_logdir(const struct train_args *a, const char *run_dir, const char *logdir,
                       const char *dataset, const struct ae_config *cfg,
-                      const struct ae_dataset *ds, struct reporter *rep)
+                      const struct ae_dataset *ds, struct reporter *rep,
+                      struct cli_progress *pg, int64_t job_id, bool *suspended)
 {
     const char *slash = strrchr(run_dir, '/');
     struct srv_run_opts o = {
         .run_dir = run_dir,
-        .run_name = slash ? slash + 1 : run_dir,
-        .job_id = 0,
+        .run_name = a->run_name ? a->run_name : slash ? slash + 1 : run_dir,
+        .job_id = job_id,
         .dataset_name = dataset,
         .cfg = cfg,
         .ds = ds,
         .clock = NULL,
     };
-    struct logdir_ctx ctx = {.rep = rep, .kind = cfg->model};
+    struct logdir_ctx ctx = {.rep = rep, .kind = cfg->model, .pg = pg, .epochs = cfg->epochs};
     struct srv_run_hooks h = {
         .on_start = run_on_start,
         .on_batch = run_on_batch,
@@ -342,6 +371,12 @@ static int run_logdir(const struct train_args *a, const char *run_dir, const cha
     struct ae_err err = {0};
     enum ae_status st = srv_run_job(&o, &h, &err);
     if (rep->bar_shown) printf("\n");
+    if (st == AE_ERR_CANCELLED && a->run_dir) {
+        fprintf(stderr, "aelab train: suspended; the checkpoint is in %s (the same command "
+                        "resumes)\n", run_dir);
+        *suspended = true;
+        return CLI_EXIT_OK;
+    }
     if (st == AE_ERR_CANCELLED) {
         fprintf(stderr,
                 "aelab train: interrupted; the job is saved in %s\n"
@@ -352,6 +387,7 @@ static int run_logdir(const struct train_args *a, const char *run_dir, const cha
     }
     if (st != AE_OK) {
         fprintf(stderr, "aelab train: %s\n", err.msg);
+        snprintf(fail_text, sizeof fail_text, "%s", err.msg[0] ? err.msg : ae_status_str(st));
         return CLI_EXIT_FAIL;
     }
     return CLI_EXIT_OK;
@@ -382,6 +418,10 @@ static int parse_args(int argc, char **argv, struct train_args *a)
             {"checkpoint", offsetof(struct train_args, checkpoint)},
             {"resume", offsetof(struct train_args, resume)},
             {"logdir", offsetof(struct train_args, logdir)},
+            {"run-dir", offsetof(struct train_args, run_dir)},
+            {"job-id", offsetof(struct train_args, job_id)},
+            {"run-name", offsetof(struct train_args, run_name)},
+            {"progress", offsetof(struct train_args, progress)},
         };
         bool matched = false;
         for (size_t k = 0; k < sizeof flags / sizeof flags[0] && !matched; k++) {
@@ -425,16 +465,12 @@ static long long peak_rss_bytes(void)
     return kb * 1024;
 }
 
-int cli_train_main(int argc, char **argv)
+/* The run given by the flags (after parse_args); pg, job_id: --run-dir's
+ * executor flags.  *suspended as for run_logdir. */
+static int train(struct train_args *a_in, struct cli_progress *pg, int64_t job_id,
+                 bool *suspended)
 {
-    struct train_args a = {0};
-    int r = parse_args(argc, argv, &a);
-    if (r == 1) {
-        usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    if (r < 0) return CLI_EXIT_USAGE;
-
+    struct train_args a = *a_in;
     const char *dataset = srv_data_canonical(a.dataset ? a.dataset : "mnist");
     if (!dataset) {
         fprintf(stderr, "aelab train: --dataset: unknown data set '%s' (valid: mnist, "
@@ -504,6 +540,7 @@ int cli_train_main(int argc, char **argv)
     if (srv_data_new(a.data_dir, &reg, &err) != AE_OK ||
         srv_data_get(reg, dataset, &ds, NULL, &err) != AE_OK) {
         fprintf(stderr, "aelab train: %s\n", err.msg);
+        snprintf(fail_text, sizeof fail_text, "%s", err.msg);
         srv_data_free(reg);
         return CLI_EXIT_FAIL;
     }
@@ -516,17 +553,24 @@ int cli_train_main(int argc, char **argv)
                                                                         : ds->n_train,
     };
 
-    struct sigaction sa = {0};
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends the process at once */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
+    if (!a.run_dir) { /* --run-dir set its handlers before loading the data */
+        struct sigaction sa = {0};
+        sa.sa_handler = on_sigint;
+        sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends the process at once */
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+    }
 
     int64_t n_params = 0;
     int rc;
-    if (a.logdir || resume_run_dir) {
+    if (a.logdir || resume_run_dir || a.run_dir) {
         char logdir[4096];
-        if (resume_run_dir) {
+        if (a.run_dir) {
+            snprintf(run_dir, sizeof run_dir, "%s", a.run_dir);
+            size_t n = strlen(run_dir);
+            while (n > 1 && run_dir[n - 1] == '/') run_dir[--n] = '\0';
+        }
+        if (resume_run_dir || a.run_dir) {
             snprintf(logdir, sizeof logdir, "%s", run_dir);
             char *slash = strrchr(logdir, '/');
             if (slash && slash != logdir) *slash = '\0';
@@ -542,12 +586,12 @@ int cli_train_main(int argc, char **argv)
         struct ae_model *m = NULL;
         if (ae_model_new(&cfg, &m, &err) == AE_OK) n_params = ae_model_n_params(m);
         ae_model_free(m);
-        rc = run_logdir(&a, run_dir, logdir, dataset, &cfg, ds, &rep);
+        rc = run_logdir(&a, run_dir, logdir, dataset, &cfg, ds, &rep, pg, job_id, suspended);
     } else {
         rc = run_plain(&a, &cfg, ds, &rep, &n_params);
     }
 
-    if (rc == CLI_EXIT_OK && a.json) {
+    if (rc == CLI_EXIT_OK && !*suspended && a.json) {
         json_t *o = json_object();
         json_object_set_new(o, "done", json_true());
         json_object_set_new(o, "params", json_integer(n_params));
@@ -559,5 +603,113 @@ int cli_train_main(int argc, char **argv)
     }
     srv_data_put(reg, ds);
     srv_data_free(reg);
+    return rc;
+}
+
+/* The executor flags' rules: --run-dir excludes --logdir, --checkpoint and
+ * --resume; --job-id, --run-name and --progress need it.  False after
+ * printing a usage error. */
+static bool check_executor_flags(const struct train_args *a, int64_t *job_id)
+{
+    static const char *const need[3] = {"--job-id", "--run-name", "--progress"};
+    const char *given[3] = {a->job_id, a->run_name, a->progress};
+    if (!a->run_dir) {
+        for (int k = 0; k < 3; k++)
+            if (given[k]) {
+                fprintf(stderr, "aelab train: %s needs --run-dir\n", need[k]);
+                return false;
+            }
+        return true;
+    }
+    if (!a->run_dir[0]) {
+        fprintf(stderr, "aelab train: --run-dir: expected a directory, got ''\n");
+        return false;
+    }
+    if (a->logdir) {
+        fprintf(stderr, "aelab train: --run-dir and --logdir cannot be used together "
+                        "(--run-dir names the run directory itself)\n");
+        return false;
+    }
+    if (a->checkpoint) {
+        fprintf(stderr, "aelab train: --run-dir and --checkpoint cannot be used together "
+                        "(the run directory holds the checkpoint)\n");
+        return false;
+    }
+    if (a->resume) {
+        fprintf(stderr, "aelab train: --run-dir and --resume cannot be used together "
+                        "(--run-dir resumes from DIR/" CHECKPOINT_NAME " by itself)\n");
+        return false;
+    }
+    if (a->job_id) {
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(a->job_id, &end, 10);
+        if (end == a->job_id || *end != '\0' || errno == ERANGE || v < 1) {
+            fprintf(stderr, "aelab train: --job-id: expected a whole number >= 1, got '%s'\n",
+                    a->job_id);
+            return false;
+        }
+        *job_id = v;
+    }
+    if (a->run_name && !a->run_name[0]) {
+        fprintf(stderr, "aelab train: --run-name: expected a name, got ''\n");
+        return false;
+    }
+    if (a->progress && !a->progress[0]) {
+        fprintf(stderr, "aelab train: --progress: expected a file, got ''\n");
+        return false;
+    }
+    return true;
+}
+
+int cli_train_main(int argc, char **argv)
+{
+    struct train_args a = {0};
+    int r = parse_args(argc, argv, &a);
+    if (r == 1) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (r < 0) return CLI_EXIT_USAGE;
+    int64_t job_id = 0;
+    if (!check_executor_flags(&a, &job_id)) return CLI_EXIT_USAGE;
+    bool suspended = false;
+    if (!a.run_dir) return train(&a, NULL, 0, &suspended);
+
+    /* An executor's run: the progress file and the signals come first, so
+     * whatever happens next ends with an end line. */
+    struct cli_progress *pg = NULL;
+    if (a.progress) {
+        char why[1200];
+        pg = cli_progress_open(a.progress, why, sizeof why);
+        if (!pg) {
+            fprintf(stderr, "aelab train: --progress: %s\n", why);
+            return CLI_EXIT_FAIL;
+        }
+    }
+    /* SIGTERM is what scancel, requeue and preemption send.  Not reset after
+     * the first: a repeated SIGTERM must not kill the job while it saves. */
+    struct sigaction sa = {0};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends the process at once */
+    sigaction(SIGINT, &sa, NULL);
+
+    fail_text[0] = '\0';
+    int rc = train(&a, pg, job_id, &suspended);
+    const char *why = cli_progress_failed(pg);
+    if (rc == CLI_EXIT_OK && why) {
+        fprintf(stderr, "aelab train: progress file: %s\n", why);
+        snprintf(fail_text, sizeof fail_text, "progress file: %s", why);
+        rc = CLI_EXIT_FAIL;
+    }
+    if (rc == CLI_EXIT_OK)
+        cli_progress_end(pg, suspended ? "suspended" : "succeeded", NULL);
+    else if (rc == CLI_EXIT_USAGE)
+        cli_progress_end(pg, "failed", "bad usage (exit status 2; the message is on stderr)");
+    else
+        cli_progress_end(pg, "failed", fail_text[0] ? fail_text : "see the job's stderr");
+    cli_progress_close(pg);
     return rc;
 }

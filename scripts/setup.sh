@@ -23,10 +23,10 @@ packages=(
     gcc libc6-dev meson ninja-build pkg-config
     libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libpng-dev
     libjansson-dev libsqlite3-dev libopenblas-dev libopenblas0-openmp nettle-dev libcairo2-dev
-    # data: Fashion-MNIST for the main job (MNIST is the user's own files)
+    # data: Fashion-MNIST, the second data set (MNIST, the default, is in data/mnist/)
     dataset-fashion-mnist
-    # tests: protobuf decoding of run dirs, sanitizers, valgrind, HTTP
-    python3 python3-protobuf protobuf-compiler clang libclang-rt-14-dev valgrind curl
+    # tests: protobuf decoding of run dirs, sanitizers, valgrind, HTTP, HTTPS
+    python3 python3-protobuf protobuf-compiler clang libclang-rt-14-dev valgrind curl openssl
     # dashboard tests (browser)
     chromium chromium-driver
 )

@@ -7,10 +7,12 @@
  */
 #include "srv_config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "srv_uri.h"
 
@@ -36,7 +38,7 @@ static const struct flag flags[] = {
      "where data sets live (DIR or DIR/<name>; default ./data/<name>, and Debian's "
      "fashion-mnist)", OFF(data_dir), 0, 0},
     {"--default-dataset", F_STR, "NAME",
-     "data set of a job that names none (default: mnist if installed, else fashion-mnist)",
+     "data set of a job that names none (default: mnist)",
      OFF(default_dataset), 0, 0},
     {"--workers", F_INT, "N", "jobs trained at the same time", OFF(workers), 1, 256},
     {"--threads-per-job", F_INT, "N", "threads of each job (its 'threads' setting by default)",
@@ -46,6 +48,13 @@ static const struct flag flags[] = {
     {"--token-file", F_STR, "FILE",
      "require 'Authorization: Bearer <token>' on POST and DELETE (token = the file's content)",
      OFF(token_file), 0, 0},
+    {"--tls-cert", F_STR, "FILE",
+     "serve HTTPS with this PEM certificate (needs --tls-key)", OFF(tls_cert), 0, 0},
+    {"--tls-key", F_STR, "FILE", "the PEM private key of --tls-cert (not encrypted)",
+     OFF(tls_key), 0, 0},
+    {"--insecure", F_BOOL, NULL,
+     "allow a non-loopback --listen address without TLS or --token-file (logs a warning)",
+     OFF(insecure), 0, 0},
     {"--web-root", F_STR, "DIR",
      "dashboard files served at / (default ./web, else the source tree's web/)", OFF(web_root), 0,
      0},
@@ -192,6 +201,47 @@ enum srv_status srv_config_parse(struct srv_config *c, int argc, char **argv, st
     return SRV_OK;
 }
 
+bool srv_config_host_is_loopback(const char *host)
+{
+    static const unsigned char v6_loop[16] = {[15] = 1};
+    static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+    unsigned char a[16];
+
+    if (!host) return false;
+    if (!strcasecmp(host, "localhost")) return true;
+    if (inet_pton(AF_INET, host, a) == 1) return a[0] == 127;
+    if (inet_pton(AF_INET6, host, a) == 1)
+        return !memcmp(a, v6_loop, 16) || (!memcmp(a, v4_mapped, 12) && a[12] == 127);
+    return false;
+}
+
+enum srv_status srv_config_check(const struct srv_config *c, const char **missing,
+                                 struct ae_err *err)
+{
+    bool tls = c->tls_cert && c->tls_key;
+    const char *what = "";
+
+    if (missing) *missing = "";
+    if (!c->tls_cert != !c->tls_key)
+        return srv_err_set(err, SRV_ERR_ARG, "%s needs %s too (a certificate and its key)",
+                           c->tls_cert ? "--tls-cert" : "--tls-key",
+                           c->tls_cert ? "--tls-key" : "--tls-cert");
+    if (srv_config_host_is_loopback(c->listen_host)) return SRV_OK;
+    if (!tls && !c->token_file)
+        what = "TLS (--tls-cert, --tls-key) and a token (--token-file)";
+    else if (!tls)
+        what = "TLS (--tls-cert, --tls-key)";
+    else if (!c->token_file)
+        what = "a token (--token-file)";
+    if (missing) *missing = what;
+    if (*what && !c->insecure)
+        return srv_err_set(err, SRV_ERR_ARG,
+                           "--listen %s is not a loopback address: it needs %s, or --insecure "
+                           "to serve it without",
+                           c->listen_host, what);
+    return SRV_OK;
+}
+
 void srv_config_usage(FILE *f, const struct srv_config *d)
 {
     fprintf(f,
@@ -231,5 +281,8 @@ void srv_config_usage(FILE *f, const struct srv_config *d)
             "Defaults fill the machine's cores without oversubscribing them: workers =\n"
             "max(1, cores/2), threads per job = max(1, cores/workers).  SIGINT or SIGTERM\n"
             "stops accepting requests, suspends running jobs at their next batch (they\n"
-            "resume on the next start) and exits 0.\n");
+            "resume on the next start) and exits 0.\n"
+            "\n"
+            "An address other than loopback (127.0.0.0/8, ::1, localhost) is refused unless\n"
+            "both --tls-cert/--tls-key and --token-file are given, or --insecure.\n");
 }

@@ -3,7 +3,8 @@
  *
  * srv_config_parse is a pure function of argv and the CPU count (no I/O),
  * so every flag and every error message is unit-tested.  Files named by
- * flags (token, web root) are read by srv_main.c at start-up.
+ * flags (token, web root) are read by srv_main.c at start-up, TLS files by
+ * srv_http_tls_load.
  */
 #ifndef SRV_CONFIG_H
 #define SRV_CONFIG_H
@@ -22,10 +23,13 @@ struct srv_config {
     const char *db_path;
     const char *data_dir;  /* NULL: srv_data's default locations */
     const char *token_file;
+    const char *tls_cert;  /* PEM certificate (chain); with tls_key: HTTPS */
+    const char *tls_key;   /* PEM private key of tls_cert, unencrypted */
+    bool insecure;         /* allow a non-loopback address without TLS or token */
     const char *web_root;  /* NULL: decided at start-up (see srv_main.c) */
     const char *tensorboard_url; /* NULL: http://<listen host>:6006/ */
     const char *port_file; /* write the bound port here once listening */
-    const char *default_dataset; /* NULL: mnist if installed, else fashion-mnist */
+    const char *default_dataset; /* NULL: mnist */
     int workers;           /* jobs trained at once */
     int threads_per_job;   /* default cfg.threads of a job */
     int max_queued;        /* queued jobs before 429 */
@@ -46,6 +50,17 @@ void srv_config_defaults(struct srv_config *c, int ncpu);
 /* Parse argv[1..argc) over the defaults already in c.  Strings point into
  * argv.  Errors (SRV_ERR_ARG) name the flag and what it accepts. */
 enum srv_status srv_config_parse(struct srv_config *c, int argc, char **argv, struct ae_err *err);
+
+/* Checks across flags, after srv_config_parse (still no I/O): --tls-cert
+ * and --tls-key come together; a non-loopback --listen address needs TLS
+ * and --token-file unless --insecure.  *missing (may be NULL) receives
+ * what a non-loopback address lacks ("" when nothing), so main can log
+ * the --insecure warning. */
+enum srv_status srv_config_check(const struct srv_config *c, const char **missing,
+                                 struct ae_err *err);
+
+/* True for 127.0.0.0/8, ::1 (also as ::ffff:127.x.x.x) and "localhost". */
+bool srv_config_host_is_loopback(const char *host);
 
 /* Print --help text. */
 void srv_config_usage(FILE *f, const struct srv_config *defaults);

@@ -10,6 +10,7 @@
  */
 #include "srv_http.h"
 
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -32,6 +33,7 @@ struct srv_http {
     struct srv_app *app;
     struct srv_deadline *deadline; /* a whole request within --connection-timeout */
     MHD_socket quiesced; /* listen socket after quiesce: closed after stop */
+    struct srv_http_tls tls; /* kept while MHD runs */
 };
 
 struct req_state {
@@ -303,6 +305,11 @@ static void conn_cb(void *cls, struct MHD_Connection *c, void **socket_context,
     }
 }
 
+/* Set by srv_http_start in its own thread while MHD starts: MHD's
+ * complaints, joined, for the error message when it does not start. */
+static _Thread_local char *start_complaint;
+#define START_COMPLAINT_LEN 300
+
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
     char msg[512], q[600];
@@ -311,24 +318,129 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     vsnprintf(msg, sizeof msg, fmt, ap);
     n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    if (start_complaint) {
+        size_t used = strlen(start_complaint);
+        snprintf(start_complaint + used, START_COMPLAINT_LEN - used, "%s%s", used ? "; " : "",
+                 msg);
+    }
     /* What clients do wrong (hang up mid-request, oversized headers) is
      * routine for a server on a network: debug, so a hostile client cannot
      * flood the log.  Anything else from MHD is a warning. */
     srv_log(strstr(msg, "remote side") || strstr(msg, "Error processing request") ||
                     strstr(msg, "timed out") || strstr(msg, "Failed to receive") ||
-                    strstr(msg, "Failed to send")
+                    strstr(msg, "Failed to send") ||
+                    /* failed TLS handshakes (plain HTTP, an untrusted
+                     * certificate) and broken TLS records */
+                    strstr(msg, "handshake message out of context") ||
+                    strstr(msg, "TLS encryption or decryption error")
                 ? SRV_LOG_DEBUG
                 : SRV_LOG_WARN,
             0, "msg=\"libmicrohttpd\" detail=\"%s\"", srv_log_quote(q, sizeof q, msg));
 }
 
 /* ------------------------------------------------------------------------ */
+/* TLS material                                                             */
+/* ------------------------------------------------------------------------ */
+
+#define PEM_MAX_BYTES (1024 * 1024)
+
+/* The whole of a small text file, NUL-terminated, in *out. */
+static enum srv_status read_pem(const char *flag, const char *path, char **out,
+                                struct ae_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t n;
+
+    *out = NULL;
+    if (!f) return srv_err_set(err, SRV_ERR_IO, "%s %s: %s", flag, path, strerror(errno));
+    buf = malloc(PEM_MAX_BYTES + 1);
+    if (!buf) {
+        fclose(f);
+        return srv_err_set(err, SRV_ERR_NOMEM, "%s %s: out of memory", flag, path);
+    }
+    n = fread(buf, 1, PEM_MAX_BYTES + 1, f);
+    if (ferror(f)) {
+        int e = errno;
+        fclose(f);
+        free(buf);
+        return srv_err_set(err, SRV_ERR_IO, "%s %s: %s", flag, path, strerror(e));
+    }
+    fclose(f);
+    if (n > PEM_MAX_BYTES) {
+        free(buf);
+        return srv_err_set(err, SRV_ERR_ARG, "%s %s: over %d bytes; not a PEM file", flag, path,
+                           PEM_MAX_BYTES);
+    }
+    buf[n] = '\0';
+    if (n == 0 || strlen(buf) != n || !strstr(buf, "-----BEGIN ")) {
+        free(buf);
+        return srv_err_set(err, SRV_ERR_ARG,
+                           "%s %s: %s; aelabd wants PEM text (-----BEGIN ...----- lines; "
+                           "convert DER with openssl x509/pkey -inform der)",
+                           flag, path, n == 0 ? "empty" : "not PEM");
+    }
+    *out = buf;
+    return SRV_OK;
+}
+
+enum srv_status srv_http_tls_load(const char *cert_path, const char *key_path,
+                                  struct srv_http_tls *tls, struct ae_err *err)
+{
+    enum srv_status st;
+
+    tls->cert = tls->key = NULL;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return srv_err_set(err, SRV_ERR_ARG,
+                           "--tls-cert: this libmicrohttpd (%s) was built without TLS; "
+                           "install one built with GnuTLS, or serve on loopback without TLS",
+                           MHD_get_version());
+    st = read_pem("--tls-cert", cert_path, &tls->cert, err);
+    if (st == SRV_OK) st = read_pem("--tls-key", key_path, &tls->key, err);
+    if (st != SRV_OK) {
+        /* read_pem said why */
+    } else if (!strstr(tls->cert, "-----BEGIN CERTIFICATE-----")) {
+        st = srv_err_set(err, SRV_ERR_ARG, "--tls-cert %s: no certificate in it (%s)", cert_path,
+                         strstr(tls->cert, "PRIVATE KEY-----")
+                             ? "it holds a private key: are --tls-cert and --tls-key swapped?"
+                             : "no -----BEGIN CERTIFICATE----- line");
+    } else if (strstr(tls->key, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
+               strstr(tls->key, "Proc-Type: 4,ENCRYPTED")) {
+        st = srv_err_set(err, SRV_ERR_ARG,
+                         "--tls-key %s: the key is encrypted; aelabd needs it unencrypted "
+                         "(openssl pkey -in %s -out KEY.pem), readable only by its user",
+                         key_path, key_path);
+    } else if (!strstr(tls->key, "PRIVATE KEY-----")) {
+        st = srv_err_set(err, SRV_ERR_ARG, "--tls-key %s: no private key in it (%s)", key_path,
+                         strstr(tls->key, "-----BEGIN CERTIFICATE-----")
+                             ? "it holds a certificate: are --tls-cert and --tls-key swapped?"
+                             : "no -----BEGIN ... PRIVATE KEY----- line");
+    }
+    if (st != SRV_OK) srv_http_tls_fini(tls);
+    return st;
+}
+
+void srv_http_tls_fini(struct srv_http_tls *tls)
+{
+    if (!tls) return;
+    if (tls->key) {
+        /* The key should not linger in freed memory. */
+        volatile char *p = tls->key;
+        while (*p) *p++ = '\0';
+    }
+    free(tls->cert);
+    free(tls->key);
+    tls->cert = tls->key = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Start and stop                                                           */
 /* ------------------------------------------------------------------------ */
 
-enum srv_status srv_http_start(struct srv_app *app, struct srv_http **out, unsigned short *port,
-                               struct ae_err *err)
+enum srv_status srv_http_start(struct srv_app *app, struct srv_http_tls *tls,
+                               struct srv_http **out, unsigned short *port, struct ae_err *err)
 {
+    char complaint[START_COMPLAINT_LEN] = "";
     struct addrinfo hints = {0}, *res = NULL;
     struct sockaddr_storage addr;
     char port_s[8];
@@ -360,6 +472,12 @@ enum srv_status srv_http_start(struct srv_app *app, struct srv_http **out, unsig
         free(h);
         return SRV_ERR_INTERNAL;
     }
+    if (tls && tls->cert && tls->key) {
+        h->tls = *tls;
+        tls->cert = tls->key = NULL;
+        flags |= MHD_USE_TLS;
+    }
+    start_complaint = complaint;
     h->d = MHD_start_daemon(
         flags, app->cfg.listen_port, NULL, NULL, access_cb, app,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
@@ -373,13 +491,29 @@ enum srv_status srv_http_start(struct srv_app *app, struct srv_http **out, unsig
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)256,
+        /* Plain HTTP: the list ends here (MHD warns about HTTPS options
+         * given without MHD_USE_TLS). */
+        h->tls.cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls.cert,
+        MHD_OPTION_HTTPS_MEM_KEY, h->tls.key,
         MHD_OPTION_END);
+    start_complaint = NULL;
     if (!h->d) {
+        bool tls_fault = h->tls.cert && (strstr(complaint, "TLS") || strstr(complaint, "x509") ||
+                                         strstr(complaint, "certificate") ||
+                                         strstr(complaint, "key"));
         srv_deadline_free(h->deadline);
+        srv_http_tls_fini(&h->tls);
         free(h);
+        if (tls_fault)
+            return srv_err_set(err, SRV_ERR_ARG,
+                               "cannot start HTTPS on %s:%u: %s (is --tls-key the private key "
+                               "of --tls-cert, and both valid PEM?)",
+                               app->cfg.listen_host, (unsigned)app->cfg.listen_port, complaint);
         return srv_err_set(err, SRV_ERR_IO,
-                           "cannot listen on %s:%u (in use, or not an address of this machine?)",
-                           app->cfg.listen_host, (unsigned)app->cfg.listen_port);
+                           "cannot listen on %s:%u%s%s (in use, or not an address of this "
+                           "machine?)",
+                           app->cfg.listen_host, (unsigned)app->cfg.listen_port,
+                           complaint[0] ? ": " : "", complaint);
     }
     info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     *port = info ? info->port : app->cfg.listen_port;
@@ -400,5 +534,6 @@ void srv_http_stop(struct srv_http *h)
     srv_deadline_free(h->deadline); /* after MHD: every connection is gone */
     /* MHD's threads may use the quiesced socket until they stop. */
     if (h->quiesced != MHD_INVALID_SOCKET) close(h->quiesced);
+    srv_http_tls_fini(&h->tls);
     free(h);
 }

@@ -53,6 +53,31 @@ static int cpu_count(void)
 }
 
 /* mkdir -p */
+/* Is there an executable called name in a directory of $PATH? */
+static bool on_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path) return false;
+    while (*path) {
+        size_t n = strcspn(path, ":");
+        char full[PATH_MAX];
+        /* An empty entry means the current directory. */
+        int w = n ? snprintf(full, sizeof full, "%.*s/%s", (int)n, path, name)
+                  : snprintf(full, sizeof full, "./%s", name);
+        struct stat sb;
+        if (w > 0 && (size_t)w < sizeof full && stat(full, &sb) == 0 && S_ISREG(sb.st_mode) &&
+            access(full, X_OK) == 0)
+            return true;
+        path += n;
+        if (*path == ':') path++;
+    }
+    return false;
+}
+
+/* How to get TensorBoard (Debian 12 does not package it): said at start-up
+ * when it is not on the PATH, and in README.md. */
+#define TB_INSTALL_LINE "pip install tensorboard (or pipx install tensorboard), any 2.x"
+
 static int make_dirs(const char *path)
 {
     char buf[4096];
@@ -314,7 +339,8 @@ int main(int argc, char **argv)
     struct ae_err e = {0};
     sigset_t sigs;
     int sig = 0, status = 1;
-    const char *host_for_url;
+    const char *host_for_url, *missing = "";
+    struct srv_http_tls tls = {0};
 
     srv_config_defaults(&defaults, cpu_count());
     app.cfg = defaults;
@@ -329,6 +355,10 @@ int main(int argc, char **argv)
     if (app.cfg.version) {
         printf("aelabd %s\n", SRV_VERSION);
         return 0;
+    }
+    if (srv_config_check(&app.cfg, &missing, &e) != SRV_OK) {
+        fprintf(stderr, "aelabd: %s\n", e.msg);
+        return 2;
     }
     srv_log_set_level(app.cfg.log_level);
     srv_testhook_init(); /* tests only: inert unless AELABD_TEST_FAULTS=1 */
@@ -354,6 +384,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "aelabd: %s\n", e.msg);
         return 2;
     }
+    if (app.cfg.tls_cert &&
+        srv_http_tls_load(app.cfg.tls_cert, app.cfg.tls_key, &tls, &e) != SRV_OK) {
+        fprintf(stderr, "aelabd: %s\n", e.msg);
+        return 2;
+    }
+    if (*missing)
+        srv_log(SRV_LOG_WARN, 0,
+                "msg=\"--insecure: serving a non-loopback address without %s; anyone who can "
+                "reach it can %s\" listen=%s",
+                missing, app.cfg.token_file ? "read its traffic" : "submit and delete jobs",
+                app.cfg.listen_host);
     resolve_web_root(&app);
     host_for_url = app.cfg.listen_host;
     if (!strcmp(host_for_url, "0.0.0.0") || !strcmp(host_for_url, "::")) host_for_url = "localhost";
@@ -381,13 +422,17 @@ int main(int argc, char **argv)
                 goto fail;
             }
         } else {
-            d = inst[0] ? srv_data_names[0] : srv_data_names[1];
+            d = srv_data_names[0]; /* mnist: the repository ships it in data/mnist/ */
         }
         snprintf(app.default_dataset, sizeof app.default_dataset, "%s", d);
         for (size_t i = 0; i < SRV_DATA_N_SETS; i++)
             srv_log(SRV_LOG_INFO, 0, "msg=\"data set\" name=%s installed=%s", srv_data_names[i],
                     inst[i] ? "true" : "false");
     }
+    bool have_tb = on_path("tensorboard");
+    if (!have_tb)
+        srv_log(SRV_LOG_WARN, 0, "msg=\"tensorboard not found on the PATH\" install=\"%s\"",
+                TB_INSTALL_LINE);
     if (srv_api_build_models(&app, &e) != SRV_OK ||
         srv_api_build_openapi(&app, srv_openapi_doc, srv_openapi_doc_len, &e) != SRV_OK) {
         fprintf(stderr, "aelabd: %s\n", e.msg);
@@ -404,7 +449,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "aelabd: %s\n", e.msg);
         goto fail;
     }
-    if (srv_http_start(&app, &app.http, &app.port, &e) != SRV_OK) {
+    if (srv_http_start(&app, app.cfg.tls_cert ? &tls : NULL, &app.http, &app.port, &e) !=
+        SRV_OK) {
         fprintf(stderr, "aelabd: %s\n", e.msg);
         goto stop_workers;
     }
@@ -413,22 +459,25 @@ int main(int argc, char **argv)
         goto stop_workers;
     }
     {
-        const char *fmt = strchr(app.cfg.listen_host, ':') ? "http://[%s]:%u" : "http://%s:%u";
+        const char *scheme = app.cfg.tls_cert ? "https" : "http";
+        const char *fmt = strchr(host_for_url, ':') ? "%s://[%s]:%u" : "%s://%s:%u";
         char url[400];
-        snprintf(url, sizeof url, fmt, host_for_url, (unsigned)app.port);
+        snprintf(url, sizeof url, fmt, scheme, host_for_url, (unsigned)app.port);
         srv_log(SRV_LOG_INFO, 0,
                 "msg=\"listening\" url=%s/ api=%s/api/ port=%u workers=%d threads_per_job=%d "
-                "logdir=%s db=%s web_root=%s auth=%s",
+                "logdir=%s db=%s web_root=%s auth=%s tls=%s",
                 url, url, (unsigned)app.port, app.cfg.workers, app.cfg.threads_per_job,
                 app.logdir, app.cfg.db_path, app.web_root[0] ? app.web_root : "(none)",
-                app.token[0] ? "bearer" : "none");        /* The three addresses a person needs, on stdout (logs go to stderr). */
+                app.token[0] ? "bearer" : "none", app.cfg.tls_cert ? "on" : "off");        /* The three addresses a person needs, on stdout (logs go to stderr). */
         printf("aelabd %s is serving\n"
                "  API:         %s/api/  (documented at %s/api/openapi.json)\n"
                "  dashboard:   %s/%s\n"
                "  TensorBoard: run `tensorboard --logdir %s` beside it (then %s)\n"
+               "%s"
                "Stop with Ctrl-C: running jobs are suspended and resume on the next start.\n",
                SRV_VERSION, url, url, url, app.web_root[0] ? "" : "  (no web root found: see --web-root)",
-               app.logdir, app.tensorboard_url);
+               app.logdir, app.tensorboard_url,
+               have_tb ? "" : "               (no tensorboard on the PATH: " TB_INSTALL_LINE ")\n");
         fflush(stdout);
     }
 
@@ -450,6 +499,7 @@ stop_workers:
     app.workers = NULL;
 fail:
     free_app(&app);
+    srv_http_tls_fini(&tls); /* empty once the server took it */
     srv_latent_release_fonts(); /* every drawing thread has stopped */
     if (status == 0) srv_testhook_exit();
     if (status == 0) srv_log(SRV_LOG_INFO, 0, "msg=\"stopped\"");

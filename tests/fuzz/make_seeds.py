@@ -12,7 +12,7 @@ writes OUT_DIR/<harness>/seed-* for the five harnesses:
   ckpt      a checkpoint and per-epoch weights files from a real 2-epoch
             run of BUILD_DIR/cli/aelab on that fixture, with the config
             fuzz_ckpt.c's trainer expects
-  tbreader  TensorBoard's own event files (../shared/golden/tfevents), raw
+  tbreader  TensorBoard's own event files (tests/golden/tfevents), raw
             and re-framed record by record, and the event file of the run
             above
   jobspec   the job specs of tests/unit/test_srv_jobspec.c, the OpenAPI
@@ -36,7 +36,7 @@ import tempfile
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FIXTURE = os.path.join(SRC, "tests", "fixtures", "idx", "tiny")
-GOLDEN = os.path.join(SRC, "..", "shared", "golden", "tfevents")
+GOLDEN = os.path.join(SRC, "tests", "golden", "tfevents")
 TOKEN = "s3cret"  # fuzz_http.c's daemon token
 
 

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The golden event files of ../shared/golden/tfevents, by base name: each
+/* The golden event files of tests/golden/tfevents, by base name: each
  * has NAME.tfevents and its NAME.json sidecar. */
 static inline const char *const *tu_golden_names(size_t *n)
 {

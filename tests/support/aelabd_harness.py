@@ -62,7 +62,7 @@ def summary(name):
 AELABD = os.path.abspath(os.environ.get("AELABD", "aelabd"))
 AELAB_CLI = os.environ.get("AELAB_CLI", "")
 SOURCE_ROOT = os.environ.get("AELAB_SOURCE_ROOT", os.getcwd())
-MNIST = os.path.normpath(os.path.join(SOURCE_ROOT, "..", "shared", "data", "mnist"))
+MNIST = os.path.join(SOURCE_ROOT, "data", "mnist")  # the repository's own copy
 
 # A small, fast job on real MNIST.
 SMALL = {"model": "simple", "epochs": 3, "train_size": 1000, "test_size": 200,
@@ -107,16 +107,20 @@ class Resp:
         return "<%d %s>" % (self.status, self.body[:300])
 
 
-def request(port, method, path, body=None, headers=None, timeout=30):
+def request(port, method, path, body=None, headers=None, timeout=30, tls=None):
     """One request on a new connection. body: bytes, str or a JSON-able
-    object (sent with Content-Type: application/json)."""
+    object (sent with Content-Type: application/json).  tls: an
+    ssl.SSLContext for HTTPS, None for plain HTTP."""
     h = dict(headers or {})
     if body is not None and not isinstance(body, (bytes, str)):
         body = json.dumps(body)
         h.setdefault("Content-Type", "application/json")
     if isinstance(body, str):
         body = body.encode("utf-8")
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    if tls is not None:
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=tls)
+    else:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         c.request(method, path, body=body, headers=h)
         r = c.getresponse()
@@ -235,10 +239,15 @@ class SSE:
 # ---------------------------------------------------------------------------
 
 class Daemon:
-    def __init__(self, root, *extra, data=True):
+    """tls: an ssl.SSLContext that trusts the daemon's --tls-cert; req()
+    and the helpers on it then speak HTTPS."""
+
+    def __init__(self, root, *extra, data=True, env=None, tls=None):
         self.root = root
+        self.tls = tls
         self.extra = list(extra)
         self.data = data
+        self.env = env  # None: this process's environment
         self.proc = None
         self.port = None
         self.log_path = os.path.join(root, "aelabd.log")
@@ -255,7 +264,8 @@ class Daemon:
             cmd += ["--data-dir", data_dir(self.root)]
         cmd += self.extra
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, cwd=self.root)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, cwd=self.root,
+                                     env=self.env)
         t0 = time.time()
         while time.time() - t0 < timeout:
             if self.proc.poll() is not None:
@@ -277,7 +287,7 @@ class Daemon:
             return ""
 
     def req(self, method, path, body=None, headers=None, timeout=30):
-        return request(self.port, method, path, body, headers, timeout)
+        return request(self.port, method, path, body, headers, timeout, self.tls)
 
     def get(self, path, **kw):
         return self.req("GET", path, **kw)

@@ -2,7 +2,7 @@
  * ae_testdata.h - test-only helpers for the core engine tests: the real
  * MNIST files (through ae_dataset_load) and synthetic data sets.
  *
- * AE_TEST_MNIST_DIR is set by meson to <source root>/../shared/data/mnist.
+ * AE_TEST_MNIST_DIR is set by meson to <source root>/data/mnist.
  */
 #ifndef AE_TESTDATA_H
 #define AE_TESTDATA_H
@@ -31,7 +31,7 @@ static inline struct ae_dataset *td_mnist_dir(const char *dir, int32_t max_train
 }
 
 #ifdef AE_TEST_MNIST_DIR
-/* The real MNIST of the shared test data. */
+/* The real MNIST the repository carries (data/mnist). */
 static inline struct ae_dataset *td_mnist(int32_t max_train, int32_t max_test)
 {
     return td_mnist_dir(AE_TEST_MNIST_DIR, max_train, max_test);

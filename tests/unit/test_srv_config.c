@@ -98,5 +98,61 @@ int main(void)
         char *argv[] = {"aelabd", "--log-level", "loud"};
         CHECK_EQ_INT(parse(&c, &e, 3, argv), SRV_ERR_ARG);
     }
+    /* Loopback or not (issue 11). */
+    {
+        const char *lo[] = {"127.0.0.1", "127.1.2.3", "::1", "localhost", "LocalHost",
+                            "::ffff:127.0.0.1", "0:0:0:0:0:0:0:1"};
+        const char *not_lo[] = {"0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "::2",
+                                "::ffff:10.0.0.1", "localhost.example", "", "example.org"};
+        for (size_t i = 0; i < sizeof lo / sizeof lo[0]; i++)
+            CHECK_MSG(srv_config_host_is_loopback(lo[i]), "%s is loopback", lo[i]);
+        for (size_t i = 0; i < sizeof not_lo / sizeof not_lo[0]; i++)
+            CHECK_MSG(!srv_config_host_is_loopback(not_lo[i]), "%s is not loopback", not_lo[i]);
+    }
+    /* Cross-flag checks: TLS comes in pairs; non-loopback needs TLS and a token. */
+    {
+        const char *missing = "x";
+        char *argv[] = {"aelabd", "--tls-cert", "c.pem"};
+        CHECK_EQ_INT(parse(&c, &e, 3, argv), SRV_OK);
+        CHECK_EQ_INT(srv_config_check(&c, &missing, &e), SRV_ERR_ARG);
+        CHECK(strstr(e.msg, "--tls-cert needs --tls-key") != NULL);
+    }
+    {
+        char *argv[] = {"aelabd", "--tls-key", "k.pem"};
+        CHECK_EQ_INT(parse(&c, &e, 3, argv), SRV_OK);
+        CHECK_EQ_INT(srv_config_check(&c, NULL, &e), SRV_ERR_ARG);
+        CHECK(strstr(e.msg, "--tls-key needs --tls-cert") != NULL);
+    }
+    {
+        const char *missing = "x";
+        char *argv[] = {"aelabd", "--listen", "0.0.0.0:1"};
+        CHECK_EQ_INT(parse(&c, &e, 3, argv), SRV_OK);
+        CHECK_EQ_INT(srv_config_check(&c, &missing, &e), SRV_ERR_ARG);
+        CHECK(strstr(e.msg, "0.0.0.0") && strstr(e.msg, "--tls-cert") &&
+              strstr(e.msg, "--token-file") && strstr(e.msg, "--insecure"));
+    }
+    {
+        const char *missing = "x";
+        char *argv[] = {"aelabd", "--listen", "[::]:1", "--tls-cert", "c", "--tls-key", "k",
+                        "--token-file", "t"};
+        CHECK_EQ_INT(parse(&c, &e, 9, argv), SRV_OK);
+        CHECK_EQ_INT(srv_config_check(&c, &missing, &e), SRV_OK);
+        CHECK_EQ_STR(missing, "");
+    }
+    {
+        const char *missing = "";
+        char *argv[] = {"aelabd", "--listen", "10.1.2.3:1", "--token-file", "t", "--insecure"};
+        CHECK_EQ_INT(parse(&c, &e, 6, argv), SRV_OK);
+        CHECK(c.insecure);
+        CHECK_EQ_INT(srv_config_check(&c, &missing, &e), SRV_OK);
+        CHECK(strstr(missing, "TLS") && !strstr(missing, "token"));
+    }
+    {
+        const char *missing = "x";
+        char *argv[] = {"aelabd", "--listen", "127.0.0.5:1"};
+        CHECK_EQ_INT(parse(&c, &e, 3, argv), SRV_OK);
+        CHECK_EQ_INT(srv_config_check(&c, &missing, &e), SRV_OK);
+        CHECK_EQ_STR(missing, "");
+    }
     return check_summary("test_srv_config");
 }

@@ -377,7 +377,7 @@ int main(void)
     test_manifold();
     test_samples();
     struct ae_dataset *ds = td_mnist(2000, 1000);
-    CHECK_MSG(ds != NULL, "the MNIST test data is needed (../shared/data/mnist)");
+    CHECK_MSG(ds != NULL, "the MNIST test data is needed (data/mnist in the source tree)");
     if (ds) {
         test_model_scatter(ds, AE_MODEL_VAE);
         test_model_scatter(ds, AE_MODEL_SIMPLE);

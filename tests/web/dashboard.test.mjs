@@ -41,7 +41,7 @@ if (!AELABD || !SOURCE || !BUILD) {
     process.exit(2);
 }
 const WEB_ROOT = path.join(SOURCE, 'web');
-const MNIST = path.join(SOURCE, '..', 'shared', 'data', 'mnist');
+const MNIST = path.join(SOURCE, 'data', 'mnist');
 const SHOTS = path.join(BUILD, 'screenshots');
 const CHROMIUM = process.env.AELAB_CHROMIUM || '/usr/bin/chromium';
 

@@ -11,7 +11,7 @@
  *     u64le length | u32le masked_crc32c(length) | data | u32le masked_crc32c(data)
  * where data is one serialized tensorboard Event.  Given the same events, the
  * writer produces the same bytes as TensorBoard's own Python writer (checked
- * against ../shared/golden/tfevents by tests/golden).
+ * against tests/golden/tfevents by tests/golden).
  *
  * Errors: fallible functions return enum tb_status (TB_OK == 0) and, when the
  * caller passes a struct tb_err, a sentence saying what failed: for I/O the
