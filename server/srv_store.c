@@ -113,8 +113,8 @@ static int add_metric_columns(sqlite3 *db, char **emsg)
         char sql[160];
         sqlite3_stmt *q;
         bool have = false;
-        int rc = sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('metrics') WHERE name = ?1",
-                                    -1, &q, NULL);
+        int rc = sqlite3_prepare_v2(
+            db, "SELECT 1 FROM pragma_table_info('metrics') WHERE name = ?1", -1, &q, NULL);
         if (rc != SQLITE_OK) return rc;
         sqlite3_bind_text(q, 1, t[i].name, -1, SQLITE_STATIC);
         have = sqlite3_step(q) == SQLITE_ROW;

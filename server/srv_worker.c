@@ -70,7 +70,8 @@ static enum ae_status hook_epoch(void *user, const struct ae_epoch_stats *s, str
     if (srv_job_epoch(c->job, c->app->store, c->app->feed, &m, &e) != SRV_OK)
         return ae_err_set(err, AE_ERR_IO, "recording epoch %d: %s", s->epoch, e.msg);
     atomic_fetch_add(&c->app->metrics.epochs_total, 1);
-    srv_log(SRV_LOG_INFO, c->job->id, "msg=\"epoch\" epoch=%d/%d loss=%.6f val_loss=%.6f train_seconds=%.2f",
+    srv_log(SRV_LOG_INFO, c->job->id,
+            "msg=\"epoch\" epoch=%d/%d loss=%.6f val_loss=%.6f train_seconds=%.2f",
             s->epoch, c->job->cfg.epochs, s->loss, s->val_loss, s->train_seconds);
     return AE_OK;
 }

@@ -122,7 +122,8 @@ int main(void)
                    "loss REAL, val_loss REAL, train_seconds REAL, val_seconds REAL,"
                    " reconstruction_loss REAL, kl_loss REAL,"
                    " val_reconstruction_loss REAL, val_kl_loss REAL",
-                   "INSERT INTO metrics VALUES (1, 1, 0.5, 0.6, 1.25, 0.125, 0.4, 0.1, 0.45, 0.15)"));
+                   "INSERT INTO metrics VALUES"
+                   " (1, 1, 0.5, 0.6, 1.25, 0.125, 0.4, 0.1, 0.45, 0.15)"));
     {
         struct got g = {0};
         open_load_put(path, &g);
