@@ -23,7 +23,9 @@ import time
 
 NODES = ("node1", "node2")
 
-# Short timeouts so node-failure tests take seconds.  MessageTimeout also
+# Short timeouts so node-failure tests take seconds: cred_expire (in
+# AuthInfo) is also how long a requeued job waits before it may start again
+# (default 120 s).  MessageTimeout also
 # bounds how long a client (sbatch, squeue) waits for a dead controller.
 CONF = """\
 ClusterName={cluster}
@@ -32,7 +34,7 @@ SlurmctldPort={ctld_port}
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
-AuthInfo=socket={sock}
+AuthInfo=socket={sock},cred_expire=5
 CredType=cred/munge
 StateSaveLocation={tmp}/state
 SlurmdSpoolDir={tmp}/spool-%n
@@ -92,6 +94,23 @@ def _tail(path, lines=25):
             return "".join(f.readlines()[-lines:])
     except OSError as e:
         return "(%s)" % e
+
+
+def marked_pids(tmp):
+    """Pids of the processes whose environment holds AELAB_SLURM_RUN=tmp
+    (everything a SlurmCluster in temp dir tmp started, but munged)."""
+    mark = ("AELAB_SLURM_RUN=%s" % tmp).encode()
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/environ" % d, "rb") as f:
+                if mark in f.read().split(b"\0"):
+                    pids.append(int(d))
+        except OSError:
+            pass
+    return pids
 
 
 class SlurmCluster:
@@ -238,20 +257,9 @@ class SlurmCluster:
             self.wait_nodes({node: "idle"}, self.start_timeout)
 
     def run_pids(self):
-        """Pids of every process marked with this run (daemons' children,
-        slurmstepd, job scripts), found in /proc."""
-        mark = ("AELAB_SLURM_RUN=%s" % self.tmp).encode()
-        pids = []
-        for d in os.listdir("/proc"):
-            if not d.isdigit() or int(d) == os.getpid():
-                continue
-            try:
-                with open("/proc/%s/environ" % d, "rb") as f:
-                    if mark in f.read().split(b"\0"):
-                        pids.append(int(d))
-            except OSError:
-                pass
-        return pids
+        """Pids of every process marked with this run (daemons, slurmstepd,
+        job scripts), found in /proc."""
+        return marked_pids(self.tmp)
 
     def close(self):
         if self.tmp is None:
