@@ -303,18 +303,27 @@ class SlurmCluster:
         return jobid, r
 
     def squeue_state(self, jobid):
-        """The job's state from squeue (e.g. PENDING, RUNNING), or None when
-        squeue no longer lists it."""
-        r = self.run(["squeue", "-h", "-j", str(jobid), "-o", "%T"])
-        s = r.stdout.strip()
-        return s or None
+        """The job's state from `squeue -h -t all -j ID -o %T` (PENDING,
+        RUNNING, COMPLETING, COMPLETED, CANCELLED, FAILED, NODE_FAIL...), or
+        None once the controller has forgotten it (MinJobAge after the end).
+        Without -t all, squeue hides finished jobs.  Raises ClusterError when
+        squeue fails otherwise (e.g. the controller is down)."""
+        r = self.run(["squeue", "-h", "-t", "all", "-j", str(jobid), "-o", "%T"])
+        if r.returncode != 0:
+            if "Invalid job id" in r.stderr:
+                return None
+            raise ClusterError("squeue: %s" % r.stderr.strip())
+        return r.stdout.strip() or None
 
     def scontrol_show_job(self, jobid):
-        """`scontrol show job -o ID` as a dict (field -> value), {} if the
-        controller no longer knows the job."""
+        """`scontrol show job -o ID` as a dict (field -> value), {} once the
+        controller has forgotten the job; ClusterError when scontrol fails
+        otherwise (e.g. the controller is down)."""
         r = self.run(["scontrol", "show", "job", "-o", str(jobid)])
         if r.returncode != 0:
-            return {}
+            if "Invalid job id" in r.stderr:
+                return {}
+            raise ClusterError("scontrol show job: %s" % r.stderr.strip())
         out = {}
         for tok in r.stdout.strip().split(" "):
             k, sep, v = tok.partition("=")
