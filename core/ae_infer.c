@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "ae_net.h"
-#include "ae_ops.h"
+#include "ae_kernels.h"
 #include "ae_rng.h"
 
 #define ROWS 64

@@ -1,7 +1,7 @@
 /*
  * ae_net.c - the executor: input assembly, forward, loss, backward.
  *
- * Owns the order in which the layer kernels of ae_ops.h are called for a
+ * Owns the order in which the layer kernels of ae_kernels.h are called for a
  * model, and the per-thread work area.  Does not own threads (the trainer
  * cuts a minibatch into chunks, one ae_net_run each) or the optimiser.
  *
@@ -16,9 +16,8 @@
 #include <string.h>
 
 #include "ae_net.h"
-#include "ae_ops.h"
+#include "ae_kernels.h"
 #include "ae_rng.h"
-#include "ae_simd.h"
 #include "ae_vmath.h"
 
 #define L AE_LANES
@@ -169,14 +168,6 @@ void ae_pixels_row_scalar(float *x, float *t, const uint8_t *px, float f, uint64
     }
 }
 
-static void pixels_row(float *x, float *t, const uint8_t *px, float f, uint64_t key, int64_t img)
-{
-    if (ae_simd_avx512())
-        ae_pixels_row_avx512(x, t, px, f, key, img);
-    else
-        ae_pixels_row_scalar(x, t, px, f, key, img);
-}
-
 /* Rows k0..k0+n of src into act[0] and target, row-major. */
 static void fill_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
                       int32_t k0, int32_t n)
@@ -184,8 +175,9 @@ static void fill_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const str
     float f = ctx->noisy ? (float)w->m->cfg.noise_factor : 0.f;
     for (int32_t r = 0; r < n; r++) {
         int32_t img = src_image(s, k0 + r);
-        pixels_row(w->act[0] + (size_t)r * AE_IMAGE_PIXELS, w->target + (size_t)r * AE_IMAGE_PIXELS,
-                   s->images + (size_t)img * AE_IMAGE_PIXELS, f, ctx->noise_key, img);
+        ae_pixels_row(w->act[0] + (size_t)r * AE_IMAGE_PIXELS,
+                      w->target + (size_t)r * AE_IMAGE_PIXELS,
+                      s->images + (size_t)img * AE_IMAGE_PIXELS, f, ctx->noise_key, img);
     }
 }
 
@@ -203,7 +195,7 @@ static void fill_block(struct ae_work *w, const struct ae_net_ctx *ctx, const st
             memset(row_t, 0, sizeof row_t);
         } else {
             int32_t img = src_image(s, k0 + l);
-            pixels_row(row_x, row_t, s->images + (size_t)img * AE_IMAGE_PIXELS, f, ctx->noise_key, img);
+            ae_pixels_row(row_x, row_t, s->images + (size_t)img * AE_IMAGE_PIXELS, f, ctx->noise_key, img);
         }
         for (int y = 0; y < S; y++)
             for (int xx = 0; xx < S; xx++) {

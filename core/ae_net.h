@@ -12,7 +12,7 @@
 #define AE_NET_H
 
 #include "ae_model.h"
-#include "ae_ops.h"
+#include "ae_kernels.h"
 
 struct ae_work {
     const struct ae_model *m;

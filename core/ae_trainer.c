@@ -4,7 +4,7 @@
  *
  * Owns the trainer object and its arenas, the epoch loop and the progress
  * bookkeeping (including a stop in the middle of an epoch).  Does not own
- * the file format (ae_ckpt.c) or any layer maths (ae_net.c, ae_ops.h).
+ * the file format (ae_ckpt.c) or any layer maths (ae_net.c, ae_kernels.h).
  *
  * Design: a minibatch is cut into a fixed number of chunks that depends
  * only on its size (dense: about 128 rows each, two at least from 64 rows;
@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ae_ops.h"
+#include "ae_kernels.h"
 #include "ae_trainer.h"
 
 #define L AE_LANES
