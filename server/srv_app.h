@@ -22,7 +22,7 @@
 #include "srv_registry.h"
 #include "srv_store.h"
 
-#define SRV_VERSION "1.0.0"
+#define SRV_VERSION AELAB_VERSION /* meson project() version, see meson.build */
 #define SRV_MAX_BODY_BYTES (64 * 1024)
 
 struct srv_workers;

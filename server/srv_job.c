@@ -120,7 +120,7 @@ void srv_job_restore(struct srv_job *j, double started_at, double finished_at, c
 
 /* Insert or replace m in j->rows, keeping epoch order.  Lock held (or the
  * job not shared yet). */
-static enum srv_status put_row_locked(struct srv_job *j, const struct srv_store_metric *m,
+static enum srv_status put_row_locked(struct srv_job *j, const struct ae_epoch_stats *m,
                                       struct ae_err *err)
 {
     int32_t i = j->n_rows;
@@ -132,7 +132,7 @@ static enum srv_status put_row_locked(struct srv_job *j, const struct srv_store_
     }
     if (j->n_rows == j->cap_rows) {
         int32_t cap = j->cap_rows ? j->cap_rows * 2 : 16;
-        struct srv_store_metric *r = realloc(j->rows, (size_t)cap * sizeof *r);
+        struct ae_epoch_stats *r = realloc(j->rows, (size_t)cap * sizeof *r);
         if (!r) return srv_err_set(err, SRV_ERR_NOMEM, "out of memory recording an epoch");
         j->rows = r;
         j->cap_rows = cap;
@@ -143,7 +143,7 @@ static enum srv_status put_row_locked(struct srv_job *j, const struct srv_store_
     return SRV_OK;
 }
 
-enum srv_status srv_job_put_row(struct srv_job *j, const struct srv_store_metric *m,
+enum srv_status srv_job_put_row(struct srv_job *j, const struct ae_epoch_stats *m,
                                 struct ae_err *err)
 {
     enum srv_status st;
@@ -335,7 +335,7 @@ void srv_job_progress(struct srv_job *j, struct srv_feed *feed, const struct ae_
 }
 
 enum srv_status srv_job_epoch(struct srv_job *j, struct srv_store *st, struct srv_feed *feed,
-                              const struct srv_store_metric *m, struct ae_err *err)
+                              const struct ae_epoch_stats *m, struct ae_err *err)
 {
     enum srv_status s = SRV_OK;
     if (st) s = srv_store_metric_put(st, j->id, m, err);
@@ -356,22 +356,17 @@ enum srv_status srv_job_epoch(struct srv_job *j, struct srv_store *st, struct sr
 /* JSON                                                                     */
 /* ------------------------------------------------------------------------ */
 
-static json_t *row_json(const struct srv_store_metric *m, bool vae)
+/* One epoch: "epoch" and each ae_metrics() row the job's model reports. */
+static json_t *row_json(const struct ae_epoch_stats *m, enum ae_model_kind kind)
 {
+    size_t n;
+    const struct ae_metric *t = ae_metrics(&n);
     json_t *o = json_object();
     if (!o) return NULL;
     json_object_set_new(o, "epoch", json_integer(m->epoch));
-    json_object_set_new(o, "loss", srv_json_real(m->loss));
-    json_object_set_new(o, "val_loss", srv_json_real(m->val_loss));
-    json_object_set_new(o, "seconds", srv_json_real(m->train_seconds));
-    json_object_set_new(o, "val_seconds", srv_json_real(m->val_seconds));
-    if (vae) {
-        json_object_set_new(o, "reconstruction_loss", srv_json_real(m->reconstruction_loss));
-        json_object_set_new(o, "kl_loss", srv_json_real(m->kl_loss));
-        json_object_set_new(o, "val_reconstruction_loss",
-                            srv_json_real(m->val_reconstruction_loss));
-        json_object_set_new(o, "val_kl_loss", srv_json_real(m->val_kl_loss));
-    }
+    for (size_t i = 0; i < n; i++)
+        if (ae_metric_applies(&t[i], kind))
+            json_object_set_new(o, t[i].name, srv_json_real(ae_metric_get(m, i)));
     return o;
 }
 
@@ -404,7 +399,6 @@ json_t *srv_job_to_json(struct srv_job *j, bool full, size_t queue_position, con
 {
     json_t *o = json_object(), *settings = srv_jobspec_settings_json(&j->cfg), *links;
     char path[96];
-    bool vae = j->cfg.model == AE_MODEL_VAE;
     double eta;
 
     if (!o || !settings) {
@@ -473,7 +467,7 @@ json_t *srv_job_to_json(struct srv_job *j, bool full, size_t queue_position, con
     if (full) {
         json_t *rows = json_array();
         for (int32_t i = 0; rows && i < j->n_rows; i++)
-            json_array_append_new(rows, row_json(&j->rows[i], vae));
+            json_array_append_new(rows, row_json(&j->rows[i], j->cfg.model));
         json_object_set_new(o, "metrics", rows ? rows : json_null());
     }
     pthread_mutex_unlock(&j->lock);
@@ -533,7 +527,7 @@ json_t *srv_job_epoch_json(struct srv_job *j, int32_t epoch)
     pthread_mutex_lock(&j->lock);
     for (int32_t i = j->n_rows; i-- > 0;) {
         if (j->rows[i].epoch == epoch) {
-            o = row_json(&j->rows[i], j->cfg.model == AE_MODEL_VAE);
+            o = row_json(&j->rows[i], j->cfg.model);
             if (o) json_object_set_new(o, "id", json_integer(j->id));
             break;
         }

@@ -96,7 +96,7 @@ struct srv_job {
     double last_batch_t;          /* monotonic time of the last batch report */
     int64_t last_batch_samples;
     double last_publish_t;        /* monotonic time progress was last published */
-    struct srv_store_metric *rows; /* completed epochs, in epoch order */
+    struct ae_epoch_stats *rows; /* completed epochs, in epoch order */
     int32_t n_rows, cap_rows;
     /* Latest reconstructions.png (for the latest epoch only). */
     uint8_t *png;
@@ -134,7 +134,7 @@ void srv_job_set_observer(struct srv_job *j, const struct srv_job_observer *o);
 /* Restore fields loaded from the database (start-up only, before sharing). */
 void srv_job_restore(struct srv_job *j, double started_at, double finished_at, const char *error);
 /* Add or replace an epoch row in memory only (start-up loading). */
-enum srv_status srv_job_put_row(struct srv_job *j, const struct srv_store_metric *m,
+enum srv_status srv_job_put_row(struct srv_job *j, const struct ae_epoch_stats *m,
                                 struct ae_err *err);
 
 /* State changes.  Each commits to store first (store may be NULL in unit
@@ -168,7 +168,7 @@ void srv_job_progress(struct srv_job *j, struct srv_feed *feed, const struct ae_
 /* After an epoch: commit the row (upsert), publish it, then call the
  * observer's on_epoch. */
 enum srv_status srv_job_epoch(struct srv_job *j, struct srv_store *st, struct srv_feed *feed,
-                              const struct srv_store_metric *m, struct ae_err *err);
+                              const struct ae_epoch_stats *m, struct ae_err *err);
 
 /* The job as the API shows it (lock taken inside).  full adds the per-epoch
  * rows.  queue_position is 1-based for queued jobs, else 0.  run_dir is the

@@ -238,7 +238,7 @@ static int on_load_job(void *user, const struct srv_store_job *r)
     return 0;
 }
 
-static int on_load_metric(void *user, int64_t id, const struct srv_store_metric *m)
+static int on_load_metric(void *user, int64_t id, const struct ae_epoch_stats *m)
 {
     struct load_ctx *c = user;
     struct srv_job *j = srv_registry_get(c->app->registry, id);

@@ -268,22 +268,15 @@ static enum ae_status write_epoch(struct job *j, const struct ae_epoch_stats *s,
     struct tb_err terr = {0};
     double t = wall_now(j);
     int64_t step = s->epoch;
-    struct {
-        const char *tag;
-        double v;
-    } scalars[7] = {
-        {"loss", s->loss},
-        {"val_loss", s->val_loss},
-        {"epoch_seconds", s->train_seconds + s->val_seconds},
-        {"reconstruction_loss", s->reconstruction_loss},
-        {"kl_loss", s->kl_loss},
-        {"val_reconstruction_loss", s->val_reconstruction_loss},
-        {"val_kl_loss", s->val_kl_loss},
-    };
-    int n_scalars = j->o->cfg->model == AE_MODEL_VAE ? 7 : 3;
-    for (int k = 0; k < n_scalars; k++)
-        if (tb_writer_add_scalar(j->w, t, step, scalars[k].tag, (float)scalars[k].v, &terr) != TB_OK)
-            return tb_fail(err, &terr, scalars[k].tag);
+    size_t n_metrics;
+    const struct ae_metric *tab = ae_metrics(&n_metrics);
+    /* One scalar per ae_metrics() row of the model, tagged with its name. */
+    for (size_t k = 0; k < n_metrics; k++) {
+        if (!ae_metric_applies(&tab[k], j->o->cfg->model)) continue;
+        if (tb_writer_add_scalar(j->w, t, step, tab[k].name, (float)ae_metric_get(s, k), &terr) !=
+            TB_OK)
+            return tb_fail(err, &terr, tab[k].name);
+    }
 
     if (m) {
         uint8_t *png = NULL;

@@ -42,7 +42,7 @@ enum stmt_id {
 
 _Static_assert(ST_COUNT <= 32, "srv_store_priv.h: struct srv_store's st[] is too small");
 
-static const char *stmt_sql[ST_COUNT] = {
+static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -56,16 +56,10 @@ static const char *stmt_sql[ST_COUNT] = {
                       "WHERE id = ?1",
     [ST_JOB_CANCEL] = "UPDATE jobs SET cancel_requested = 1 WHERE id = ?1",
     [ST_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
-    [ST_METRIC_PUT] = "INSERT OR REPLACE INTO metrics(job_id, epoch, loss, val_loss, "
-                      "train_seconds, val_seconds, reconstruction_loss, kl_loss, "
-                      "val_reconstruction_loss, val_kl_loss) "
-                      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    /* ST_METRIC_PUT and ST_METRICS_ALL: built from ae_metrics() (metric_sql). */
     [ST_JOBS_ALL] = "SELECT id, name, model, dataset, settings, state, created_at, started_at, "
                     "finished_at, error, cancel_requested, sweep_id, keep, run_parent "
                     "FROM jobs ORDER BY id",
-    [ST_METRICS_ALL] = "SELECT job_id, epoch, loss, val_loss, train_seconds, val_seconds, "
-                       "reconstruction_loss, kl_loss, val_reconstruction_loss, val_kl_loss "
-                       "FROM metrics ORDER BY job_id, epoch",
 };
 
 /* The sweeps' tables (schema version 3 here; v5 once the steps of the
@@ -116,10 +110,7 @@ static const char schema_sql[] =
     " run_parent TEXT);"
     "CREATE TABLE IF NOT EXISTS metrics("
     " job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
-    " epoch INTEGER NOT NULL,"
-    " loss REAL, val_loss REAL, train_seconds REAL, val_seconds REAL,"
-    " reconstruction_loss REAL, kl_loss REAL,"
-    " val_reconstruction_loss REAL, val_kl_loss REAL,"
+    " epoch INTEGER NOT NULL," /* then one REAL column per ae_metrics() row */
     " PRIMARY KEY (job_id, epoch)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS idempotency("
     " key TEXT PRIMARY KEY,"
@@ -129,14 +120,18 @@ static const char schema_sql[] =
     SWEEP_TABLES_SQL;
 
 /* The schema's version in PRAGMA user_version, and the step from each
- * older one: steps[v] brings version v to v + 1 (NULL: done in C by
- * rebuild_jobs).  A new database is made at SCHEMA_VERSION by schema_sql.
+ * older one (migrate_step(v) brings version v to v + 1).  A new database is
+ * made at SCHEMA_VERSION by schema_sql.  The metrics table has one REAL
+ * column per row of ae_metrics(), named as the row: a column the table
+ * lacks (a new database, or a metric added since) is added by
+ * add_metric_columns, so adding a metric needs no version step; renaming
+ * one would.
  *   1 -> 2  jobs.cancel_requested (a running job's cancel was kept in
  *           memory only, so a crash lost it).
- *   2 -> 3  sweeps (renumbered to 4 -> 5 when merged after the metric
- *           renames and the executors' columns): the state "stopped" in
- *           jobs' CHECK (a rebuild of the table), jobs.sweep_id, keep,
- *           run_parent, and the sweeps' tables. */
+ *   2 -> 3  sweeps (to be renumbered after the executors' step, CONTRACTS
+ *           C: v5): the state "stopped" in jobs' CHECK (a rebuild of the
+ *           table), jobs.sweep_id, keep, run_parent, and the sweeps'
+ *           tables. */
 enum { SCHEMA_VERSION = 3 };
 
 static const char migrate_1_to_2[] =
@@ -211,6 +206,29 @@ static int migrate_step(sqlite3 *db, int v, char **emsg)
     }
 }
 
+/* Add a REAL column for each ae_metrics() row the metrics table lacks. */
+static int add_metric_columns(sqlite3 *db, char **emsg)
+{
+    size_t n;
+    const struct ae_metric *t = ae_metrics(&n);
+    for (size_t i = 0; i < n; i++) {
+        char sql[160];
+        sqlite3_stmt *q;
+        bool have = false;
+        int rc = sqlite3_prepare_v2(
+            db, "SELECT 1 FROM pragma_table_info('metrics') WHERE name = ?1", -1, &q, NULL);
+        if (rc != SQLITE_OK) return rc;
+        sqlite3_bind_text(q, 1, t[i].name, -1, SQLITE_STATIC);
+        have = sqlite3_step(q) == SQLITE_ROW;
+        sqlite3_finalize(q);
+        if (have) continue;
+        snprintf(sql, sizeof sql, "ALTER TABLE metrics ADD COLUMN %s REAL", t[i].name);
+        rc = sqlite3_exec(db, sql, NULL, NULL, emsg);
+        if (rc != SQLITE_OK) return rc;
+    }
+    return SQLITE_OK;
+}
+
 /* Create the tables of a new database, or bring an older one up to
  * SCHEMA_VERSION step by step, in one transaction. */
 static int schema_setup(sqlite3 *db, char **emsg)
@@ -224,6 +242,7 @@ static int schema_setup(sqlite3 *db, char **emsg)
         rc = SQLITE_MISMATCH; /* unreadable, or written by a newer aelabd */
     else
         for (int k = v; rc == SQLITE_OK && k < SCHEMA_VERSION; k++) rc = migrate_step(db, k, emsg);
+    if (rc == SQLITE_OK) rc = add_metric_columns(db, emsg);
     if (rc == SQLITE_OK && v != SCHEMA_VERSION) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SCHEMA_VERSION);
@@ -235,6 +254,26 @@ static int schema_setup(sqlite3 *db, char **emsg)
 }
 
 #include "srv_store_priv.h"
+
+/* The metric statements, with the columns of ae_metrics() in table order:
+ * put binds job_id, epoch, then metric i at 3 + i; all selects job_id,
+ * epoch, then metric i at column 2 + i. */
+static void metric_sql(char *put, size_t put_cap, char *all, size_t all_cap)
+{
+    size_t n, p, a, v;
+    const struct ae_metric *t = ae_metrics(&n);
+    char vals[512];
+    p = (size_t)snprintf(put, put_cap, "INSERT OR REPLACE INTO metrics(job_id, epoch");
+    a = (size_t)snprintf(all, all_cap, "SELECT job_id, epoch");
+    v = (size_t)snprintf(vals, sizeof vals, "?1, ?2");
+    for (size_t i = 0; i < n; i++) {
+        if (p < put_cap) p += (size_t)snprintf(put + p, put_cap - p, ", %s", t[i].name);
+        if (a < all_cap) a += (size_t)snprintf(all + a, all_cap - a, ", %s", t[i].name);
+        if (v < sizeof vals) v += (size_t)snprintf(vals + v, sizeof vals - v, ", ?%zu", i + 3);
+    }
+    if (p < put_cap) snprintf(put + p, put_cap - p, ") VALUES (%s)", vals);
+    if (a < all_cap) snprintf(all + a, all_cap - a, " FROM metrics ORDER BY job_id, epoch");
+}
 
 static enum srv_status db_error(struct srv_store *s, int rc, const char *what, struct ae_err *err)
 {
@@ -307,6 +346,7 @@ enum srv_status srv_store_open(const char *path, struct srv_store **out, struct 
     struct srv_store *s;
     enum srv_status st;
     char *emsg = NULL;
+    char put_sql[1024], all_sql[1024];
     int rc;
 
     *out = NULL;
@@ -342,8 +382,12 @@ enum srv_status srv_store_open(const char *path, struct srv_store **out, struct 
                  : db_error(s, rc, "creating the schema", err);
         goto fail;
     }
+    metric_sql(put_sql, sizeof put_sql, all_sql, sizeof all_sql);
     for (int i = 0; i < ST_COUNT; i++) {
-        rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+        const char *sql = i == ST_METRIC_PUT    ? put_sql
+                          : i == ST_METRICS_ALL ? all_sql
+                                                : stmt_sql[i];
+        rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
         if (rc != SQLITE_OK) {
             st = db_error(s, rc, "preparing a statement", err);
             goto fail;
@@ -545,24 +589,19 @@ enum srv_status srv_store_job_cancel(struct srv_store *s, int64_t id, struct ae_
 }
 
 enum srv_status srv_store_metric_put(struct srv_store *s, int64_t id,
-                                     const struct srv_store_metric *m, struct ae_err *err)
+                                     const struct ae_epoch_stats *m, struct ae_err *err)
 {
     enum srv_status st = SRV_OK;
     sqlite3_stmt *q;
+    size_t n_metrics;
     int rc;
 
+    ae_metrics(&n_metrics);
     pthread_mutex_lock(&s->lock);
     q = s->st[ST_METRIC_PUT];
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int(q, 2, m->epoch);
-    bind_real(q, 3, m->loss);
-    bind_real(q, 4, m->val_loss);
-    bind_real(q, 5, m->train_seconds);
-    bind_real(q, 6, m->val_seconds);
-    bind_real(q, 7, m->reconstruction_loss);
-    bind_real(q, 8, m->kl_loss);
-    bind_real(q, 9, m->val_reconstruction_loss);
-    bind_real(q, 10, m->val_kl_loss);
+    for (size_t i = 0; i < n_metrics; i++) bind_real(q, 3 + (int)i, ae_metric_get(m, i));
     rc = step_done(q);
     if (rc != SQLITE_OK) st = db_error(s, rc, "storing epoch metrics", err);
     pthread_mutex_unlock(&s->lock);
@@ -611,17 +650,19 @@ static void free_loaded(struct loaded_job *jobs, size_t n)
 enum srv_status srv_store_load(struct srv_store *s,
                                int (*on_job)(void *user, const struct srv_store_job *j),
                                int (*on_metric)(void *user, int64_t id,
-                                                const struct srv_store_metric *m),
+                                                const struct ae_epoch_stats *m),
                                void *user, struct ae_err *err)
 {
     enum srv_status st = SRV_OK;
     struct loaded_job *jobs = NULL;
-    struct srv_store_metric *ms = NULL;
+    struct ae_epoch_stats *ms = NULL;
     int64_t *mids = NULL;
+    size_t n_metrics;
     size_t n_jobs = 0, cap_jobs = 0, n_ms = 0, cap_ms = 0;
     sqlite3_stmt *q;
     int rc;
 
+    ae_metrics(&n_metrics);
     pthread_mutex_lock(&s->lock);
     q = s->st[ST_JOBS_ALL];
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -670,7 +711,7 @@ enum srv_status srv_store_load(struct srv_store *s,
     while (st == SRV_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (n_ms == cap_ms) {
             size_t cap = cap_ms ? cap_ms * 2 : 256;
-            struct srv_store_metric *p = realloc(ms, cap * sizeof *p);
+            struct ae_epoch_stats *p = realloc(ms, cap * sizeof *p);
             int64_t *pi = realloc(mids, cap * sizeof *pi);
             if (p) ms = p;
             if (pi) mids = pi;
@@ -681,17 +722,9 @@ enum srv_status srv_store_load(struct srv_store *s,
             cap_ms = cap;
         }
         mids[n_ms] = sqlite3_column_int64(q, 0);
-        ms[n_ms] = (struct srv_store_metric){
-            .epoch = sqlite3_column_int(q, 1),
-            .loss = col_real(q, 2, NAN),
-            .val_loss = col_real(q, 3, NAN),
-            .train_seconds = col_real(q, 4, NAN),
-            .val_seconds = col_real(q, 5, NAN),
-            .reconstruction_loss = col_real(q, 6, NAN),
-            .kl_loss = col_real(q, 7, NAN),
-            .val_reconstruction_loss = col_real(q, 8, NAN),
-            .val_kl_loss = col_real(q, 9, NAN),
-        };
+        ms[n_ms] = (struct ae_epoch_stats){.epoch = sqlite3_column_int(q, 1)};
+        for (size_t i = 0; i < n_metrics; i++)
+            ae_metric_set(&ms[n_ms], i, col_real(q, 2 + (int)i, NAN));
         n_ms++;
     }
     sqlite3_reset(q);

@@ -38,13 +38,8 @@ struct srv_store_job {
     const char *trial_params;
 };
 
-/* One epoch's figures (NaN is stored as NULL and read back as NaN). */
-struct srv_store_metric {
-    int32_t epoch;
-    double loss, val_loss;
-    double train_seconds, val_seconds;
-    double reconstruction_loss, kl_loss, val_reconstruction_loss, val_kl_loss;
-};
+/* One epoch's figures are a struct ae_epoch_stats: one column per row of
+ * ae_metrics() (NaN is stored as NULL and read back as NaN). */
 
 /* Open or create the database at path (WAL, synchronous=FULL,
  * busy_timeout, schema created if missing).  Caller frees with
@@ -78,7 +73,7 @@ enum srv_status srv_store_job_cancel(struct srv_store *s, int64_t id, struct ae_
 
 /* Insert or replace one epoch's metrics for a job. */
 enum srv_status srv_store_metric_put(struct srv_store *s, int64_t id,
-                                     const struct srv_store_metric *m, struct ae_err *err);
+                                     const struct ae_epoch_stats *m, struct ae_err *err);
 
 /* Delete a job with its metrics and idempotency keys.  SRV_ERR_NOTFOUND if
  * there is no such job. */
@@ -91,7 +86,7 @@ enum srv_status srv_store_job_delete(struct srv_store *s, int64_t id, struct ae_
 enum srv_status srv_store_load(struct srv_store *s,
                                int (*on_job)(void *user, const struct srv_store_job *j),
                                int (*on_metric)(void *user, int64_t id,
-                                                const struct srv_store_metric *m),
+                                                const struct ae_epoch_stats *m),
                                void *user, struct ae_err *err);
 
 /* ------------------------------------------------------------------------

@@ -966,7 +966,7 @@ static void reconcile(struct srv_app *app, struct sweep *sw)
     for (int32_t i = 0; i < sw->n_started; i++) {
         struct trial *t = &sw->trials[i];
         struct srv_job *j = srv_registry_get(app->registry, t->job_id);
-        struct srv_store_metric *rows = NULL;
+        struct ae_epoch_stats *rows = NULL;
         int32_t n = 0;
         bool stop = t->stopped_at > 0;
         if (!j) continue;
