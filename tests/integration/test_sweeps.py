@@ -6,6 +6,7 @@ random ASHA sweep with stopped trials (decisions replayed here against the
 rule), keep=all, kill -9 mid-sweep and a restart, cancel, delete (+purge),
 bad sweeps, and the upgrade of a database from the schema before sweeps."""
 import glob
+import json
 import math
 import os
 import sqlite3
@@ -289,7 +290,25 @@ def test_asha(d):
     check_eq(r.status, 201, "asha sweep created")
     sid = r.json()["id"]
     check_eq(r.json()["rungs"], [1, 3], "rungs below max_epochs")
+    # Follow it live: snapshot, then trial/epoch/state events, then end.
+    sse = SSE(d.port, "/api/sweeps/%d/events" % sid, timeout=120)
+    seen, epochs, end = [], set(), None
+    for ev, data, _ in sse.events():
+        seen.append(ev)
+        payload = json.loads(data)
+        if ev == "epoch":
+            epochs.add((payload["trial"], payload["epoch"]))
+            check("val_loss" in payload and "job" in payload, "epoch event fields")
+        if ev == "end":
+            end = payload
+            break
+    sse.close()
+    check_eq(seen[0], "snapshot", "the stream starts with a snapshot")
+    check("trial" in seen and "state" in seen, "trial and state events: %r" % sorted(set(seen)))
+    check_eq(end, {"state": "succeeded"}, "the stream ends with the sweep")
     s = wait_sweep(d, sid)
+    check_eq(epochs, {(x["trial"], x["epoch"]) for x in s["decisions"]},
+             "an epoch event for every epoch trained")
     check_eq(s["state"], "succeeded", "asha sweep succeeded")
     check_eq(len(s["trials"]), 9, "9 trials")
     stopped = [t for t in s["trials"] if t["state"] == "stopped"]
