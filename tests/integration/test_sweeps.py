@@ -158,7 +158,44 @@ def asha_replay(decisions, min_epochs, max_epochs, rf):
     return rungs, bad
 
 
+def median_replay(decisions, grace, min_trials):
+    seen, bad = [], []
+    for row in decisions:
+        t, ep, v = row["trial"], row["epoch"], row["val_loss"]
+        others = sorted(r["val_loss"] for r in seen
+                        if r["epoch"] == ep and r["trial"] != t and r["val_loss"] is not None)
+        want = "continue"
+        if ep >= grace and len(others) >= min_trials:
+            k = len(others)
+            med = others[k // 2] if k % 2 else (others[k // 2 - 1] + others[k // 2]) / 2
+            if v is None or not math.isfinite(v) or v > med:
+                want = "stop"
+        if want != row["decision"]:
+            bad.append((row, want))
+        seen.append(row)
+    return bad
+
+
 # ---------------------------------------------------------------------------
+
+def test_median(d):
+    body = {"name": "median", "job": dict(JOB, epochs=4),
+            "parameters": {"learning_rate": {"distribution": "log_uniform", "min": 0.00005,
+                                             "max": 0.05}},
+            "method": "random", "max_trials": 6, "max_concurrent": 1, "seed": 11,
+            "early_stopping": {"type": "median", "grace_epochs": 1, "min_trials": 2}}
+    r = post_sweep(d, body)
+    check_eq(r.status, 201, "median sweep created")
+    s = wait_sweep(d, r.json()["id"])
+    check_eq(s["state"], "succeeded", "median sweep succeeded")
+    check_eq(median_replay(s["decisions"], 1, 2), [], "every decision follows the median rule")
+    for t in s["trials"]:
+        check(t["state"] in ("succeeded", "stopped"), "trial final: %r" % t)
+        if t["state"] == "stopped":
+            check_eq(t["stopped_at"], t["epochs"], "stopped where decided")
+    check(any(x["decision"] == "stop" for x in s["decisions"]) ==
+          any(t["state"] == "stopped" for t in s["trials"]), "a stop decision stops a trial")
+
 
 def test_grid(d):
     other = d.submit(dict(JOB, epochs=1))  # not a trial: ?sweep= must leave it out
@@ -548,6 +585,7 @@ def main():
             grid = test_grid(d)
             test_conv_hparams(d)
             test_asha(d)
+            test_median(d)
             test_keep_all(d)
             test_cancel_delete(d)
             test_bad_sweeps(d)
