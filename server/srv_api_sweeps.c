@@ -73,7 +73,8 @@ void srv_api_sweeps_list(struct srv_app *app, const struct srv_request *req, str
             size_t n = strcspn(s, ",");
             char name[32];
             unsigned bit;
-            snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name - 1 ? n : sizeof name - 1), s);
+            snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name - 1 ? n : sizeof name - 1),
+                     s);
             if (n == 0 || n >= sizeof name || !srv_sweeps_state_bit(name, &bit)) {
                 char d[200];
                 snprintf(d, sizeof d, "unknown state '%.40s' in ?state=; use running, succeeded or "

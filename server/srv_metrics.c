@@ -97,7 +97,8 @@ char *srv_metrics_render(struct srv_app *app, size_t *len)
         srv_sweeps_count(app, sc);
         put(&b, "# HELP aelab_sweeps Sweeps known to the daemon, by state.\n"
                 "# TYPE aelab_sweeps gauge\n");
-        for (int k = 0; k < 3; k++) put(&b, "aelab_sweeps{state=\"%s\"} %zu\n", sweep_states[k], sc[k]);
+        for (int k = 0; k < 3; k++)
+            put(&b, "aelab_sweeps{state=\"%s\"} %zu\n", sweep_states[k], sc[k]);
     }
     put(&b, "# HELP aelab_queue_depth Jobs waiting for a worker.\n# TYPE aelab_queue_depth gauge\n"
             "aelab_queue_depth %zu\n",

@@ -537,6 +537,17 @@ enum ae_status srv_run_mkdirs(const char *path, struct ae_err *err)
     return AE_OK;
 }
 
+/* The epoch of a weights file's name "epoch-NNNN.aew", or -1. */
+static int weights_epoch(const char *name)
+{
+    char *end;
+    long ep;
+    if (strncmp(name, "epoch-", 6) != 0) return -1;
+    ep = strtol(name + 6, &end, 10);
+    if (end == name + 6 || strcmp(end, ".aew") != 0 || ep < 0 || ep > 1000000) return -1;
+    return (int)ep;
+}
+
 enum ae_status srv_run_prune(const char *run_dir, struct ae_err *err)
 {
     char path[4600];
@@ -549,19 +560,16 @@ enum ae_status srv_run_prune(const char *run_dir, struct ae_err *err)
         return ae_err_set(err, AE_ERR_IO, "%s: %s", path, strerror(errno));
     snprintf(path, sizeof path, "%s/weights", run_dir);
     d = opendir(path);
-    if (!d) return errno == ENOENT ? AE_OK : ae_err_set(err, AE_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!d)
+        return errno == ENOENT ? AE_OK
+                               : ae_err_set(err, AE_ERR_IO, "%s: %s", path, strerror(errno));
     /* Two passes: find the last epoch, then remove the others. */
-    while ((e = readdir(d)) != NULL) {
-        int ep;
-        char tail[8];
-        if (sscanf(e->d_name, "epoch-%d.ae%1[w]%1s", &ep, tail, tail + 2) == 2 && ep > last) last = ep;
-    }
+    while ((e = readdir(d)) != NULL)
+        if (weights_epoch(e->d_name) > last) last = weights_epoch(e->d_name);
     rewinddir(d);
     while ((e = readdir(d)) != NULL) {
-        int ep;
-        char tail[8];
-        if (sscanf(e->d_name, "epoch-%d.ae%1[w]%1s", &ep, tail, tail + 2) != 2 || ep == last)
-            continue;
+        int ep = weights_epoch(e->d_name);
+        if (ep < 0 || ep == last) continue;
         snprintf(path, sizeof path, "%s/weights/%s", run_dir, e->d_name);
         if (unlink(path) != 0 && errno != ENOENT) {
             enum ae_status st = ae_err_set(err, AE_ERR_IO, "%s: %s", path, strerror(errno));

@@ -298,7 +298,8 @@ static void stream_free(void *cls)
 static void stream_response(struct srv_app *app, struct srv_job *j, const struct srv_request *req,
                             struct srv_response *r);
 
-void srv_api_sweep_events(struct srv_app *app, const struct srv_request *req, struct srv_response *r)
+void srv_api_sweep_events(struct srv_app *app, const struct srv_request *req,
+                          struct srv_response *r)
 {
     uint64_t v;
     bool fin;

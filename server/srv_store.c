@@ -166,8 +166,10 @@ static int add_column_if_missing(sqlite3 *db, const char *table, const char *col
 static int migrate_sweeps(sqlite3 *db, char **emsg)
 {
     int rc = SQLITE_OK;
-    for (size_t i = 0; rc == SQLITE_OK && i < sizeof sweep_job_columns / sizeof *sweep_job_columns; i++)
-        rc = add_column_if_missing(db, "jobs", sweep_job_columns[i][0], sweep_job_columns[i][1], emsg);
+    size_t n = sizeof sweep_job_columns / sizeof *sweep_job_columns;
+    for (size_t i = 0; rc == SQLITE_OK && i < n; i++)
+        rc = add_column_if_missing(db, "jobs", sweep_job_columns[i][0], sweep_job_columns[i][1],
+                                   emsg);
     return rc == SQLITE_OK ? sqlite3_exec(db, SWEEP_TABLES_SQL, NULL, NULL, emsg) : rc;
 }
 

@@ -176,7 +176,8 @@ enum srv_status srv_store_sweeps_load(struct srv_store *s,
             .state = text_or(q, 3, "running"),
             .seed = (uint64_t)sqlite3_column_int64(q, 4),
             .created_at = sqlite3_column_double(q, 5),
-            .finished_at = sqlite3_column_type(q, 6) == SQLITE_NULL ? 0 : sqlite3_column_double(q, 6),
+            .finished_at =
+                sqlite3_column_type(q, 6) == SQLITE_NULL ? 0 : sqlite3_column_double(q, 6),
         };
         if (on_sweep && on_sweep(user, &sw))
             st = srv_err_set(err, SRV_ERR_INTERNAL, "loading sweep %lld failed", (long long)sw.id);
