@@ -526,6 +526,14 @@ def test_kill9(root):
     check_eq(bad, [], "decisions after the restart follow the rule too")
     check(all(t["state"] in ("succeeded", "stopped") for t in s["trials"]), "all trials final")
     for t in s["trials"]:
+        j = d.get("/api/jobs/%d" % t["job"]).json()
+        check(j["run_dir"].endswith("/%s/%04d-simple" % (s["run_dir"], t["job"])) and
+              j["sweep"] == sid and j["keep"] == "final", "trial %d reloaded as a trial" % t["trial"])
+        evf = glob.glob(os.path.join(d.logdir, s["run_dir"], "%04d-simple" % t["job"],
+                                     "events.out.tfevents.*"))
+        steps = sorted({r["step"] for f in evf for r in read_events(f) if "val_loss" in r["values"]})
+        check_eq(steps, list(range(1, t["epochs"] + 1)), "trial %d's epochs all in its run" % t["trial"])
+    for t in s["trials"]:
         if t["state"] == "stopped":
             check(t["epochs"] in rungs, "stopped at a rung after restart too (%r)" % t)
     d.stop()
