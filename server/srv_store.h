@@ -1,6 +1,6 @@
 /*
- * srv_store.h - the daemon's SQLite database: jobs, per-epoch metrics and
- * idempotency keys.
+ * srv_store.h - the daemon's SQLite database: jobs, per-epoch metrics,
+ * idempotency keys, and sweeps (their trials and decisions).
  *
  * Every write is its own committed transaction before the call returns, so
  * "committed before reported" is just "call the store, then answer".  One
