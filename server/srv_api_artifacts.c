@@ -180,9 +180,11 @@ void srv_api_job_metrics(struct srv_app *app, const struct srv_request *req, str
         if (!buf) {
             srv_problem(r, 500, "internal-error", "out of memory", NULL);
         } else {
+            const char *base = strrchr(j->run_name, '/') ? strrchr(j->run_name, '/') + 1
+                                                         : j->run_name;
             srv_response_take(r, 200, "text/csv; charset=utf-8", buf, o);
             srv_response_header(r, "Content-Disposition", "inline; filename=\"%s-metrics.csv\"",
-                                j->run_name);
+                                base);
         }
     } else {
         json_t *full = srv_job_to_json(j, true, 0, NULL);
@@ -237,21 +239,24 @@ out:
 void srv_api_job_weights(struct srv_app *app, const struct srv_request *req, struct srv_response *r)
 {
     struct srv_job *j = srv_api_find_job(app, req, r);
-    char path[4600], fname[128];
+    char path[4600], fname[200];
+    const char *base;
     struct stat sb;
     int fd;
 
     if (!j) return;
+    /* A sweep trial's run_name is "sweep-.../0007-deep": name the file by its last part. */
+    base = strrchr(j->run_name, '/') ? strrchr(j->run_name, '/') + 1 : j->run_name;
     if (srv_uri_param(&req->uri, "epoch")) {
         int32_t epoch = srv_api_pick_epoch(j, req, r);
         if (!epoch) goto out;
         srv_api_weights_path(app, j, epoch, path, sizeof path);
-        snprintf(fname, sizeof fname, "%s-epoch-%04d.aew", j->run_name, epoch);
+        snprintf(fname, sizeof fname, "%s-epoch-%04d.aew", base, epoch);
     } else {
         char run_dir[4400];
         srv_app_run_dir(app, j, run_dir, sizeof run_dir);
         snprintf(path, sizeof path, "%s/checkpoint.aeck", run_dir);
-        snprintf(fname, sizeof fname, "%s-checkpoint.aeck", j->run_name);
+        snprintf(fname, sizeof fname, "%s-checkpoint.aeck", base);
     }
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {

@@ -27,6 +27,7 @@
 
 struct srv_workers;
 struct srv_http;
+struct srv_sweeps;
 
 struct srv_app {
     struct srv_config cfg;
@@ -47,6 +48,7 @@ struct srv_app {
     struct srv_feed *feed;
     struct srv_data *data;
     struct srv_workers *workers;
+    struct srv_sweeps *sweeps;
     struct srv_http *http;
     struct srv_metrics metrics;
 
