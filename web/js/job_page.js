@@ -127,6 +127,7 @@ export function mount(main, route, ctx) {
         progressBar.value = typeof job.progress === 'number' ? job.progress : 0;
         const running = job.state === 'running';
         replace(facts,
+            job.sweep != null ? fact('sweep', h('a', { href: `#/sweeps/${job.sweep}`, id: 'job-sweep' }, `sweep ${job.sweep}`)) : null,
             fact('model', job.model),
             fact('data set', job.dataset),
             fact('epoch', `${job.epoch ?? 0} of ${job.epochs ?? '?'}`),
