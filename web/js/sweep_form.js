@@ -93,8 +93,14 @@ export function mount(container, ctx, { onCreated } = {}) {
             const how = h('select', { id: `sp-${s.name}-how`, 'aria-label': `${s.name}: fixed or swept` },
                 h('option', { value: 'fixed' }, 'fixed'), h('option', { value: 'values' }, 'values'), h('option', { value: 'range' }, 'range'));
             const value = h('input', { id: `sp-${s.name}-value`, type: 'text', value: String(s.default), 'aria-label': `${s.name} value or values`, inputmode: 'decimal' });
-            const lo = num(`sp-${s.name}-min`, s.minimum, { 'aria-label': `${s.name} min`, min: s.minimum, max: s.maximum });
-            const hi = num(`sp-${s.name}-max`, s.maximum, { 'aria-label': `${s.name} max`, min: s.minimum, max: s.maximum });
+            // A range around the default (a decade each way for floats,
+            // a factor of 4 for integers), inside the setting's own.
+            const spread = int ? 4 : 10;
+            const clamp = v => Math.min(s.maximum, Math.max(s.minimum, int ? Math.round(v) : Number(v.toPrecision(3))));
+            const lo = num(`sp-${s.name}-min`, s.default > 0 ? clamp(s.default / spread) : s.minimum,
+                           { 'aria-label': `${s.name} min`, min: s.minimum, max: s.maximum });
+            const hi = num(`sp-${s.name}-max`, s.default > 0 ? clamp(s.default * spread) : s.maximum,
+                           { 'aria-label': `${s.name} max`, min: s.minimum, max: s.maximum });
             const dist = h('select', { id: `sp-${s.name}-dist`, 'aria-label': `${s.name} distribution` },
                 (int ? ['int_uniform'] : ['uniform', 'log_uniform']).map(d => h('option', { value: d }, d)));
             if (!int && s.minimum > 0 && s.maximum / s.minimum >= 100) dist.value = 'log_uniform';
