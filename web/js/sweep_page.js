@@ -109,7 +109,7 @@ export function mount(main, route, ctx) {
     function renderHead() {
         replace(title, `Sweep ${sweep.id}`, sweep.name ? h('span', { class: 'job-name' }, ` ${sweep.name}`) : null);
         document.title = `Sweep ${sweep.id}${sweep.name ? ' ' + sweep.name : ''} - aelab`;
-        setText(badge, sweep.state);
+        setText(badge, sweep.state === 'running' && sweep.cancel_requested ? 'cancelling' : sweep.state);
         badge.className = `state state-${sweep.state}`;
         const ts = trials();
         const ended = ts.filter(t => fmt.FINISHED.has(t.state)).length;
@@ -131,7 +131,7 @@ export function mount(main, route, ctx) {
             sweep.finished_at ? fact('finished', fmt.time(sweep.finished_at)) : null,
             sweep.run_dir ? fact('run directory', h('code', {}, sweep.run_dir)) : null);
         const done = sweepFinished(sweep);
-        cancelBtn.disabled = done;
+        cancelBtn.disabled = done || !!sweep.cancel_requested;
         deleteBtn.disabled = !done;
         const tb = new URL(ctx.tensorboardUrl(), location.href);
         if (sweep.run_dir) tb.searchParams.set('runFilter', sweep.run_dir.replace(/\/+$/, '').split('/').pop().replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
