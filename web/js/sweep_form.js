@@ -145,7 +145,7 @@ export function mount(container, ctx, { onCreated } = {}) {
                 const p = box.querySelector('.field-error');
                 p.textContent = p.textContent ? `${p.textContent} ${message}` : message;
                 p.hidden = false;
-                const input = box.querySelector('input:not(:disabled), select');
+                const input = box.querySelector('input:not(:disabled)') || box.querySelector('select');
                 if (input) input.setAttribute('aria-invalid', 'true');
                 return true;
             }

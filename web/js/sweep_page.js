@@ -33,6 +33,10 @@ const STATE_FILTERS = [['', 'all states'], ['queued,running', 'active'], ['succe
 
 export function sweepFinished(s) { return !!s && s.state !== 'running' && s.state !== 'queued'; }
 
+/** How many trials the sweep will run: n_trials when the daemon says (a
+ *  grid's size), else max_trials. */
+export function plannedTrials(s) { return typeof s.n_trials === 'number' ? s.n_trials : s.max_trials; }
+
 export function mount(main, route, ctx) {
     const id = route.id;
     document.title = `Sweep ${id} - aelab`;
@@ -113,7 +117,7 @@ export function mount(main, route, ctx) {
         badge.className = `state state-${sweep.state}`;
         const ts = trials();
         const ended = ts.filter(t => fmt.FINISHED.has(t.state)).length;
-        progress.value = sweep.max_trials ? ended / sweep.max_trials : 0;
+        progress.value = plannedTrials(sweep) ? ended / plannedTrials(sweep) : 0;
         const job = sweep.job || {};
         const saved = sweep.epochs_without_early_stopping > 0
             ? ` of ${fmt.int(sweep.epochs_without_early_stopping)} without early stopping (${Math.round(100 * sweep.epochs_trained / sweep.epochs_without_early_stopping)}%)` : '';
@@ -124,7 +128,7 @@ export function mount(main, route, ctx) {
             fact('data set', job.dataset ?? 'default'),
             fact('method', `${sweep.method}${sweep.method === 'random' ? `, seed ${sweep.seed}` : ''}`),
             fact('early stopping', earlyText(sweep.early_stopping)),
-            fact('trials', `${ts.length} of ${sweep.max_trials}, ${sweep.max_concurrent} at a time`),
+            fact('trials', `${ts.length} of ${plannedTrials(sweep)}, ${sweep.max_concurrent} at a time`),
             fact('trial states', Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ') || fmt.NONE),
             fact('epochs trained', h('span', { id: 'sweep-epochs' }, `${fmt.int(sweep.epochs_trained)}${saved}`)),
             fact('created', fmt.time(sweep.created_at)),
@@ -249,7 +253,7 @@ export function mount(main, route, ctx) {
         table.setData({
             trials: trials(),
             paramNames: paramNames(),
-            total: sweep.max_trials,
+            total: plannedTrials(sweep),
             best: sweep.best,
             keep: t => (!want || want.includes(t.state)) && (!brushed || brushed.has(t.trial)),
         });

@@ -79,7 +79,7 @@ export function trialsTable(parent) {
         table.dataset.rows = String(shown.length);
         table.dataset.sort = `${sort.key}:${sort.dir > 0 ? 'asc' : 'desc'}`;
         setText(count, shown.length === last.trials.length
-            ? `${shown.length} trial${shown.length === 1 ? '' : 's'} of at most ${last.total}`
+            ? `${shown.length} trial${shown.length === 1 ? '' : 's'} of ${last.total}`
             : `${shown.length} of ${last.trials.length} trials shown (filtered)`);
     }
 

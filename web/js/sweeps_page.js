@@ -11,7 +11,7 @@ import { api } from './api.js';
 import { h, replace, setText } from './dom.js';
 import * as fmt from './format.js';
 import * as sweepForm from './sweep_form.js';
-import { sweepFinished } from './sweep_page.js';
+import { sweepFinished, plannedTrials } from './sweep_page.js';
 
 const POLL_MS = 2000;
 
@@ -46,7 +46,7 @@ export function mount(main, route, ctx) {
         const c = {};
         for (const t of ts) c[t.state] = (c[t.state] || 0) + 1;
         const parts = Object.entries(c).map(([k, n]) => `${n} ${k}`);
-        return `${ts.length}/${s.max_trials}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+        return `${ts.length}/${plannedTrials(s)}${parts.length ? ` (${parts.join(', ')})` : ''}`;
     }
 
     function render() {
