@@ -39,7 +39,7 @@ static int on_job(void *user, const struct srv_store_job *j)
     return 0;
 }
 
-static int on_metric(void *user, int64_t id, const struct srv_store_metric *m)
+static int on_metric(void *user, int64_t id, const struct ae_epoch_stats *m)
 {
     struct loaded *l = user;
     (void)id;
@@ -86,7 +86,7 @@ int main(void)
 
     CHECK_EQ_INT(srv_store_job_update(s, id1, "running", 100.0, 0, NULL, &e), SRV_OK);
     {
-        struct srv_store_metric m = {.epoch = 1, .loss = 0.25, .val_loss = NAN,
+        struct ae_epoch_stats m = {.epoch = 1, .loss = 0.25, .val_loss = NAN,
                                      .train_seconds = 1.5};
         CHECK_EQ_INT(srv_store_metric_put(s, id1, &m, &e), SRV_OK);
         m.loss = 0.2; /* upsert replaces */
