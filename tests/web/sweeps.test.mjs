@@ -132,7 +132,11 @@ before(async () => {
     page = context.pages()[0] || await context.newPage();
     page.on('pageerror', e => pageErrors.push(String(e)));
     page.on('console', m => consoleLines.push(`${m.type()}: ${m.text()}`));
-    page.on('request', r => { if (!r.url().startsWith(base + '/') && !r.url().startsWith('data:')) offsite.push(r.url()); });
+    // blob: URLs of the page's own origin are in-memory (the best grid).
+    page.on('request', r => {
+        const u = r.url();
+        if (!u.startsWith(base + '/') && !u.startsWith('data:') && !u.startsWith(`blob:${base}/`)) offsite.push(u);
+    });
     page.on('response', r => { if (r.status() >= 400) badResponses.push(`${r.request().method()} ${r.url().slice(base.length)} ${r.status()}`); });
     page.on('dialog', d => d.accept());
 });
@@ -273,8 +277,10 @@ test('the sweep page: trials table, curves with rungs and stop marks, best recon
     // The best trial's reconstructions: 10 test images over their reconstructions.
     assert.ok(sw.best, 'the sweep has a best trial');
     await page.waitForFunction(() => { const i = document.querySelector('#best-recon'); return i && i.complete && i.naturalWidth > 0; });
-    const img = await page.$eval('#best-recon', i => ({ w: i.naturalWidth, h: i.naturalHeight, job: i.dataset.job, src: i.getAttribute('src') }));
+    const img = await page.$eval('#best-recon', i => ({ w: i.naturalWidth, h: i.naturalHeight, job: i.dataset.job, src: i.dataset.src, epoch: i.dataset.epoch }));
     assert.equal(Number(img.job), sw.best.job);
+    // The latest epoch of the best trial (its earlier weights may be pruned).
+    assert.equal(Number(img.epoch), sw.trials.find(x => x.trial === sw.best.trial).epochs);
     assert.match(img.src, new RegExp(`api/jobs/${sw.best.job}/reconstructions\\.png`));
     assert.equal(img.w, 28 * Number(new URL(img.src, base).searchParams.get('n')));
     assert.equal(img.h, 56);

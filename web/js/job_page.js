@@ -266,7 +266,11 @@ export function mount(main, route, ctx) {
             setText(sliderOut, '');
             return;
         }
-        slider.disabled = latest < 2;
+        // A job with keep "final" (a sweep's trial) has only its last
+        // epoch's weights once it has ended: no slider then.
+        const onlyLast = job && job.keep === 'final' && fmt.FINISHED.has(job.state);
+        if (onlyLast) following = true;
+        slider.disabled = latest < 2 || onlyLast;
         slider.max = String(latest);
         if (following || Number(slider.value) > latest) slider.value = String(latest);
         const k = Number(slider.value);

@@ -47,6 +47,7 @@ export function mount(main, route, ctx) {
     let brushed = null;             // Set of trial numbers, or null
     let es = null, pollTimer = null, refreshTimer = null, lastRefresh = 0, inFlight = false, again = false;
     let colourBy = route.query.get('colour') || '';
+    let reconWant = '', reconUrl = null;    // what the best grid shows, its blob URL
 
     // ---- skeleton ---------------------------------------------------------
     const title = h('h1', { id: 'sweep-title' }, `Sweep ${id}`);
@@ -156,16 +157,41 @@ export function mount(main, route, ctx) {
             t.state ? `, ${t.epochs} epoch${t.epochs === 1 ? '' : 's'})` : ''),
             h('p', { class: 'best-params' }, Object.entries(b.params || {}).map(([k, v]) =>
                 h('span', { class: 'param' }, h('code', {}, k), ` ${fmt.setting(v)}`))));
-        const epoch = t.epochs || undefined;
-        const src = urls.reconstructions(b.job, { n: GRID_N, epoch });
-        if (reconImg.getAttribute('src') !== src) {
+        // The latest epoch's grid, not a fixed epoch's: a trial with keep
+        // "final" loses its earlier weights when it ends.  Fetched (not set
+        // as the img's src) so a new epoch of the same job is not served
+        // from the browser's image cache.
+        const want = `${b.job}:${t.epochs ?? ''}:${t.state ?? ''}`;
+        if (want !== reconWant) {
+            reconWant = want;
+            loadRecon(b, t);
+        }
+    }
+
+    async function loadRecon(b, t) {
+        const src = urls.reconstructions(b.job, { n: GRID_N });
+        const mine = reconWant;
+        try {
+            const res = await fetch(src, { cache: 'no-store' });
+            if (!res.ok) throw new Error(`HTTP ${res.status}`);
+            const blob = await res.blob();
+            if (!alive || mine !== reconWant) return;
+            const epoch = res.headers.get('X-Epoch');
+            if (reconUrl) URL.revokeObjectURL(reconUrl);
+            reconUrl = URL.createObjectURL(blob);
             reconImg.hidden = false;
             reconImg.alt = `The first ${GRID_N} test images and the reconstructions of trial ${b.trial} (job ${b.job})${epoch ? ` after epoch ${epoch}` : ''}`;
             reconImg.dataset.job = String(b.job);
-            reconImg.src = src;
+            reconImg.dataset.src = src;
+            if (epoch) reconImg.dataset.epoch = epoch;
+            reconImg.src = reconUrl;
+        } catch (e) {
+            if (!alive || mine !== reconWant) return;
+            reconWant = '';             // try again on the next refresh
+            reconNote.hidden = false;
+            setText(reconNote, `Could not load the best trial\u2019s reconstructions (${e.message}).`);
         }
     }
-    reconImg.addEventListener('error', () => { if (alive) { reconNote.hidden = false; setText(reconNote, 'Could not load the best trial\u2019s reconstructions.'); } });
     reconImg.addEventListener('load', () => { reconNote.hidden = true; });
 
     function scales() {
@@ -354,6 +380,7 @@ export function mount(main, route, ctx) {
         clearTimeout(refreshTimer);
         chart.destroy();
         pc.destroy();
+        if (reconUrl) URL.revokeObjectURL(reconUrl);
     }
 
     // ---- actions ----------------------------------------------------------
