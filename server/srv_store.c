@@ -137,11 +137,39 @@ enum { SCHEMA_VERSION = 3 };
 static const char migrate_1_to_2[] =
     "ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;";
 
-static const char migrate_sweeps[] =
-    "ALTER TABLE jobs ADD COLUMN sweep_id INTEGER;"
-    "ALTER TABLE jobs ADD COLUMN keep TEXT NOT NULL DEFAULT 'all';"
-    "ALTER TABLE jobs ADD COLUMN run_parent TEXT;"
-    SWEEP_TABLES_SQL;
+/* The sweeps step's columns of jobs (added when missing, so the step can
+ * run again on a database whose user_version was set back by hand). */
+static const char *const sweep_job_columns[][2] = {
+    {"sweep_id", "INTEGER"},
+    {"keep", "TEXT NOT NULL DEFAULT 'all'"},
+    {"run_parent", "TEXT"},
+};
+
+static int add_column_if_missing(sqlite3 *db, const char *table, const char *col,
+                                 const char *decl, char **emsg)
+{
+    char sql[200];
+    sqlite3_stmt *q;
+    bool have;
+    int rc;
+    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name = ?1", table);
+    rc = sqlite3_prepare_v2(db, sql, -1, &q, NULL);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_text(q, 1, col, -1, SQLITE_STATIC);
+    have = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (have) return SQLITE_OK;
+    snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", table, col, decl);
+    return sqlite3_exec(db, sql, NULL, NULL, emsg);
+}
+
+static int migrate_sweeps(sqlite3 *db, char **emsg)
+{
+    int rc = SQLITE_OK;
+    for (size_t i = 0; rc == SQLITE_OK && i < sizeof sweep_job_columns / sizeof *sweep_job_columns; i++)
+        rc = add_column_if_missing(db, "jobs", sweep_job_columns[i][0], sweep_job_columns[i][1], emsg);
+    return rc == SQLITE_OK ? sqlite3_exec(db, SWEEP_TABLES_SQL, NULL, NULL, emsg) : rc;
+}
 
 /* SQLite cannot change a CHECK constraint in place: make a copy of jobs
  * whose CREATE text has the new state list, copy every row (whatever
@@ -201,7 +229,7 @@ static int migrate_step(sqlite3 *db, int v, char **emsg)
     case 1: return sqlite3_exec(db, migrate_1_to_2, NULL, NULL, emsg);
     case 2:
         rc = rebuild_jobs_with_stopped(db, emsg);
-        return rc == SQLITE_OK ? sqlite3_exec(db, migrate_sweeps, NULL, NULL, emsg) : rc;
+        return rc == SQLITE_OK ? migrate_sweeps(db, emsg) : rc;
     default: return SQLITE_MISMATCH;
     }
 }

@@ -633,6 +633,17 @@ static json_t *sweep_json_locked(struct srv_app *app, struct sweep *sw)
     }
     json_object_set_new(o, "trials", trials);
     json_object_set_new(o, "best", best);
+    {
+        /* The decision table in arrival order: what the dashboard marks on
+         * the chart, and what a client can replay to check the rule. */
+        json_t *d = json_array();
+        for (size_t i = 0; d && i < sw->n_rows; i++)
+            json_array_append_new(d, json_pack("{s:i,s:i,s:o,s:s}", "trial", sw->rows[i].trial,
+                                               "epoch", sw->rows[i].epoch, "val_loss",
+                                               srv_json_real(sw->rows[i].val_loss), "decision",
+                                               decision_names[sw->dec[i]]));
+        json_object_set_new(o, "decisions", d ? d : json_null());
+    }
     json_object_set_new(o, "epochs_trained", json_integer(epochs_total));
     json_object_set_new(o, "epochs_without_early_stopping",
                         json_integer((json_int_t)sw->spec.n_trials * sw->spec.trial_epochs));

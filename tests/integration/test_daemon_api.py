@@ -19,6 +19,9 @@ API_ROUTES = {
     ("get", "/api/jobs/{id}/summary"), ("get", "/api/jobs/{id}/weights"),
     ("get", "/api/jobs/{id}/events"), ("get", "/api/events"), ("get", "/api/models"),
     ("get", "/api/health"), ("get", "/api/openapi.json"), ("get", "/metrics"),
+    ("post", "/api/sweeps"), ("get", "/api/sweeps"), ("get", "/api/sweeps/{id}"),
+    ("delete", "/api/sweeps/{id}"), ("post", "/api/sweeps/{id}/cancel"),
+    ("get", "/api/sweeps/{id}/events"), ("get", "/api/sweeps/{id}/metrics"),
 }
 # The engine's per-epoch metrics (core/ae_metrics.c): every model's, and the vae's parts.
 EPOCH_METRICS = {"loss", "val_loss", "train_seconds", "val_seconds"}
@@ -91,7 +94,7 @@ def test_service(d):
     check_eq(routes, API_ROUTES, "the document lists exactly the API's routes")
     props = doc["components"]["schemas"]["JobSpec"]["properties"]
     settings = {s["name"] for x in m["models"] for s in x["settings"]}
-    check_eq(set(props) - {"model", "dataset", "name"}, settings,
+    check_eq(set(props) - {"model", "dataset", "name", "keep"}, settings,
              "JobSpec has exactly the engine's settings")
     check_eq(props["epochs"]["minimum"], 1, "JobSpec ranges come from the engine")
     em = doc["components"]["schemas"]["EpochMetrics"]
