@@ -104,8 +104,8 @@ export const api = {
     sweep: (id) => json('GET', sweepPath(id)),
     /** -> [{trial, job, epoch, loss, val_loss, ...}], one row per trial and epoch */
     sweepMetrics: (id) => json('GET', `${sweepPath(id)}/metrics`),
-    createSweep: (spec, idempotencyKey) =>
-        json('POST', 'api/sweeps', { body: spec, headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {} }),
+    // POST api/sweeps takes no Idempotency-Key (not in openapi.json).
+    createSweep: (spec) => json('POST', 'api/sweeps', { body: spec }),
     cancelSweep: (id) => json('POST', `${sweepPath(id)}/cancel`),
     removeSweep: (id, purge) => request('DELETE', `${sweepPath(id)}${purge ? '?purge=true' : ''}`),
 };

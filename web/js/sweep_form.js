@@ -15,7 +15,7 @@
  * max_epochs, so the epochs row is not offered for sweeping or fixing
  * then (the API refuses both).
  */
-import { api, ApiError, newKey } from './api.js';
+import { api, ApiError } from './api.js';
 import { h, replace } from './dom.js';
 import * as fmt from './format.js';
 
@@ -73,7 +73,7 @@ export function mount(container, ctx, { onCreated } = {}) {
     const section = h('section', { class: 'panel new-job', id: 'new-sweep' }, h('h2', { id: 'new-sweep-title' }, 'New sweep'), form);
     container.appendChild(section);
 
-    let models = null, alive = true, last = { body: null, key: null };
+    let models = null, alive = true;
 
     function model() { return models && models.models.find(m => m.name === modelSel.value); }
 
@@ -242,14 +242,11 @@ export function mount(container, ctx, { onCreated } = {}) {
             replace(status, h('strong', {}, 'Not started.'), ' A field needs a change.');
             return;
         }
-        const text = JSON.stringify(body);
-        if (last.body !== text) last = { body: text, key: newKey() };
         submit.disabled = true;
         replace(status, 'Starting\u2026');
         try {
-            const sw = await api.createSweep(body, last.key);
+            const sw = await api.createSweep(body);
             if (!alive) return;
-            last = { body: null, key: null };
             status.className = 'form-status ok';
             replace(status, 'Sweep ', h('a', { href: `#/sweeps/${sw.id}`, id: 'new-sweep-link' }, String(sw.id)), ' started.');
             if (onCreated) onCreated(sw);
