@@ -34,6 +34,7 @@
 #include "srv_job.h"
 #include "srv_latent.h"
 #include "srv_log.h"
+#include "srv_run.h"
 #include "srv_sweeps.h"
 #include "srv_testhook.h"
 #include "srv_worker.h"
@@ -383,6 +384,13 @@ int main(int argc, char **argv)
     if (make_dirs(app.cfg.logdir) != 0 || !realpath(app.cfg.logdir, app.logdir)) {
         fprintf(stderr, "aelabd: --logdir %s: %s\n", app.cfg.logdir, strerror(errno));
         return 1;
+    }
+    /* TensorBoard's one experiment for the whole log dir (see srv_run.h);
+     * a log dir that cannot take it fails its jobs with the reason later. */
+    if (srv_run_write_logdir_experiment(app.logdir, &e) != AE_OK) {
+        char q[600];
+        srv_log(SRV_LOG_WARN, 0, "msg=\"could not write the log dir's hparams experiment\" error=\"%s\"",
+                srv_log_quote(q, sizeof q, e.msg));
     }
     if (app.cfg.token_file && read_token(&app, &e) != 0) {
         fprintf(stderr, "aelabd: %s\n", e.msg);

@@ -83,7 +83,7 @@ static enum ae_status tb_fail(struct ae_err *err, const struct tb_err *terr, con
  * then every setting the engine's table marks as an hparam, with its range.
  * It depends on nothing job-specific (time_created_secs is 0), so every job
  * of a log dir writes the same definition, as TensorBoard needs. */
-static enum ae_status write_experiment(struct job *j, double t, struct ae_err *err)
+static enum ae_status write_experiment(struct tb_writer *w, double t, struct ae_err *err)
 {
     size_t n_set = 0;
     const struct ae_setting *tab = ae_settings(&n_set);
@@ -108,9 +108,39 @@ static enum ae_status write_experiment(struct job *j, double t, struct ae_err *e
     };
     struct tb_err terr = {0};
     enum ae_status st = AE_OK;
-    if (tb_writer_add_hparams_experiment(j->w, t, 0, infos, n, metrics, 2, 0.0, &terr) != TB_OK)
+    if (tb_writer_add_hparams_experiment(w, t, 0, infos, n, metrics, 2, 0.0, &terr) != TB_OK)
         st = tb_fail(err, &terr, "hparams experiment");
     free(infos);
+    return st;
+}
+
+/* Does dir hold an event file directly (not in a subdirectory)? */
+static bool has_event_file(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    bool found = false;
+    if (!d) return false;
+    while (!found && (e = readdir(d)) != NULL) found = strstr(e->d_name, "tfevents") != NULL;
+    closedir(d);
+    return found;
+}
+
+enum ae_status srv_run_write_logdir_experiment(const char *logdir, struct ae_err *err)
+{
+    struct tb_writer *w = NULL;
+    struct tb_err terr = {0};
+    char host[256] = "";
+    double t = (double)time(NULL);
+    enum ae_status st;
+    if (has_event_file(logdir)) return AE_OK;
+    if (gethostname(host, sizeof host) != 0) host[0] = '\0';
+    host[sizeof host - 1] = '\0';
+    if (tb_writer_open(logdir, t, host, (int64_t)getpid(), &w, &terr) != TB_OK)
+        return tb_fail(err, &terr, "log dir hparams experiment");
+    st = write_experiment(w, t, err);
+    if (tb_writer_close(w, &terr) != TB_OK && st == AE_OK)
+        st = tb_fail(err, &terr, "log dir hparams experiment");
     return st;
 }
 
@@ -426,7 +456,7 @@ enum ae_status srv_run_job(const struct srv_run_opts *o, const struct srv_run_ho
         }
         /* A sweep's trial leaves the definition to the sweep's directory
          * (its domains are the swept ones): TensorBoard needs one. */
-        if (!in_sweep_dir(o->run_dir) && (st = write_experiment(&j, t0, err)) != AE_OK) goto fail;
+        if (!in_sweep_dir(o->run_dir) && (st = write_experiment(j.w, t0, err)) != AE_OK) goto fail;
         if ((st = write_session_start(&j, t0, err)) != AE_OK) goto fail;
         session_started = true;
         if ((st = write_text_summary(&j, t0, err)) != AE_OK) goto fail;

@@ -79,6 +79,15 @@ enum ae_status srv_run_grid_png(const struct ae_model *m, const struct ae_datase
  * of its own, so TensorBoard finds one definition there. */
 #define SRV_RUN_SWEEP_MARKER "sweep.json"
 
+/* The log dir's own hparams experiment, the one every job writes (every
+ * model, data set and hparam setting with its full range), in an event file
+ * at the log dir's root, unless an event file is there already.
+ * TensorBoard uses the first experiment it finds, and it reads the root
+ * (run ".") first: so `tensorboard --logdir <logdir>` shows every job, not a
+ * sweep's narrower definition, while `--logdir <sweep dir>` shows the
+ * sweep's.  aelabd calls it at start-up. */
+enum ae_status srv_run_write_logdir_experiment(const char *logdir, struct ae_err *err);
+
 /* keep=final: remove run_dir's checkpoint and every weights/epoch-N.aew
  * but the highest N; event files stay.  A missing file or directory is
  * fine.  AE_ERR_IO names the file that could not be removed. */

@@ -302,6 +302,19 @@ def test_grid(d):
     check_eq(doms.get("batch_size"), ("set", [64.0, 128.0]), "batch_size domain")
     check_eq(doms.get("model"), ("set", ["simple"]), "model fixed")
     check_eq(doms.get("epochs"), ("set", [2.0]), "epochs fixed")
+
+    # The log dir's root: the experiment of every job (all models, full
+    # ranges), which TensorBoard reads first under `--logdir runs`, so the
+    # sweep's narrower definition does not hide the other jobs there.
+    top = glob.glob(os.path.join(d.logdir, "events.out.tfevents.*"))
+    check_eq(len(top), 1, "one event file at the log dir's root")
+    tdoms = experiment_domains(hparams_records(top[0]).get("experiment", b""))
+    check_eq(sorted((tdoms.get("model") or ("set", []))[1]),
+             sorted(["simple", "sparse", "deep", "conv", "denoise", "vae"]),
+             "the log dir's experiment names every model")
+    check(tdoms.get("learning_rate", (None,))[0] == "interval",
+          "the log dir's experiment has learning_rate's full interval: %r"
+          % (tdoms.get("learning_rate"),))
     return sid
 
 
