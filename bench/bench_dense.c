@@ -19,8 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/ae_ops.h"
-#include "core/ae_simd.h"
+#include "core/ae_kernels.h"
 #include "bench_util.h"
 
 #define REPS 31

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/ae_ops.h"
+#include "core/ae_kernels.h"
 
 #define LN AE_LANES
 

@@ -14,9 +14,9 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/ae_kernels.h"
 #include "core/ae_model.h"
 #include "core/ae_net.h"
-#include "core/ae_ops.h"
 #include "core/ae_rng.h"
 
 #define LN AE_LANES

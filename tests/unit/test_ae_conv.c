@@ -8,8 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/ae_ops.h"
-#include "core/ae_simd.h"
+#include "core/ae_kernels.h"
 
 #define LN AE_LANES
 static uint32_t rs = 4242;

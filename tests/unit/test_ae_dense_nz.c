@@ -15,8 +15,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/ae_ops.h"
-#include "core/ae_simd.h"
+#include "core/ae_kernels.h"
 
 static uint32_t rs = 4242;
 static float frand01(void)

@@ -8,7 +8,7 @@
 
 #include "check.h"
 #include "core/ae_rng.h"
-#include "core/ae_simd.h"
+#include "core/ae_kernels.h"
 
 static uint32_t rs = 777;
 static float frand(float scale)

@@ -9,7 +9,7 @@
  */
 #include <stdio.h>
 
-#include "core/ae_simd.h"
+#include "core/ae_kernels.h"
 
 int main(void)
 {
