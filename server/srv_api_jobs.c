@@ -22,7 +22,7 @@
 #include "srv_response.h"
 #include "srv_jobspec.h"
 #include "srv_log.h"
-#include "srv_worker.h"
+#include "srv_executor.h"
 
 #define LIST_MAX 500
 #define IDEM_KEY_MAX 200
@@ -215,6 +215,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
             .settings = settings_txt,
             .state = "queued",
             .created_at = srv_now_unix(),
+            .executor = srv_executor_name(app->executor),
         };
         enum srv_status st;
         pthread_mutex_lock(&app->submit_lock);
@@ -238,6 +239,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
         }
         j = srv_job_new(id, js.name, js.model, js.dataset, &js.cfg, SRV_JOB_QUEUED,
                         rec.created_at);
+        if (j) srv_job_set_placement(j, NULL, NULL, rec.executor, NULL, NULL, NULL);
     }
     if (!j || srv_registry_add(app->registry, j, &e) != SRV_OK) {
         srv_problem(r, 500, "internal-error",

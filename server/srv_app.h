@@ -25,7 +25,7 @@
 #define SRV_VERSION "1.0.0"
 #define SRV_MAX_BODY_BYTES (64 * 1024)
 
-struct srv_workers;
+struct srv_executor;
 struct srv_http;
 
 struct srv_app {
@@ -37,6 +37,8 @@ struct srv_app {
     char token[512];          /* bearer token; "" = no auth */
     char tensorboard_url[512];
     char default_dataset[32];
+    char data_dir[4096];      /* the data directory, absolute ("" = srv_data's defaults) */
+    char self_dir[4096];      /* the directory of the aelabd binary */
     char *openapi;            /* the served OpenAPI document (settings filled in) */
     size_t openapi_len;
     char *models;             /* the "models" array of /api/models, JSON text */
@@ -46,7 +48,7 @@ struct srv_app {
     struct srv_queue *queue;
     struct srv_feed *feed;
     struct srv_data *data;
-    struct srv_workers *workers;
+    struct srv_executor *executor;
     struct srv_http *http;
     struct srv_metrics metrics;
 

@@ -33,6 +33,7 @@ enum stmt_id {
     ST_JOB_INSERT,
     ST_JOB_UPDATE,
     ST_JOB_CANCEL,
+    ST_JOB_PLACE,
     ST_JOB_DELETE,
     ST_METRIC_PUT,
     ST_JOBS_ALL,
@@ -48,17 +49,19 @@ static const char *stmt_sql[ST_COUNT] = {
     [ST_IDEM_PUT] = "INSERT INTO idempotency(key, request_sha256, job_id, created_at) "
                     "VALUES (?1, ?2, ?3, ?4)",
     [ST_JOB_INSERT] = "INSERT INTO jobs(name, model, dataset, settings, state, created_at, "
-                      "started_at, finished_at, error) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                      "started_at, finished_at, error, executor) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
     [ST_JOB_UPDATE] = "UPDATE jobs SET state = ?2, started_at = ?3, finished_at = ?4, error = ?5 "
                       "WHERE id = ?1",
     [ST_JOB_CANCEL] = "UPDATE jobs SET cancel_requested = 1 WHERE id = ?1",
+    [ST_JOB_PLACE] = "UPDATE jobs SET executor = ?2, slurm_job_id = ?3, node = ?4 WHERE id = ?1",
     [ST_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
     [ST_METRIC_PUT] = "INSERT OR REPLACE INTO metrics(job_id, epoch, loss, val_loss, "
                       "train_seconds, val_seconds, reconstruction_loss, kl_loss, "
                       "val_reconstruction_loss, val_kl_loss) "
                       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
     [ST_JOBS_ALL] = "SELECT id, name, model, dataset, settings, state, created_at, started_at, "
-                    "finished_at, error, cancel_requested FROM jobs ORDER BY id",
+                    "finished_at, error, cancel_requested, executor, slurm_job_id, node "
+                    "FROM jobs ORDER BY id",
     [ST_METRICS_ALL] = "SELECT job_id, epoch, loss, val_loss, train_seconds, val_seconds, "
                        "reconstruction_loss, kl_loss, val_reconstruction_loss, val_kl_loss "
                        "FROM metrics ORDER BY job_id, epoch",
@@ -92,12 +95,21 @@ static const char schema_sql[] =
     " created_at REAL NOT NULL);";
 
 /* The schema's version in PRAGMA user_version, and the steps from each
- * older one.  Version 1 lacked jobs.cancel_requested (a running job's
- * cancel was kept in memory only, so a crash lost it). */
-enum { SCHEMA_VERSION = 2 };
+ * older one (steps[v] brings version v to v + 1; a new database is
+ * schema_sql, version 2, then every later step).  Version 1 lacked
+ * jobs.cancel_requested (a running job's cancel was kept in memory only,
+ * so a crash lost it); version 2 lacked where a job runs (executor, its
+ * Slurm job id and node).
+ * MERGE NOTE: the executor step is contract C's v4 (after the metric
+ * renames' v3); until both are on one branch it is numbered 3 here. */
+enum { SCHEMA_VERSION = 3 };
 
-static const char migrate_1_to_2[] =
-    "ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;";
+static const char *const steps[SCHEMA_VERSION] = {
+    [1] = "ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;",
+    [2] = "ALTER TABLE jobs ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';"
+          "ALTER TABLE jobs ADD COLUMN slurm_job_id TEXT;"
+          "ALTER TABLE jobs ADD COLUMN node TEXT;",
+};
 
 static int schema_version(sqlite3 *db)
 {
@@ -116,12 +128,17 @@ static int schema_setup(sqlite3 *db, char **emsg)
     int v, rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, emsg);
     if (rc != SQLITE_OK) return rc;
     v = schema_version(db);
-    if (v == 0)
-        rc = sqlite3_exec(db, schema_sql, NULL, NULL, emsg);
-    else if (v == 1)
-        rc = sqlite3_exec(db, migrate_1_to_2, NULL, NULL, emsg);
-    else if (v < 0 || v > SCHEMA_VERSION)
+    if (v < 0 || v > SCHEMA_VERSION) {
         rc = SQLITE_MISMATCH; /* unreadable, or written by a newer aelabd */
+    } else {
+        int from = v;
+        if (v == 0) {
+            rc = sqlite3_exec(db, schema_sql, NULL, NULL, emsg);
+            from = 2;
+        }
+        for (int k = from; rc == SQLITE_OK && k < SCHEMA_VERSION; k++)
+            rc = sqlite3_exec(db, steps[k], NULL, NULL, emsg);
+    }
     if (rc == SQLITE_OK && v != SCHEMA_VERSION) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SCHEMA_VERSION);
@@ -324,6 +341,8 @@ enum srv_status srv_store_job_insert(struct srv_store *s, const struct srv_store
         sqlite3_bind_text(q, 9, j->error, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(q, 9);
+    sqlite3_bind_text(q, 10, j->executor && *j->executor ? j->executor : "local", -1,
+                      SQLITE_STATIC);
     rc = step_done(q);
     if (rc != SQLITE_OK) {
         st = db_error(s, rc, "inserting a job", err);
@@ -423,6 +442,33 @@ enum srv_status srv_store_job_cancel(struct srv_store *s, int64_t id, struct ae_
     return st;
 }
 
+static void bind_text_or_null(sqlite3_stmt *q, int i, const char *v)
+{
+    if (v && *v)
+        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
+}
+
+enum srv_status srv_store_job_place(struct srv_store *s, int64_t id, const char *executor,
+                                    const char *slurm_job_id, const char *node, struct ae_err *err)
+{
+    enum srv_status st = SRV_OK;
+    sqlite3_stmt *q;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    q = s->st[ST_JOB_PLACE];
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_text(q, 2, executor && *executor ? executor : "local", -1, SQLITE_STATIC);
+    bind_text_or_null(q, 3, slurm_job_id);
+    bind_text_or_null(q, 4, node);
+    rc = step_done(q);
+    if (rc != SQLITE_OK) st = db_error(s, rc, "recording where a job runs", err);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
 enum srv_status srv_store_metric_put(struct srv_store *s, int64_t id,
                                      const struct srv_store_metric *m, struct ae_err *err)
 {
@@ -471,7 +517,7 @@ enum srv_status srv_store_job_delete(struct srv_store *s, int64_t id, struct ae_
 /* Rows copied out of SQLite, so callbacks run without the store's lock. */
 struct loaded_job {
     struct srv_store_job j;
-    char *strs[6];
+    char *strs[9];
 };
 
 static char *dup_text(sqlite3_stmt *q, int i)
@@ -483,7 +529,7 @@ static char *dup_text(sqlite3_stmt *q, int i)
 static void free_loaded(struct loaded_job *jobs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < 6; k++) free(jobs[i].strs[k]);
+        for (int k = 0; k < 9; k++) free(jobs[i].strs[k]);
     free(jobs);
 }
 
@@ -523,6 +569,9 @@ enum srv_status srv_store_load(struct srv_store *s,
         l->strs[3] = dup_text(q, 4);
         l->strs[4] = dup_text(q, 5);
         l->strs[5] = dup_text(q, 9);
+        l->strs[6] = dup_text(q, 11);
+        l->strs[7] = dup_text(q, 12);
+        l->strs[8] = dup_text(q, 13);
         l->j = (struct srv_store_job){
             .id = sqlite3_column_int64(q, 0),
             .name = l->strs[0] ? l->strs[0] : "",
@@ -535,6 +584,9 @@ enum srv_status srv_store_load(struct srv_store *s,
             .started_at = col_real(q, 7, 0),
             .finished_at = col_real(q, 8, 0),
             .cancel_requested = sqlite3_column_int(q, 10) != 0,
+            .executor = l->strs[6] ? l->strs[6] : "local",
+            .slurm_job_id = l->strs[7],
+            .node = l->strs[8],
         };
         n_jobs++;
     }

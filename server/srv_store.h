@@ -29,6 +29,9 @@ struct srv_store_job {
     const char *error;    /* NULL unless failed */
     double created_at, started_at, finished_at; /* Unix time; 0 = not yet */
     bool cancel_requested; /* a cancel was accepted while it ran */
+    const char *executor;  /* "local" (NULL = local) or "slurm" */
+    const char *slurm_job_id; /* NULL until handed to Slurm */
+    const char *node;      /* NULL until known */
 };
 
 /* One epoch's figures (NaN is stored as NULL and read back as NaN). */
@@ -63,6 +66,11 @@ enum srv_status srv_store_idem_find(struct srv_store *s, const char *key, int64_
 enum srv_status srv_store_job_update(struct srv_store *s, int64_t id, const char *state,
                                      double started_at, double finished_at, const char *error,
                                      struct ae_err *err);
+
+/* Record where a job runs: executor ("local"/"slurm"), its Slurm job id
+ * and node (NULL or "" store NULL). */
+enum srv_status srv_store_job_place(struct srv_store *s, int64_t id, const char *executor,
+                                    const char *slurm_job_id, const char *node, struct ae_err *err);
 
 /* Record that a running job was asked to cancel, so that a crash before
  * it stops does not lose the request: a job loaded in a non-final state
