@@ -29,6 +29,8 @@ packages=(
     python3 python3-protobuf protobuf-compiler clang libclang-rt-14-dev valgrind curl openssl
     # dashboard tests (browser)
     chromium chromium-driver
+    # tests: a real Slurm cluster
+    munge slurmctld slurmd slurm-client
 )
 bench_packages=(python3-torch python3-numpy wrk)
 [ "$with_bench" = 1 ] && packages+=("${bench_packages[@]}")

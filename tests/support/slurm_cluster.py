@@ -1,0 +1,376 @@
+"""A real two-node Slurm cluster on this one host, private to one test run.
+
+SlurmCluster (a context manager, needs root) makes a temp dir and starts in
+it: munged (own key and socket), slurmctld and two slurmd ("node1", "node2",
+both on 127.0.0.1 with their own ports), all with a slurm.conf written at run
+time with free TCP ports and a unique ClusterName.  Nothing reads the
+system's /etc/slurm or /etc/munge.  Clients (sbatch, squeue, scontrol,
+scancel, sinfo) find the cluster through `cluster.env` (SLURM_CONF).
+close() stops every process it started, by pid, and removes the temp dir, so
+two runs can go on side by side.
+
+Used by tests/integration/test_slurm_cluster.py (Python standard library
+only); facts measured with it are in tests/support/SLURM_NOTES.md.
+"""
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+NODES = ("node1", "node2")
+
+# Short timeouts so node-failure tests take seconds: cred_expire (in
+# AuthInfo) is also how long a requeued job waits before it may start again
+# (default 120 s).  MessageTimeout also
+# bounds how long a client (sbatch, squeue) waits for a dead controller.
+CONF = """\
+ClusterName={cluster}
+SlurmctldHost=localhost(127.0.0.1)
+SlurmctldPort={ctld_port}
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket={sock},cred_expire=5
+CredType=cred/munge
+StateSaveLocation={tmp}/state
+SlurmdSpoolDir={tmp}/spool-%n
+SlurmctldPidFile={tmp}/slurmctld.pid
+SlurmdPidFile={tmp}/slurmd-%n.pid
+SlurmctldLogFile={tmp}/slurmctld.log
+SlurmdLogFile={tmp}/slurmd-%n.log
+SlurmctldDebug=info
+SlurmdDebug=info
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+MpiDefault=none
+SwitchType=switch/none
+LaunchParameters=use_interactive_step
+SchedulerType=sched/backfill
+SchedulerParameters=bf_interval=1,sched_interval=1,sched_min_interval=100000
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+DefMemPerCPU=100
+ReturnToService=2
+JobRequeue=1
+SlurmdTimeout=5
+SlurmctldTimeout=5
+MessageTimeout=2
+TCPTimeout=2
+KillWait=2
+MinJobAge=5
+InactiveLimit=0
+Waittime=0
+BatchStartTimeout=5
+UnkillableStepTimeout=10
+NodeName=node1 NodeHostname=localhost NodeAddr=127.0.0.1 Port={port_node1} CPUs=2 RealMemory=4000 State=UNKNOWN
+NodeName=node2 NodeHostname=localhost NodeAddr=127.0.0.1 Port={port_node2} CPUs=2 RealMemory=4000 State=UNKNOWN
+PartitionName=debug Nodes=node1,node2 Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+class ClusterError(RuntimeError):
+    pass
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def _tail(path, lines=25):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError as e:
+        return "(%s)" % e
+
+
+def marked_pids(tmp):
+    """Pids of the processes whose environment holds AELAB_SLURM_RUN=tmp
+    (everything a SlurmCluster in temp dir tmp started, but munged)."""
+    mark = ("AELAB_SLURM_RUN=%s" % tmp).encode()
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/environ" % d, "rb") as f:
+                if mark in f.read().split(b"\0"):
+                    pids.append(int(d))
+        except OSError:
+            pass
+    return pids
+
+
+class SlurmCluster:
+    def __init__(self, start_timeout=30):
+        self.start_timeout = start_timeout
+        self.tmp = None
+        self.procs = {}      # name -> Popen: "munged", "slurmctld", "node1", ...
+        self.munged_pid = None
+        self.env = None
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def start(self):
+        if os.geteuid() != 0:
+            raise ClusterError("SlurmCluster needs root (slurmd runs jobs as any user)")
+        self.tmp = tempfile.mkdtemp(prefix="aelab-slurm-")
+        os.chmod(self.tmp, 0o755)
+        self.cluster = "t%s" % os.urandom(5).hex()
+        self.sock = os.path.join(self.tmp, "munge", "munge.sock")
+        self._start_munged()
+        self.ports = {"ctld": free_port()}
+        for n in NODES:
+            self.ports[n] = free_port()
+        os.makedirs(os.path.join(self.tmp, "state"))
+        self.conf = os.path.join(self.tmp, "slurm.conf")
+        with open(self.conf, "w") as f:
+            f.write(CONF.format(cluster=self.cluster, tmp=self.tmp, sock=self.sock,
+                                ctld_port=self.ports["ctld"],
+                                port_node1=self.ports["node1"],
+                                port_node2=self.ports["node2"]))
+        self.env = dict(os.environ)
+        self.env["SLURM_CONF"] = self.conf
+        # Marks every process of this cluster (daemons, slurmstepd, jobs) so
+        # close() can find them by pid without touching another run's.
+        self.env["AELAB_SLURM_RUN"] = self.tmp
+        for k in list(self.env):
+            if k.startswith(("SLURM_", "SBATCH_", "SQUEUE_", "SINFO_")) and k != "SLURM_CONF":
+                del self.env[k]
+        self.start_controller()
+        for n in NODES:
+            self.restart_slurmd(n, wait=False)
+        self.wait_nodes({n: "idle" for n in NODES}, self.start_timeout)
+
+    def _start_munged(self):
+        mdir = os.path.dirname(self.sock)
+        os.makedirs(mdir)
+        key = os.path.join(mdir, "munge.key")
+        with open(key, "wb") as f:
+            f.write(os.urandom(1024))
+        try:
+            pw = pwd.getpwnam("munge")
+            uid, gid = pw.pw_uid, pw.pw_gid
+        except KeyError:
+            uid, gid = 0, 0
+        for p in (mdir, key):
+            os.chown(p, uid, gid)
+        os.chmod(mdir, 0o700 if uid == 0 else 0o755)
+        os.chmod(key, 0o400)
+        args = ["munged", "--foreground", "--socket=" + self.sock,
+                "--key-file=" + key,
+                "--pid-file=" + os.path.join(mdir, "munged.pid"),
+                "--log-file=" + os.path.join(mdir, "munged.log"),
+                "--seed-file=" + os.path.join(mdir, "munged.seed")]
+        if uid == 0:
+            args.append("--force")
+
+        def demote():
+            os.setsid()
+            if uid != 0:
+                os.setgroups([])
+                os.setgid(gid)
+                os.setuid(uid)
+
+        out = open(os.path.join(self.tmp, "munged.out"), "wb")
+        self.procs["munged"] = subprocess.Popen(args, stdout=out, stderr=out,
+                                                stdin=subprocess.DEVNULL,
+                                                preexec_fn=demote)
+        out.close()
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.sock):
+            if self.procs["munged"].poll() is not None or time.monotonic() > deadline:
+                raise ClusterError("munged did not start:\n%s\n%s" % (
+                    _tail(os.path.join(self.tmp, "munged.out")),
+                    _tail(os.path.join(mdir, "munged.log"))))
+            time.sleep(0.05)
+
+    def _spawn(self, name, args):
+        out = open(os.path.join(self.tmp, name + ".out"), "ab")
+        p = subprocess.Popen(args, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
+                             env=self.env, start_new_session=True)
+        out.close()
+        self.procs[name] = p
+        return p
+
+    def _stop(self, name, sig=signal.SIGTERM, timeout=10):
+        p = self.procs.get(name)
+        if p is None or p.poll() is not None:
+            return
+        try:
+            p.send_signal(sig)
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+
+    def start_controller(self):
+        """Start slurmctld (in the foreground, so we hold its pid); wait until
+        it answers."""
+        self._stop("slurmctld")
+        self._spawn("slurmctld", ["slurmctld", "-D", "-f", self.conf])
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            r = self.run(["scontrol", "ping"], timeout=10)
+            if "UP" in r.stdout:
+                return
+            if self.procs["slurmctld"].poll() is not None or time.monotonic() > deadline:
+                raise ClusterError("slurmctld did not come up:\n" + self.logs())
+            time.sleep(0.1)
+
+    def stop_controller(self):
+        self._stop("slurmctld")
+
+    def kill_slurmd(self, node):
+        """SIGKILL the node's slurmd (its job steps, in slurmstepd, live on)."""
+        p = self.procs[node]
+        p.kill()
+        p.wait(5)
+
+    def restart_slurmd(self, node, wait=True):
+        self._stop(node)
+        self._spawn(node, ["slurmd", "-D", "-N", node, "-f", self.conf])
+        if wait:
+            self.wait_nodes({node: "idle"}, self.start_timeout)
+
+    def run_pids(self):
+        """Pids of every process marked with this run (daemons, slurmstepd,
+        job scripts), found in /proc."""
+        return marked_pids(self.tmp)
+
+    def close(self):
+        if self.tmp is None:
+            return
+        for name in [n for n in self.procs if n != "munged"]:
+            self._stop(name, timeout=5)
+        for _ in range(3):
+            pids = self.run_pids()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.2)
+        self._stop("munged")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp = None
+
+    # -- clients -------------------------------------------------------------
+
+    def run(self, args, timeout=30, **kw):
+        """Run a Slurm client against this cluster; returns CompletedProcess
+        (text, stdout and stderr captured)."""
+        return subprocess.run(args, env=self.env, capture_output=True, text=True,
+                              timeout=timeout, **kw)
+
+    def sbatch(self, script, *opts, cwd=None, timeout=30):
+        """Submit `script` (text, a #!/bin/sh batch script) with sbatch
+        --parsable and the given options.  Returns (jobid or None,
+        CompletedProcess)."""
+        path = os.path.join(self.tmp, "job-%s.sh" % os.urandom(4).hex())
+        with open(path, "w") as f:
+            f.write(script)
+        r = self.run(["sbatch", "--parsable", "--chdir", cwd or self.tmp]
+                     + list(opts) + [path], timeout=timeout)
+        jobid = None
+        if r.returncode == 0 and r.stdout.strip():
+            jobid = r.stdout.strip().split(";")[0]
+        return jobid, r
+
+    def squeue_state(self, jobid):
+        """The job's state from `squeue -h -t all -j ID -o %T` (PENDING,
+        RUNNING, COMPLETING, COMPLETED, CANCELLED, FAILED, NODE_FAIL...), or
+        None once the controller has forgotten it (MinJobAge after the end).
+        Without -t all, squeue hides finished jobs.  Raises ClusterError when
+        squeue fails otherwise (e.g. the controller is down)."""
+        r = self.run(["squeue", "-h", "-t", "all", "-j", str(jobid), "-o", "%T"])
+        if r.returncode != 0:
+            if "Invalid job id" in r.stderr:
+                return None
+            raise ClusterError("squeue: %s" % r.stderr.strip())
+        return r.stdout.strip() or None
+
+    def scontrol_show_job(self, jobid):
+        """`scontrol show job -o ID` as a dict (field -> value), {} once the
+        controller has forgotten the job; ClusterError when scontrol fails
+        otherwise (e.g. the controller is down)."""
+        r = self.run(["scontrol", "show", "job", "-o", str(jobid)])
+        if r.returncode != 0:
+            if "Invalid job id" in r.stderr:
+                return {}
+            raise ClusterError("scontrol show job: %s" % r.stderr.strip())
+        out = {}
+        for tok in r.stdout.strip().split(" "):
+            k, sep, v = tok.partition("=")
+            if sep:
+                out[k] = v
+            elif out:  # a value with a space in it (rare): glue it back
+                last = list(out)[-1]
+                out[last] += " " + tok
+        return out
+
+    def node_states(self):
+        r = self.run(["sinfo", "-h", "-N", "-o", "%N %T"])
+        out = {}
+        for line in r.stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 2:
+                out[parts[0]] = parts[1]
+        return out
+
+    def wait_nodes(self, want, timeout):
+        """Wait until every node in `want` (name -> sinfo state, e.g.
+        "idle", "down") shows that state; raise with the logs if not."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.node_states()
+            if all(st.get(n, "").rstrip("*~#$@^-") == s for n, s in want.items()):
+                return st
+            if time.monotonic() > deadline:
+                raise ClusterError("nodes not %r after %ds (sinfo: %r)\n%s"
+                                   % (want, timeout, st, self.logs()))
+            time.sleep(0.2)
+
+    def wait_job(self, jobid, pred, timeout, step=0.2):
+        """Poll scontrol_show_job until pred(info) is true; return info, or
+        None on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = self.scontrol_show_job(jobid)
+            if pred(info):
+                return info
+            time.sleep(step)
+        return None
+
+    def logs(self):
+        parts = []
+        for name in ["slurmctld"] + ["slurmd-%s" % n for n in NODES]:
+            parts.append("--- %s.log ---\n%s" % (name, _tail(os.path.join(self.tmp, name + ".log"))))
+        for name in ["slurmctld"] + list(NODES):
+            parts.append("--- %s.out ---\n%s" % (name, _tail(os.path.join(self.tmp, name + ".out"))))
+        return "\n".join(parts)
