@@ -237,6 +237,58 @@ def test_cancel(c, d):
     check_eq(d.wait_state(b, FINAL, timeout=30)["state"], "cancelled", "second cancelled")
 
 
+def test_restart(c, d):
+    """kill -9 of aelabd while one Slurm job runs and one is pending; the
+    jobs go on in Slurm; after the restart aelabd re-attaches by their
+    Slurm ids (no resubmission) and records every epoch, also of the
+    epochs that finished while it was down."""
+    spec = dict(LONG, epochs=6, train_size=2000)
+    a = d.submit(spec)["id"]
+    b = d.submit(spec)["id"]
+    blocker = d.submit(dict(LONG, epochs=400))["id"]  # keeps one node busy: b waits
+    check(wait_for(lambda: job(d, a)["epoch"] >= 1, 60), "job a trained an epoch")
+    before = {x: job(d, x) for x in (a, b, blocker)}
+    d.kill9()
+    time.sleep(3)  # epochs go on without aelabd
+    d.start()
+    for x in (a, b, blocker):
+        j = job(d, x)
+        check_eq(j["slurm_job_id"], before[x]["slurm_job_id"], "job %d keeps its Slurm id" % x)
+    check("re-attached to its Slurm job" in d.log_text(), "the restart logs the re-attach")
+    ja = d.wait_state(a, FINAL, timeout=120)
+    d.post("/api/jobs/%d/cancel" % blocker)
+    jb = d.wait_state(b, FINAL, timeout=120)
+    for j in (ja, jb):
+        check_eq(j["state"], "succeeded", "job %d after the restart: %r" % (j["id"], j["error"]))
+        check_eq([m["epoch"] for m in j["metrics"]], list(range(1, 7)),
+                 "job %d: every epoch recorded" % j["id"])
+    check_eq(job_losses(ja)[-1][1:], job_losses(jb)[-1][1:],
+             "the two runs of one spec end with the same losses")
+    check_eq(d.wait_state(blocker, FINAL, timeout=60)["state"], "cancelled", "blocker cancelled")
+    m = d.get("/metrics").body.decode()
+    check("aelab_slurm_submitted_total 0" in m, "nothing was submitted again after the restart")
+
+
+def test_controller_down(c, d):
+    """With slurmctld stopped a new job waits in aelabd's queue and
+    /api/health says the controller is unreachable; once it is back the job
+    is handed over and finishes."""
+    c.stop_controller()
+    try:
+        jid = d.submit(dict(SPEC, model="simple"))["id"]
+        h = wait_for(lambda: d.get("/api/health").json()["slurm"] == "unreachable" and
+                     d.get("/api/health").json(), 40, 0.5)
+        check(h and h["slurm"] == "unreachable", "health says unreachable: %r" % h)
+        j = job(d, jid)
+        check_eq((j["state"], j["slurm_job_id"]), ("queued", None), "the job waits, not lost")
+        check(h and h["slurm_last_error"], "health gives Slurm's message")
+    finally:
+        c.start_controller()
+    j = d.wait_state(jid, FINAL, timeout=120)
+    check_eq(j["state"], "succeeded", "handed over once the controller is back: %r" % j["error"])
+    check_eq(d.get("/api/health").json()["slurm"], "up", "health says up again")
+
+
 def test_refusals(c):
     """Unknown partition: aelabd refuses to start naming it; a job whose
     sbatch options name one fails with Slurm's message; no sbatch on the
@@ -282,17 +334,25 @@ def main():
     if os.geteuid() != 0 or not shutil.which("slurmctld") or not shutil.which("munged"):
         print("SKIP: needs root, munge and Slurm (scripts/setup.sh)")
         return 77
+    only = set(sys.argv[1:])  # test names to run (default: all)
+
+    def want(f):
+        return not only or f.__name__ in only
+
     with SlurmCluster() as c:
-        test_refusals(c)
-        test_models(c)
-        root = tmpdir("slurm-jobs")
-        try:
-            d = slurm_daemon(c, root)
-            test_live_sse(c, d)
-            test_cancel(c, d)
-            d.stop()
-        finally:
-            cleanup(root)
+        for f in (test_refusals, test_models):
+            if want(f):
+                f(c)
+        for f in (test_live_sse, test_cancel, test_restart, test_controller_down):
+            if not want(f):
+                continue
+            root = tmpdir("slurm-jobs")
+            try:
+                d = slurm_daemon(c, root)
+                f(c, d)
+                d.stop()
+            finally:
+                cleanup(root)
     return summary("test_slurm")
 
 
