@@ -267,17 +267,11 @@ static void on_line(void *user, json_t *o)
         };
         if (srv_job_get_state(j) == SRV_JOB_RUNNING) srv_exec_job_batch(app, j, &p, &sj->last_samples);
     } else if (!strcmp(ev, "epoch")) {
-        struct srv_store_metric m = {
-            .epoch = (int32_t)num(o, "epoch"),
-            .loss = num(o, "loss"),
-            .val_loss = num(o, "val_loss"),
-            .train_seconds = num(o, "train_seconds"),
-            .val_seconds = num(o, "val_seconds"),
-            .reconstruction_loss = num(o, "reconstruction_loss"),
-            .kl_loss = num(o, "kl_loss"),
-            .val_reconstruction_loss = num(o, "val_reconstruction_loss"),
-            .val_kl_loss = num(o, "val_kl_loss"),
-        };
+        struct ae_epoch_stats m = {.epoch = (int32_t)num(o, "epoch")};
+        size_t n;
+        const struct ae_metric *t = ae_metrics(&n);
+        /* Every figure by its canonical name (CONTRACTS.md A). */
+        for (size_t i = 0; i < n; i++) ae_metric_set(&m, i, num(o, t[i].name));
         sj->last_samples = 0;
         if (m.epoch < 1) return;
         if (srv_exec_job_epoch(app, j, &m, &e) != SRV_OK)

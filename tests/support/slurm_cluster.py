@@ -14,6 +14,7 @@ only); facts measured with it are in tests/support/SLURM_NOTES.md.
 """
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -79,13 +80,24 @@ class ClusterError(RuntimeError):
     pass
 
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+def free_port(taken=()):
+    """A port free now, below the kernel's ephemeral range: a port bind(0)
+    hands out is in that range, where any outgoing connection (squeue, sbatch,
+    another test's client) may take it before slurmctld binds it."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(20000, 32000)
+        if port in taken:
+            continue
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise ClusterError("no free port in 20000-32000")
 
 
 def _tail(path, lines=25):
@@ -142,16 +154,9 @@ class SlurmCluster:
         self.cluster = "t%s" % os.urandom(5).hex()
         self.sock = os.path.join(self.tmp, "munge", "munge.sock")
         self._start_munged()
-        self.ports = {"ctld": free_port()}
-        for n in NODES:
-            self.ports[n] = free_port()
         os.makedirs(os.path.join(self.tmp, "state"))
         self.conf = os.path.join(self.tmp, "slurm.conf")
-        with open(self.conf, "w") as f:
-            f.write(CONF.format(cluster=self.cluster, tmp=self.tmp, sock=self.sock,
-                                ctld_port=self.ports["ctld"],
-                                port_node1=self.ports["node1"],
-                                port_node2=self.ports["node2"]))
+        self._write_conf()
         self.env = dict(os.environ)
         self.env["SLURM_CONF"] = self.conf
         # Marks every process of this cluster (daemons, slurmstepd, jobs) so
@@ -160,10 +165,30 @@ class SlurmCluster:
         for k in list(self.env):
             if k.startswith(("SLURM_", "SBATCH_", "SQUEUE_", "SINFO_")) and k != "SLURM_CONF":
                 del self.env[k]
-        self.start_controller()
+        # A port can still be taken between the check and the bind (other
+        # tests run beside this one): then new ports, up to three times.
+        for attempt in range(3):
+            try:
+                self.start_controller()
+                break
+            except ClusterError as e:
+                if "Address already in use" not in str(e) or attempt == 2:
+                    raise
+                self._write_conf()
         for n in NODES:
             self.restart_slurmd(n, wait=False)
         self.wait_nodes({n: "idle" for n in NODES}, self.start_timeout)
+
+    def _write_conf(self):
+        self.ports = {}
+        self.ports["ctld"] = free_port()
+        for n in NODES:
+            self.ports[n] = free_port(self.ports.values())
+        with open(self.conf, "w") as f:
+            f.write(CONF.format(cluster=self.cluster, tmp=self.tmp, sock=self.sock,
+                                ctld_port=self.ports["ctld"],
+                                port_node1=self.ports["node1"],
+                                port_node2=self.ports["node2"]))
 
     def _start_munged(self):
         mdir = os.path.dirname(self.sock)

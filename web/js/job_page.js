@@ -127,6 +127,7 @@ export function mount(main, route, ctx) {
         progressBar.value = typeof job.progress === 'number' ? job.progress : 0;
         const running = job.state === 'running';
         replace(facts,
+            job.sweep != null ? fact('sweep', h('a', { href: `#/sweeps/${job.sweep}`, id: 'job-sweep' }, `sweep ${job.sweep}`)) : null,
             fact('model', job.model),
             fact('data set', job.dataset),
             fact('epoch', `${job.epoch ?? 0} of ${job.epochs ?? '?'}`),
@@ -269,7 +270,11 @@ export function mount(main, route, ctx) {
             setText(sliderOut, '');
             return;
         }
-        slider.disabled = latest < 2;
+        // A job with keep "final" (a sweep's trial) has only its last
+        // epoch's weights once it has ended: no slider then.
+        const onlyLast = job && job.keep === 'final' && fmt.FINISHED.has(job.state);
+        if (onlyLast) following = true;
+        slider.disabled = latest < 2 || onlyLast;
         slider.max = String(latest);
         if (following || Number(slider.value) > latest) slider.value = String(latest);
         const k = Number(slider.value);
