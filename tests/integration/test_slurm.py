@@ -4,8 +4,10 @@
 jobs spread over node1 and node2 and end with exactly the losses of the
 same specs on the local executor, with the same TensorBoard records; epochs
 reach the SSE stream live while the Slurm job runs; cancel of a pending and
-of a running Slurm job; an unknown partition and a missing sbatch are clear
-errors, never a hang.  Skips (77) when not root or Slurm is not installed.
+of a running Slurm job; a sweep's stopped trial is scancelled and ends
+"stopped"; kill -9 of aelabd (re-attach, nothing resubmitted or lost); the
+controller stopped (jobs wait, health says so); an unknown partition and a
+missing sbatch are clear errors, never a hang.  Skips (77) when not root or Slurm is not installed.
 
 Helpers for more Slurm tests (requeue, node failure, kill -9 of aelabd,
 controller down) are at the top: slurm_daemon(), local_daemon(),
@@ -289,6 +291,41 @@ def test_controller_down(c, d):
     check_eq(d.get("/api/health").json()["slurm"], "up", "health says up again")
 
 
+def test_sweep(c, d):
+    """A sweep's trials run through the Slurm executor like any job; a trial
+    its rule stops is scancelled and ends "stopped" (not cancelled) with
+    fewer epochs than asked.  The stop reaches a remote job a moment after
+    the decision, so it may train a few epochs past its rung."""
+    body = {"name": "on-slurm",
+            "job": {"model": "simple", "epochs": 80, "train_size": 2000, "test_size": 100,
+                    "threads": 2, "batch_size": 32},
+            "parameters": {"learning_rate": {"values": [0.01, 0.00001, 0.000003, 0.000001]}},
+            "method": "grid", "max_concurrent": 2,
+            "early_stopping": {"type": "asha", "min_epochs": 1, "max_epochs": 80,
+                               "reduction_factor": 3}}
+    r = d.post("/api/sweeps", body)
+    check_eq(r.status, 201, "sweep created: %r" % r)
+    sid = r.json()["id"]
+    sw = wait_for(lambda: d.get("/api/sweeps/%d" % sid).json()["state"] != "running" and
+                  d.get("/api/sweeps/%d" % sid).json(), 300, 0.5)
+    check(sw and sw["state"] == "succeeded", "sweep finished: %r" % (sw and sw["state"]))
+    trials = sw["trials"] if sw else []
+    stopped = [t for t in trials if t["state"] == "stopped"]
+    check(stopped, "a trial was stopped: %r" % [(t["state"], t["epochs"]) for t in trials])
+    for t in trials:
+        j = job(d, t["job"])
+        check_eq(j["executor"], "slurm", "trial %d ran through Slurm" % t["trial"])
+        check(j["slurm_job_id"] and j["node"] in NODES, "trial %d placed: %r" % (t["trial"], j))
+        if t["state"] == "stopped":
+            check_eq(j["state"], "stopped", "the stopped trial's job is stopped")
+            check(j["stop_requested"] and not j["cancel_requested"], "stop, not cancel")
+            check(j["epoch"] < 80, "stopped early: %d epochs" % j["epoch"])
+            check(wait_slurm_state(c, j["slurm_job_id"], ("CANCELLED", "COMPLETED", None), 15),
+                  "its Slurm job is gone")
+        else:
+            check_eq((j["state"], j["epoch"]), ("succeeded", 80), "a promoted trial finishes")
+
+
 def test_refusals(c):
     """Unknown partition: aelabd refuses to start naming it; a job whose
     sbatch options name one fails with Slurm's message; no sbatch on the
@@ -343,7 +380,7 @@ def main():
         for f in (test_refusals, test_models):
             if want(f):
                 f(c)
-        for f in (test_live_sse, test_cancel, test_restart, test_controller_down):
+        for f in (test_live_sse, test_cancel, test_sweep, test_restart, test_controller_down):
             if not want(f):
                 continue
             root = tmpdir("slurm-jobs")
