@@ -213,6 +213,12 @@ static int on_load_job(void *user, const struct srv_store_job *r)
         srv_job_finish(j, NULL, NULL, SRV_JOB_FAILED, "stored settings could not be read", NULL);
         c->failed++;
         note_id(&c->bad, &c->n_bad, r->id);
+    } else if (r->cancel_requested && !srv_job_state_final(st) &&
+               srv_executor_owns(c->app->executor, j)) {
+        /* The same for a Slurm job, which may still run: the executor
+         * re-attaches it, sees the request, scancels it and records the
+         * end (its checkpoint kept). */
+        srv_job_request_cancel(j, NULL);
     } else if (r->cancel_requested && !srv_job_state_final(st)) {
         /* Its cancel was answered 202 but the daemon stopped before the job
          * did: the user's request stands.  Written below, as above. */

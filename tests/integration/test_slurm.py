@@ -240,35 +240,42 @@ def test_cancel(c, d):
 
 
 def test_restart(c, d):
-    """kill -9 of aelabd while one Slurm job runs and one is pending; the
-    jobs go on in Slurm; after the restart aelabd re-attaches by their
-    Slurm ids (no resubmission) and records every epoch, also of the
-    epochs that finished while it was down."""
+    """kill -9 of aelabd while Slurm jobs run and one is pending, right after
+    a cancel of a running one (202) and of the pending one (200): the jobs
+    go on in Slurm; after the restart aelabd re-attaches by their Slurm ids
+    (nothing is resubmitted), records every epoch, also those that finished
+    while it was down, and the cancels stand: the running one ends
+    cancelled, the pending one is scancelled."""
     spec = dict(LONG, epochs=6, train_size=2000)
-    a = d.submit(spec)["id"]
-    b = d.submit(spec)["id"]
-    blocker = d.submit(dict(LONG, epochs=400))["id"]  # keeps one node busy: b waits
-    check(wait_for(lambda: job(d, a)["epoch"] >= 1, 60), "job a trained an epoch")
-    before = {x: job(d, x) for x in (a, b, blocker)}
+    a = d.submit(dict(LONG, epochs=400))["id"]  # to cancel while running
+    b = d.submit(spec)["id"]                      # runs through the restart
+    p = d.submit(dict(LONG, epochs=400))["id"]  # pending behind them
+    check(wait_for(lambda: job(d, b)["epoch"] >= 1 and job(d, a)["state"] == "running" and
+                   job(d, p)["slurm_job_id"], 60), "a and b running, p handed to Slurm")
+    before = {x: job(d, x) for x in (a, b, p)}
+    check_eq(d.post("/api/jobs/%d/cancel" % a).status, 202, "cancel running a")
+    check_eq(d.post("/api/jobs/%d/cancel" % p).status, 200, "cancel pending p")
     d.kill9()
     time.sleep(3)  # epochs go on without aelabd
     d.start()
-    for x in (a, b, blocker):
-        j = job(d, x)
-        check_eq(j["slurm_job_id"], before[x]["slurm_job_id"], "job %d keeps its Slurm id" % x)
+    for x in (a, b, p):
+        check_eq(job(d, x)["slurm_job_id"], before[x]["slurm_job_id"],
+                 "job %d keeps its Slurm id" % x)
     check("re-attached to its Slurm job" in d.log_text(), "the restart logs the re-attach")
-    ja = d.wait_state(a, FINAL, timeout=120)
-    d.post("/api/jobs/%d/cancel" % blocker)
+    ja = d.wait_state(a, FINAL, timeout=60)
+    check_eq(ja["state"], "cancelled", "a's cancel survived the kill: %r" % ja.get("error"))
+    check(os.path.exists(os.path.join(ja["run_dir"], "checkpoint.aeck")), "a's checkpoint kept")
+    check_eq(job(d, p)["state"], "cancelled", "p stays cancelled")
+    check(wait_slurm_state(c, before[p]["slurm_job_id"], ("CANCELLED", None), 20),
+          "p's Slurm job is scancelled: %r" % c.squeue_state(before[p]["slurm_job_id"]))
     jb = d.wait_state(b, FINAL, timeout=120)
-    for j in (ja, jb):
-        check_eq(j["state"], "succeeded", "job %d after the restart: %r" % (j["id"], j["error"]))
-        check_eq([m["epoch"] for m in j["metrics"]], list(range(1, 7)),
-                 "job %d: every epoch recorded" % j["id"])
-    check_eq(job_losses(ja)[-1][1:], job_losses(jb)[-1][1:],
-             "the two runs of one spec end with the same losses")
-    check_eq(d.wait_state(blocker, FINAL, timeout=60)["state"], "cancelled", "blocker cancelled")
+    check_eq(jb["state"], "succeeded", "b after the restart: %r" % jb["error"])
+    check_eq([m["epoch"] for m in jb["metrics"]], list(range(1, 7)), "b: every epoch recorded")
     m = d.get("/metrics").body.decode()
     check("aelab_slurm_submitted_total 0" in m, "nothing was submitted again after the restart")
+    ref = d.wait_state(d.submit(spec)["id"], FINAL, timeout=120)
+    check_eq(job_losses(jb), job_losses(ref),
+             "b's losses = an uninterrupted run's, epoch by epoch")
 
 
 def test_controller_down(c, d):
