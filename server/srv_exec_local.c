@@ -141,7 +141,8 @@ static void run_one(struct srv_app *app, struct srv_job *j)
         finish(app, j, SRV_JOB_SUCCEEDED, NULL);
     } else if (rc == AE_ERR_CANCELLED && ctx.suspending) {
         srv_job_suspend(j, app->feed);
-        srv_log(SRV_LOG_INFO, j->id, "msg=\"job suspended for shutdown; it resumes on the next start\"");
+        srv_log(SRV_LOG_INFO, j->id,
+                "msg=\"job suspended for shutdown; it resumes on the next start\"");
     } else if (rc == AE_ERR_CANCELLED) {
         finish(app, j, srv_exec_stop_state(j), NULL);
     } else {

@@ -162,7 +162,8 @@ static void submit_one(struct slurm *s, struct srv_job *j, struct srv_cmd *cmd)
 
     if (srv_data_resolve(j->dataset, app->cfg.data_dir, dir, sizeof dir, &e) != AE_OK ||
         !realpath(dir, data_dir)) {
-        snprintf(msg, sizeof msg, "data set %s: %s", j->dataset, e.msg[0] ? e.msg : strerror(errno));
+        snprintf(msg, sizeof msg, "data set %s: %s", j->dataset,
+                 e.msg[0] ? e.msg : strerror(errno));
         srv_exec_job_finish(app, j, SRV_JOB_FAILED, msg);
         return;
     }
@@ -178,7 +179,8 @@ static void submit_one(struct slurm *s, struct srv_job *j, struct srv_cmd *cmd)
                         "msg=\"could not store the Slurm job id\" slurm_job_id=%s error=\"%s\"", id,
                         srv_log_quote(q, sizeof q, e.msg));
             atomic_fetch_add(&s->submitted, 1);
-            srv_log(SRV_LOG_INFO, j->id, "msg=\"submitted to Slurm\" slurm_job_id=%s mem_mb=%d cpus=%d",
+            srv_log(SRV_LOG_INFO, j->id,
+                    "msg=\"submitted to Slurm\" slurm_job_id=%s mem_mb=%d cpus=%d",
                     id, srv_slurm_mem_mb(&j->cfg), j->cfg.threads);
             if (!follow(s, j, id))
                 srv_log(SRV_LOG_ERROR, j->id, "msg=\"out of memory following the Slurm job; it "
@@ -190,7 +192,8 @@ static void submit_one(struct slurm *s, struct srv_job *j, struct srv_cmd *cmd)
         pthread_mutex_unlock(&s->lock);
         if (r == SRV_SUBMIT_UNREACHABLE) {
             set_controller(s, false, msg);
-            srv_log(SRV_LOG_WARN, j->id, "msg=\"sbatch failed; retrying\" in_seconds=%.0f error=\"%s\"",
+            srv_log(SRV_LOG_WARN, j->id,
+                    "msg=\"sbatch failed; retrying\" in_seconds=%.0f error=\"%s\"",
                     backoff, srv_log_quote(q, sizeof q, msg));
             nap(s, backoff);
             backoff = fmin(backoff * 2, BACKOFF_MAX);
@@ -265,7 +268,8 @@ static void on_line(void *user, json_t *o)
             .samples = (int64_t)num(o, "samples"),
             .loss = num(o, "loss"),
         };
-        if (srv_job_get_state(j) == SRV_JOB_RUNNING) srv_exec_job_batch(app, j, &p, &sj->last_samples);
+        if (srv_job_get_state(j) == SRV_JOB_RUNNING)
+            srv_exec_job_batch(app, j, &p, &sj->last_samples);
     } else if (!strcmp(ev, "epoch")) {
         struct ae_epoch_stats m = {.epoch = (int32_t)num(o, "epoch")};
         size_t n;
@@ -374,7 +378,8 @@ static bool do_scancel(struct slurm *s, struct sjob *sj, struct srv_cmd *cmd)
     char m[600], q[700];
     srv_cmd_message(cmd, m, sizeof m);
     if (srv_cmd_unreachable(cmd)) set_controller(s, false, m);
-    srv_log(SRV_LOG_WARN, sj->job->id, "msg=\"scancel failed; retrying\" slurm_job_id=%s error=\"%s\"",
+    srv_log(SRV_LOG_WARN, sj->job->id,
+            "msg=\"scancel failed; retrying\" slurm_job_id=%s error=\"%s\"",
             sj->slurm_id, srv_log_quote(q, sizeof q, m));
     return false;
 }
@@ -710,7 +715,8 @@ static enum srv_status slurm_start(struct srv_executor *ex, struct ae_err *err)
 
     srv_registry_foreach(app->registry, collect, &rc);
     for (size_t i = 0; i < rc.n; i++) {
-        srv_log(SRV_LOG_INFO, rc.jobs[i]->id, "msg=\"re-attached to its Slurm job\" slurm_job_id=%s",
+        srv_log(SRV_LOG_INFO, rc.jobs[i]->id,
+                "msg=\"re-attached to its Slurm job\" slurm_job_id=%s",
                 rc.jobs[i]->slurm_job_id);
         if (!follow(s, rc.jobs[i], rc.jobs[i]->slurm_job_id))
             srv_log(SRV_LOG_ERROR, rc.jobs[i]->id, "msg=\"out of memory re-attaching\"");

@@ -116,7 +116,8 @@ void srv_exec_job_finish(struct srv_app *app, struct srv_job *j, enum srv_job_st
     struct ae_err e = {0};
     char q[600];
     if (srv_job_finish(j, app->store, app->feed, to, error, &e) != SRV_OK) {
-        srv_log(SRV_LOG_ERROR, j->id, "msg=\"could not record the final state\" state=%s error=\"%s\"",
+        srv_log(SRV_LOG_ERROR, j->id,
+                "msg=\"could not record the final state\" state=%s error=\"%s\"",
                 srv_job_state_name(to), srv_log_quote(q, sizeof q, e.msg));
         return;
     }

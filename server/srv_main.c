@@ -520,9 +520,11 @@ int main(int argc, char **argv)
         char url[400];
         snprintf(url, sizeof url, fmt, scheme, host_for_url, (unsigned)app.port);
         srv_log(SRV_LOG_INFO, 0,
-                "msg=\"listening\" url=%s/ api=%s/api/ port=%u executor=%s workers=%d threads_per_job=%d "
+                "msg=\"listening\" url=%s/ api=%s/api/ port=%u executor=%s workers=%d "
+                "threads_per_job=%d "
                 "logdir=%s db=%s web_root=%s auth=%s tls=%s",
-                url, url, (unsigned)app.port, srv_executor_name(app.executor), app.cfg.workers, app.cfg.threads_per_job,
+                url, url, (unsigned)app.port, srv_executor_name(app.executor), app.cfg.workers,
+                app.cfg.threads_per_job,
                 app.logdir, app.cfg.db_path, app.web_root[0] ? app.web_root : "(none)",
                 app.token[0] ? "bearer" : "none", app.cfg.tls_cert ? "on" : "off");        /* The three addresses a person needs, on stdout (logs go to stderr). */
         printf("aelabd %s is serving\n"

@@ -357,8 +357,8 @@ def test_refusals(c):
         check_eq(j["state"], "failed", "job with an unknown partition fails")
         check("invalid partition" in (j["error"] or "").lower(),
               "with Slurm's own message: %r" % j["error"])
-        check("invalid partition" in (d.get("/api/health").json()["slurm_last_error"] or "").lower(),
-              "health shows the last Slurm error")
+        last = d.get("/api/health").json()["slurm_last_error"] or ""
+        check("invalid partition" in last.lower(), "health shows the last Slurm error")
         d.stop()
 
         env = dict(c.env, PATH="/nonexistent")
