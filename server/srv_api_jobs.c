@@ -22,8 +22,8 @@
 #include "srv_response.h"
 #include "srv_jobspec.h"
 #include "srv_log.h"
+#include "srv_executor.h"
 #include "srv_sweeps.h"
-#include "srv_worker.h"
 
 #define LIST_MAX 500
 #define IDEM_KEY_MAX 200
@@ -216,6 +216,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
             .settings = settings_txt,
             .state = "queued",
             .created_at = srv_now_unix(),
+            .executor = srv_executor_name(app->executor),
             .keep_final = js.keep_final,
         };
         enum srv_status st;
@@ -240,6 +241,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
         }
         j = srv_job_new(id, js.name, js.model, js.dataset, &js.cfg, SRV_JOB_QUEUED,
                         rec.created_at);
+        if (j) srv_job_set_placement(j, NULL, NULL, rec.executor, NULL, NULL, NULL);
         if (j) {
             srv_job_set_keep(j, js.keep_final);
             srv_sweeps_observe(app, j);

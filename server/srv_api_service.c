@@ -18,7 +18,7 @@
 #include "srv_api_service.h"
 #include "srv_jobspec.h"
 #include "srv_response.h"
-#include "srv_worker.h"
+#include "srv_executor.h"
 #include "srv_log.h"
 
 /* ------------------------------------------------------------------------ */
@@ -267,6 +267,7 @@ void srv_api_health(struct srv_app *app, const struct srv_request *req, struct s
     json_object_set_new(o, "tensorboard_url", json_string(app->tensorboard_url));
     json_object_set_new(o, "logdir", json_string(app->logdir));
     json_object_set_new(o, "default_dataset", json_string(app->default_dataset));
+    if (app->executor->ops->health) app->executor->ops->health(app->executor, o);
     srv_response_json(r, 200, o);
     json_decref(o);
 }

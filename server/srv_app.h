@@ -25,7 +25,7 @@
 #define SRV_VERSION AELAB_VERSION /* meson project() version, see meson.build */
 #define SRV_MAX_BODY_BYTES (64 * 1024)
 
-struct srv_workers;
+struct srv_executor;
 struct srv_http;
 struct srv_sweeps;
 
@@ -38,6 +38,8 @@ struct srv_app {
     char token[512];          /* bearer token; "" = no auth */
     char tensorboard_url[512];
     char default_dataset[32];
+    char data_dir[4096];      /* the data directory, absolute ("" = srv_data's defaults) */
+    char self_dir[4096];      /* the directory of the aelabd binary */
     char *openapi;            /* the served OpenAPI document (settings filled in) */
     size_t openapi_len;
     char *models;             /* the "models" array of /api/models, JSON text */
@@ -47,7 +49,7 @@ struct srv_app {
     struct srv_queue *queue;
     struct srv_feed *feed;
     struct srv_data *data;
-    struct srv_workers *workers;
+    struct srv_executor *executor;
     struct srv_sweeps *sweeps;
     struct srv_http *http;
     struct srv_metrics metrics;

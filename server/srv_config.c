@@ -45,6 +45,17 @@ static const struct flag flags[] = {
      OFF(threads_per_job), 1, 256},
     {"--max-queued", F_INT, "N", "queued jobs before submissions get 429", OFF(max_queued), 1,
      1000000},
+    {"--executor", F_STR, "NAME",
+     "where jobs train: local (worker threads here) or slurm (one batch job each)",
+     OFF(executor), 0, 0},
+    {"--slurm-partition", F_STR, "P", "Slurm partition of the batch jobs (default: Slurm's)",
+     OFF(slurm_partition), 0, 0},
+    {"--slurm-account", F_STR, "A", "Slurm account of the batch jobs", OFF(slurm_account), 0, 0},
+    {"--slurm-sbatch-args", F_STR, "\"ARGS\"",
+     "more sbatch options, split at spaces and passed as they are", OFF(slurm_sbatch_args), 0, 0},
+    {"--slurm-aelab", F_STR, "PATH",
+     "the aelab CLI the compute nodes run (default: the aelab beside aelabd)", OFF(slurm_aelab),
+     0, 0},
     {"--token-file", F_STR, "FILE",
      "require 'Authorization: Bearer <token>' on POST and DELETE (token = the file's content)",
      OFF(token_file), 0, 0},
@@ -87,6 +98,7 @@ void srv_config_defaults(struct srv_config *c, int ncpu)
     c->listen_port = 8080;
     c->logdir = "./runs";
     c->db_path = "./aelab.db";
+    c->executor = "local";
     c->workers = ncpu / 2 > 1 ? ncpu / 2 : 1;
     c->threads_per_job = ncpu / c->workers > 1 ? ncpu / c->workers : 1;
     c->max_queued = 1000;
@@ -222,6 +234,17 @@ enum srv_status srv_config_check(const struct srv_config *c, const char **missin
     const char *what = "";
 
     if (missing) *missing = "";
+    if (strcmp(c->executor, "local") != 0 && strcmp(c->executor, "slurm") != 0)
+        return srv_err_set(err, SRV_ERR_ARG, "--executor %s: unknown; use local or slurm",
+                           c->executor);
+    if (strcmp(c->executor, "slurm") != 0) {
+        const char *f = c->slurm_partition     ? "--slurm-partition"
+                        : c->slurm_account     ? "--slurm-account"
+                        : c->slurm_sbatch_args ? "--slurm-sbatch-args"
+                        : c->slurm_aelab       ? "--slurm-aelab"
+                                               : NULL;
+        if (f) return srv_err_set(err, SRV_ERR_ARG, "%s needs --executor slurm", f);
+    }
     if (!c->tls_cert != !c->tls_key)
         return srv_err_set(err, SRV_ERR_ARG, "%s needs %s too (a certificate and its key)",
                            c->tls_cert ? "--tls-cert" : "--tls-key",

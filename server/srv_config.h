@@ -30,7 +30,12 @@ struct srv_config {
     const char *tensorboard_url; /* NULL: http://<listen host>:6006/ */
     const char *port_file; /* write the bound port here once listening */
     const char *default_dataset; /* NULL: mnist */
-    int workers;           /* jobs trained at once */
+    const char *executor;  /* "local" (default) or "slurm" */
+    const char *slurm_partition; /* NULL: the cluster's default partition */
+    const char *slurm_account;
+    const char *slurm_sbatch_args; /* extra sbatch options, split at spaces */
+    const char *slurm_aelab; /* NULL: the aelab beside aelabd (or ../cli/aelab) */
+    int workers;           /* jobs trained at once (local executor) */
     int threads_per_job;   /* default cfg.threads of a job */
     int max_queued;        /* queued jobs before 429 */
     int max_connections;   /* open HTTP connections in total */
@@ -52,7 +57,8 @@ void srv_config_defaults(struct srv_config *c, int ncpu);
 enum srv_status srv_config_parse(struct srv_config *c, int argc, char **argv, struct ae_err *err);
 
 /* Checks across flags, after srv_config_parse (still no I/O): --tls-cert
- * and --tls-key come together; a non-loopback --listen address needs TLS
+ * and --tls-key come together; --executor is local or slurm and --slurm-*
+ * flags need slurm; a non-loopback --listen address needs TLS
  * and --token-file unless --insecure.  *missing (may be NULL) receives
  * what a non-loopback address lacks ("" when nothing), so main can log
  * the --insecure warning. */

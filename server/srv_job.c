@@ -2,7 +2,7 @@
  * srv_job.c - the job object and its state machine (see srv_job.h).
  *
  * Owns every change of a job's state and progress, and the JSON the API
- * shows for a job.  It does not run jobs (srv_worker.c), queue them
+ * shows for a job.  It does not run jobs (srv_exec_*.c), queue them
  * (srv_queue.c) or find them (srv_registry.c).
  *
  * DESIGN: a state change is committed to SQLite while job->lock is held,
@@ -63,6 +63,7 @@ struct srv_job *srv_job_new(int64_t id, const char *name, const char *model, con
     atomic_init(&j->stop_requested, false);
     pthread_mutex_init(&j->lock, NULL);
     j->state = state;
+    snprintf(j->executor, sizeof j->executor, "local");
     return j;
 }
 
@@ -276,6 +277,32 @@ void srv_job_request_stop(struct srv_job *j, struct srv_feed *feed)
     srv_feed_publish(feed, j->id, SRV_FEED_STATE, 0);
 }
 
+enum srv_status srv_job_set_placement(struct srv_job *j, struct srv_store *st,
+                                      struct srv_feed *feed, const char *executor,
+                                      const char *slurm_job_id, const char *node,
+                                      struct ae_err *err)
+{
+    enum srv_status s = SRV_OK;
+    char ex[sizeof j->executor], id[sizeof j->slurm_job_id], nd[sizeof j->node];
+
+    pthread_mutex_lock(&j->lock);
+    snprintf(ex, sizeof ex, "%s", executor ? executor : j->executor);
+    snprintf(id, sizeof id, "%s", slurm_job_id ? slurm_job_id : j->slurm_job_id);
+    snprintf(nd, sizeof nd, "%s", node ? node : j->node);
+    if (!strcmp(ex, j->executor) && !strcmp(id, j->slurm_job_id) && !strcmp(nd, j->node))
+        goto out;
+    if (st) s = srv_store_job_place(st, j->id, ex, id, nd, err);
+    if (s != SRV_OK) goto out;
+    memcpy(j->executor, ex, sizeof ex);
+    memcpy(j->slurm_job_id, id, sizeof id);
+    memcpy(j->node, nd, sizeof nd);
+    j->version++;
+    srv_feed_publish(feed, j->id, SRV_FEED_STATE, 0);
+out:
+    pthread_mutex_unlock(&j->lock);
+    return s;
+}
+
 void srv_job_suspend(struct srv_job *j, struct srv_feed *feed)
 {
     pthread_mutex_lock(&j->lock);
@@ -412,6 +439,10 @@ json_t *srv_job_to_json(struct srv_job *j, bool full, size_t queue_position, con
     json_object_set_new(o, "model", json_string(j->model));
     json_object_set_new(o, "dataset", json_string(j->dataset));
     json_object_set_new(o, "state", json_string(srv_job_state_name(j->state)));
+    json_object_set_new(o, "executor", json_string(j->executor[0] ? j->executor : "local"));
+    json_object_set_new(o, "slurm_job_id",
+                        j->slurm_job_id[0] ? json_string(j->slurm_job_id) : json_null());
+    json_object_set_new(o, "node", j->node[0] ? json_string(j->node) : json_null());
     json_object_set_new(o, "cancel_requested", json_boolean(atomic_load(&j->cancel_requested) &&
                                                             !atomic_load(&j->stop_requested)));
     json_object_set_new(o, "stop_requested", json_boolean(atomic_load(&j->stop_requested)));

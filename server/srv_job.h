@@ -87,6 +87,9 @@ struct srv_job {
     bool suspended;    /* stopped by shutdown; still "running" in the database */
     double started_at, finished_at;
     char error[512];
+    char executor[8];      /* "local" or "slurm": the engine that runs it */
+    char slurm_job_id[32]; /* "" until handed to Slurm */
+    char node[64];         /* where it runs or ran; "" when not known */
     int32_t start_epoch;          /* epochs already done when this run (re)started */
     int32_t cur_epoch, batch, n_batches; /* live progress of the epoch in training */
     double batch_loss;            /* running mean loss of that epoch */
@@ -154,6 +157,13 @@ enum srv_status srv_job_cancel_queued(struct srv_job *j, struct srv_store *st,
                                       struct srv_feed *feed, struct ae_err *err);
 /* Ask a running job to stop at its next batch (memory only). */
 void srv_job_request_cancel(struct srv_job *j, struct srv_feed *feed);
+/* Record where the job runs: executor, Slurm job id, node (NULL keeps a
+ * field, "" clears it).  Commits (when something changed), then
+ * publishes.  Also used at start-up before sharing (st and feed NULL). */
+enum srv_status srv_job_set_placement(struct srv_job *j, struct srv_store *st,
+                                      struct srv_feed *feed, const char *executor,
+                                      const char *slurm_job_id, const char *node,
+                                      struct ae_err *err);
 /* Ask a running (or queued) job to stop early for its sweep: it ends
  * "stopped" (memory only; the sweep's decision table is the record). */
 void srv_job_request_stop(struct srv_job *j, struct srv_feed *feed);

@@ -9,13 +9,16 @@
  * before the first thread starts and inherited), and the main thread
  * waits for them with sigwait(): no async-signal handler, no self-pipe.
  * Shutdown order: stop accepting -> ask running jobs to suspend at their
- * next batch -> end event streams -> wake and join workers -> close HTTP
- * -> close the database.  A second signal during shutdown kills the
+ * next batch -> end event streams -> wake and stop the executor (local:
+ * join workers; slurm: its threads, the Slurm jobs keep running) -> close
+ * HTTP -> close the database.  A second signal during shutdown kills the
  * process at once (the database and run directories are crash-safe).
  *
  * Start-up order matters for crash safety: jobs left "running" by a crash
  * or a shutdown are queued again, together with the queued ones, in id
  * (= submission) order; srv_run_job resumes each from its checkpoint.
+ * Jobs already handed to Slurm (a Slurm job id) are not queued: the Slurm
+ * executor re-attaches them (srv_executor_owns).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +33,7 @@
 
 #include "srv_api_service.h"
 #include "srv_app.h"
+#include "srv_executor.h"
 #include "srv_http.h"
 #include "srv_job.h"
 #include "srv_latent.h"
@@ -37,7 +41,6 @@
 #include "srv_run.h"
 #include "srv_sweeps.h"
 #include "srv_testhook.h"
-#include "srv_worker.h"
 
 extern const char srv_openapi_doc[];
 extern const unsigned long srv_openapi_doc_len;
@@ -202,6 +205,8 @@ static int on_load_job(void *user, const struct srv_store_job *r)
                     st == SRV_JOB_RUNNING ? SRV_JOB_QUEUED : st, r->created_at);
     if (!j) return 1;
     srv_job_restore(j, r->started_at, r->finished_at, r->error);
+    srv_job_set_placement(j, NULL, NULL, r->executor ? r->executor : "local",
+                          r->slurm_job_id ? r->slurm_job_id : "", r->node ? r->node : "", NULL);
     srv_job_set_sweep(j, r->sweep_id, r->run_parent);
     srv_job_set_keep(j, r->keep_final);
     if (bad && !srv_job_state_final(st)) {
@@ -209,6 +214,12 @@ static int on_load_job(void *user, const struct srv_store_job *r)
         srv_job_finish(j, NULL, NULL, SRV_JOB_FAILED, "stored settings could not be read", NULL);
         c->failed++;
         note_id(&c->bad, &c->n_bad, r->id);
+    } else if (r->cancel_requested && !srv_job_state_final(st) &&
+               srv_executor_owns(c->app->executor, j)) {
+        /* The same for a Slurm job, which may still run: the executor
+         * re-attaches it, sees the request, scancels it and records the
+         * end (its checkpoint kept). */
+        srv_job_request_cancel(j, NULL);
     } else if (r->cancel_requested && !srv_job_state_final(st)) {
         /* Its cancel was answered 202 but the daemon stopped before the job
          * did: the user's request stands.  Written below, as above. */
@@ -275,6 +286,21 @@ static enum srv_status load_jobs(struct srv_app *app, struct ae_err *err)
     for (size_t i = 0; st == SRV_OK && i < c.n_pending; i++) {
         struct srv_job *j = srv_registry_get(app->registry, c.pending[i]);
         if (!j) continue;
+        if (srv_executor_owns(app->executor, j)) {
+            /* In Slurm's hands: the executor re-attaches it at start. */
+            srv_log(SRV_LOG_INFO, j->id, "msg=\"job is a Slurm job; re-attaching\" slurm_job_id=%s",
+                    j->slurm_job_id);
+            srv_job_unref(j);
+            continue;
+        }
+        if (j->slurm_job_id[0]) {
+            srv_log(SRV_LOG_WARN, j->id,
+                    "msg=\"job was handed to Slurm but this aelabd runs --executor %s; it is "
+                    "queued here and resumes from its checkpoint (scancel the Slurm job if it "
+                    "still runs)\" slurm_job_id=%s",
+                    srv_executor_name(app->executor), j->slurm_job_id);
+            srv_job_set_placement(j, app->store, NULL, NULL, "", "", NULL);
+        }
         if (c.was_running[i]) {
             /* Interrupted by a crash or a shutdown: queued again; it resumes
              * from its checkpoint when a worker takes it. */
@@ -317,10 +343,25 @@ static int write_port_file(const char *path, unsigned port, struct ae_err *err)
     return 0;
 }
 
+/* The directory of the running binary (for the aelab beside aelabd). */
+static void resolve_self_dir(struct srv_app *app)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    app->self_dir[0] = '\0';
+    if (n <= 0) return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = '\0';
+    snprintf(app->self_dir, sizeof app->self_dir, "%s", exe);
+}
+
 static void free_app(struct srv_app *app)
 {
     void *j;
     srv_http_stop(app->http);
+    srv_executor_stop(app->executor); /* made but not started, on a start-up error */
+    app->executor = NULL;
     if (app->queue)
         while ((j = srv_queue_drain(app->queue)) != NULL) srv_job_unref(j);
     srv_registry_free(app->registry);
@@ -417,6 +458,15 @@ int main(int argc, char **argv)
                  strchr(host_for_url, ':') ? "http://[%s]:6006/" : "http://%s:6006/",
                  host_for_url);
 
+    resolve_self_dir(&app);
+    if (app.cfg.data_dir && !realpath(app.cfg.data_dir, app.data_dir)) {
+        fprintf(stderr, "aelabd: --data-dir %s: %s\n", app.cfg.data_dir, strerror(errno));
+        return 1;
+    }
+    if (srv_executor_new(&app, app.cfg.executor, &app.executor, &e) != SRV_OK) {
+        fprintf(stderr, "aelabd: %s\n", e.msg);
+        return 2;
+    }
     if (srv_data_new(app.cfg.data_dir, &app.data, &e) != AE_OK) {
         fprintf(stderr, "aelabd: data sets: %s\n", e.msg);
         goto fail;
@@ -458,9 +508,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "aelabd: %s\n", e.msg);
         goto fail;
     }
-    if (srv_workers_start(&app, app.cfg.workers, &app.workers, &e) != SRV_OK) {
+    if (srv_executor_start(app.executor, &e) != SRV_OK) {
         fprintf(stderr, "aelabd: %s\n", e.msg);
-        goto fail;
+        status = 2;
+        goto stop_workers;
     }
     if (srv_http_start(&app, app.cfg.tls_cert ? &tls : NULL, &app.http, &app.port, &e) !=
         SRV_OK) {
@@ -477,9 +528,11 @@ int main(int argc, char **argv)
         char url[400];
         snprintf(url, sizeof url, fmt, scheme, host_for_url, (unsigned)app.port);
         srv_log(SRV_LOG_INFO, 0,
-                "msg=\"listening\" url=%s/ api=%s/api/ port=%u workers=%d threads_per_job=%d "
+                "msg=\"listening\" url=%s/ api=%s/api/ port=%u executor=%s workers=%d "
+                "threads_per_job=%d "
                 "logdir=%s db=%s web_root=%s auth=%s tls=%s",
-                url, url, (unsigned)app.port, app.cfg.workers, app.cfg.threads_per_job,
+                url, url, (unsigned)app.port, srv_executor_name(app.executor), app.cfg.workers,
+                app.cfg.threads_per_job,
                 app.logdir, app.cfg.db_path, app.web_root[0] ? app.web_root : "(none)",
                 app.token[0] ? "bearer" : "none", app.cfg.tls_cert ? "on" : "off");        /* The three addresses a person needs, on stdout (logs go to stderr). */
         printf("aelabd %s is serving\n"
@@ -508,8 +561,8 @@ stop_workers:
     srv_http_quiesce(app.http);
     if (app.feed) srv_feed_close(app.feed);
     srv_queue_close(app.queue);
-    srv_workers_stop(app.workers);
-    app.workers = NULL;
+    srv_executor_stop(app.executor);
+    app.executor = NULL;
 fail:
     free_app(&app);
     srv_http_tls_fini(&tls); /* empty once the server took it */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "srv_app.h"
+#include "srv_executor.h"
 #include "srv_job.h"
 #include "srv_sweeps.h"
 #include "srv_log.h"
@@ -76,6 +77,22 @@ static void sum_rate(void *user, struct srv_job *j)
     pthread_mutex_unlock(&j->lock);
 }
 
+static void put_text(void *b, const char *text)
+{
+    put(b, "%s", text);
+}
+
+/* Running jobs by executor and node, one line per job (the job id as a
+ * label keeps the count exact without a map). */
+static void count_place(void *user, struct srv_job *j)
+{
+    size_t *n = user;
+    pthread_mutex_lock(&j->lock);
+    if (j->state == SRV_JOB_RUNNING && !strcmp(j->executor, "slurm")) n[1]++;
+    else if (j->state == SRV_JOB_RUNNING) n[0]++;
+    pthread_mutex_unlock(&j->lock);
+}
+
 char *srv_metrics_render(struct srv_app *app, size_t *len)
 {
     struct buf b = {malloc(4096), 0, 4096, false};
@@ -130,6 +147,17 @@ char *srv_metrics_render(struct srv_app *app, size_t *len)
         unsigned long v = (unsigned long)atomic_load(&m->http[s]);
         if (v) put(&b, "aelab_http_requests_total{code=\"%d\"} %lu\n", s, v);
     }
+    {
+        size_t n[2] = {0, 0};
+        srv_registry_foreach(app->registry, count_place, n);
+        put(&b, "# HELP aelab_jobs_running_by_executor Running jobs by executor.\n"
+                "# TYPE aelab_jobs_running_by_executor gauge\n"
+                "aelab_jobs_running_by_executor{executor=\"local\"} %zu\n"
+                "aelab_jobs_running_by_executor{executor=\"slurm\"} %zu\n",
+            n[0], n[1]);
+    }
+    if (app->executor && app->executor->ops->metrics)
+        app->executor->ops->metrics(app->executor, put_text, &b);
     put(&b, "# HELP aelab_uptime_seconds Seconds since the daemon started.\n"
             "# TYPE aelab_uptime_seconds gauge\naelab_uptime_seconds %.3f\n",
         srv_now_mono() - app->started_mono);

@@ -33,6 +33,7 @@ enum stmt_id {
     ST_JOB_INSERT,
     ST_JOB_UPDATE,
     ST_JOB_CANCEL,
+    ST_JOB_PLACE,
     ST_JOB_DELETE,
     ST_METRIC_PUT,
     ST_JOBS_ALL,
@@ -50,15 +51,17 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_IDEM_PUT] = "INSERT INTO idempotency(key, request_sha256, job_id, created_at) "
                     "VALUES (?1, ?2, ?3, ?4)",
     [ST_JOB_INSERT] = "INSERT INTO jobs(name, model, dataset, settings, state, created_at, "
-                      "started_at, finished_at, error, sweep_id, keep, run_parent) "
-                      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+                      "started_at, finished_at, error, sweep_id, keep, run_parent, executor) "
+                      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
     [ST_JOB_UPDATE] = "UPDATE jobs SET state = ?2, started_at = ?3, finished_at = ?4, error = ?5 "
                       "WHERE id = ?1",
     [ST_JOB_CANCEL] = "UPDATE jobs SET cancel_requested = 1 WHERE id = ?1",
+    [ST_JOB_PLACE] = "UPDATE jobs SET executor = ?2, slurm_job_id = ?3, node = ?4 WHERE id = ?1",
     [ST_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
     /* ST_METRIC_PUT and ST_METRICS_ALL: built from ae_metrics() (metric_sql). */
     [ST_JOBS_ALL] = "SELECT id, name, model, dataset, settings, state, created_at, started_at, "
-                    "finished_at, error, cancel_requested, sweep_id, keep, run_parent "
+                    "finished_at, error, cancel_requested, sweep_id, keep, run_parent, "
+                    "executor, slurm_job_id, node "
                     "FROM jobs ORDER BY id",
 };
 
@@ -107,7 +110,10 @@ static const char schema_sql[] =
     " cancel_requested INTEGER NOT NULL DEFAULT 0,"
     " sweep_id INTEGER,"
     " keep TEXT NOT NULL DEFAULT 'all',"
-    " run_parent TEXT);"
+    " run_parent TEXT,"
+    " executor TEXT NOT NULL DEFAULT 'local',"
+    " slurm_job_id TEXT,"
+    " node TEXT);"
     "CREATE TABLE IF NOT EXISTS metrics("
     " job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
     " epoch INTEGER NOT NULL," /* then one REAL column per ae_metrics() row */
@@ -131,8 +137,11 @@ static const char schema_sql[] =
  *   2 -> 3  sweeps (to be renumbered after the executors' step, CONTRACTS
  *           C: v5): the state "stopped" in jobs' CHECK (a rebuild of the
  *           table), jobs.sweep_id, keep, run_parent, and the sweeps'
- *           tables. */
-enum { SCHEMA_VERSION = 3 };
+ *           tables.
+ *   3 -> 4  executors (CONTRACTS C's v4, after the sweeps' step that landed
+ *           first): where a job runs, jobs.executor ('local' or 'slurm'),
+ *           jobs.slurm_job_id and jobs.node. */
+enum { SCHEMA_VERSION = 4 };
 
 static const char migrate_1_to_2[] =
     "ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;";
@@ -171,6 +180,23 @@ static int migrate_sweeps(sqlite3 *db, char **emsg)
         rc = add_column_if_missing(db, "jobs", sweep_job_columns[i][0], sweep_job_columns[i][1],
                                    emsg);
     return rc == SQLITE_OK ? sqlite3_exec(db, SWEEP_TABLES_SQL, NULL, NULL, emsg) : rc;
+}
+
+/* The executors' step: columns of jobs, added when missing. */
+static const char *const executor_job_columns[][2] = {
+    {"executor", "TEXT NOT NULL DEFAULT 'local'"},
+    {"slurm_job_id", "TEXT"},
+    {"node", "TEXT"},
+};
+
+static int migrate_executors(sqlite3 *db, char **emsg)
+{
+    int rc = SQLITE_OK;
+    size_t n = sizeof executor_job_columns / sizeof *executor_job_columns;
+    for (size_t i = 0; rc == SQLITE_OK && i < n; i++)
+        rc = add_column_if_missing(db, "jobs", executor_job_columns[i][0],
+                                   executor_job_columns[i][1], emsg);
+    return rc;
 }
 
 /* SQLite cannot change a CHECK constraint in place: make a copy of jobs
@@ -232,6 +258,7 @@ static int migrate_step(sqlite3 *db, int v, char **emsg)
     case 2:
         rc = rebuild_jobs_with_stopped(db, emsg);
         return rc == SQLITE_OK ? migrate_sweeps(db, emsg) : rc;
+    case 3: return migrate_executors(db, emsg);
     default: return SQLITE_MISMATCH;
     }
 }
@@ -512,6 +539,8 @@ enum srv_status srv_store_job_insert(struct srv_store *s, const struct srv_store
         sqlite3_bind_text(q, 12, j->run_parent, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(q, 12);
+    sqlite3_bind_text(q, 13, j->executor && *j->executor ? j->executor : "local", -1,
+                      SQLITE_STATIC);
     rc = step_done(q);
     if (rc != SQLITE_OK) {
         st = db_error(s, rc, "inserting a job", err);
@@ -618,6 +647,33 @@ enum srv_status srv_store_job_cancel(struct srv_store *s, int64_t id, struct ae_
     return st;
 }
 
+static void bind_text_or_null(sqlite3_stmt *q, int i, const char *v)
+{
+    if (v && *v)
+        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
+}
+
+enum srv_status srv_store_job_place(struct srv_store *s, int64_t id, const char *executor,
+                                    const char *slurm_job_id, const char *node, struct ae_err *err)
+{
+    enum srv_status st = SRV_OK;
+    sqlite3_stmt *q;
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    q = s->st[ST_JOB_PLACE];
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_text(q, 2, executor && *executor ? executor : "local", -1, SQLITE_STATIC);
+    bind_text_or_null(q, 3, slurm_job_id);
+    bind_text_or_null(q, 4, node);
+    rc = step_done(q);
+    if (rc != SQLITE_OK) st = db_error(s, rc, "recording where a job runs", err);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
 enum srv_status srv_store_metric_put(struct srv_store *s, int64_t id,
                                      const struct ae_epoch_stats *m, struct ae_err *err)
 {
@@ -661,7 +717,7 @@ enum srv_status srv_store_job_delete(struct srv_store *s, int64_t id, struct ae_
 /* Rows copied out of SQLite, so callbacks run without the store's lock. */
 struct loaded_job {
     struct srv_store_job j;
-    char *strs[7];
+    char *strs[10];
 };
 
 static char *dup_text(sqlite3_stmt *q, int i)
@@ -673,7 +729,7 @@ static char *dup_text(sqlite3_stmt *q, int i)
 static void free_loaded(struct loaded_job *jobs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < 7; k++) free(jobs[i].strs[k]);
+        for (int k = 0; k < 10; k++) free(jobs[i].strs[k]);
     free(jobs);
 }
 
@@ -716,6 +772,9 @@ enum srv_status srv_store_load(struct srv_store *s,
         l->strs[4] = dup_text(q, 5);
         l->strs[5] = dup_text(q, 9);
         l->strs[6] = dup_text(q, 13);
+        l->strs[7] = dup_text(q, 14);
+        l->strs[8] = dup_text(q, 15);
+        l->strs[9] = dup_text(q, 16);
         l->j = (struct srv_store_job){
             .id = sqlite3_column_int64(q, 0),
             .name = l->strs[0] ? l->strs[0] : "",
@@ -731,6 +790,9 @@ enum srv_status srv_store_load(struct srv_store *s,
             .sweep_id = sqlite3_column_int64(q, 11),
             .keep_final = col_text(q, 12) && !strcmp(col_text(q, 12), "final"),
             .run_parent = l->strs[6],
+            .executor = l->strs[7] ? l->strs[7] : "local",
+            .slurm_job_id = l->strs[8],
+            .node = l->strs[9],
         };
         n_jobs++;
     }

@@ -32,6 +32,9 @@ struct srv_store_job {
     int64_t sweep_id;      /* 0 = not a sweep's trial */
     bool keep_final;       /* "keep": "final" */
     const char *run_parent; /* a sweep trial: its run directory is <run_parent>/<id>-<model> */
+    const char *executor;  /* "local" (NULL = local) or "slurm" */
+    const char *slurm_job_id; /* NULL until handed to Slurm */
+    const char *node;      /* NULL until known */
     /* Insert only: with sweep_id, the trial row (index, sampled params JSON)
      * is recorded in the same transaction as the job. */
     int32_t trial;
@@ -65,6 +68,11 @@ enum srv_status srv_store_idem_find(struct srv_store *s, const char *key, int64_
 enum srv_status srv_store_job_update(struct srv_store *s, int64_t id, const char *state,
                                      double started_at, double finished_at, const char *error,
                                      struct ae_err *err);
+
+/* Record where a job runs: executor ("local"/"slurm"), its Slurm job id
+ * and node (NULL or "" store NULL). */
+enum srv_status srv_store_job_place(struct srv_store *s, int64_t id, const char *executor,
+                                    const char *slurm_job_id, const char *node, struct ae_err *err);
 
 /* Record that a running job was asked to cancel, so that a crash before
  * it stops does not lose the request: a job loaded in a non-final state

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "srv_executor.h"
 #include "srv_jobspec.h"
 #include "srv_log.h"
 #include "srv_response.h"
@@ -257,6 +258,7 @@ static enum srv_status submit_trial_locked(struct srv_app *app, struct sweep *sw
             .settings = settings_txt, .state = "queued", .created_at = srv_now_unix(),
             .sweep_id = sw->id, .keep_final = js.keep_final, .run_parent = sw->dir,
             .trial = idx, .trial_params = params_txt,
+            .executor = srv_executor_name(app->executor),
         };
         pthread_mutex_lock(&app->submit_lock);
         st = srv_store_job_insert(app->store, &rec, NULL, NULL, &id, &replayed, err);
@@ -266,6 +268,7 @@ static enum srv_status submit_trial_locked(struct srv_app *app, struct sweep *sw
             if (j) {
                 srv_job_set_sweep(j, sw->id, sw->dir);
                 srv_job_set_keep(j, js.keep_final);
+                srv_job_set_placement(j, NULL, NULL, rec.executor, NULL, NULL, NULL);
                 srv_sweeps_observe(app, j);
             }
             if (!j || srv_registry_add(app->registry, j, err) != SRV_OK ||

@@ -89,6 +89,12 @@ def event_check(run_dir, n_files, epochs):
     check_eq(shown, sorted(set(shown)), "no step twice, in order")
 
 
+# The schema version this aelabd writes, and the columns the executors' step
+# (3 -> 4) added.
+SCHEMA_VERSION = 4
+EXECUTOR_COLUMNS = ("executor", "slurm_job_id", "node")
+
+
 def main():
     root = tmpdir("crash")
     try:
@@ -169,10 +175,12 @@ def main():
 
         # --- a database of schema version 1 is upgraded in place -----------
         d.stop()
-        db_exec(d.db, "ALTER TABLE jobs DROP COLUMN cancel_requested")
+        for col in EXECUTOR_COLUMNS + ("cancel_requested",):
+            db_exec(d.db, "ALTER TABLE jobs DROP COLUMN %s" % col)
         db_exec(d.db, "PRAGMA user_version = 1")
         d.start()
-        check(db_scalar(d.db, "PRAGMA user_version") >= 2, "schema upgraded past version 1")
+        check_eq(db_scalar(d.db, "PRAGMA user_version"), SCHEMA_VERSION,
+                 "schema upgraded to the current version")
         check_eq(d.get("/api/jobs/%d" % jid).json()["state"], "succeeded",
                  "jobs of the old database are all there")
         job5 = d.submit(dict(SPEC, epochs=1, train_size=200))
@@ -192,8 +200,25 @@ def main():
               % refused[-300:])
         if not refused:
             d.stop()
-        db_exec(d.db, "PRAGMA user_version = 2")
+        db_exec(d.db, "PRAGMA user_version = %d" % SCHEMA_VERSION)
         d.start()
+
+        # --- version 3 (before executors) is upgraded in place ----------------
+        d.stop()
+        for col in EXECUTOR_COLUMNS:
+            db_exec(d.db, "ALTER TABLE jobs DROP COLUMN %s" % col)
+        db_exec(d.db, "PRAGMA user_version = 3")
+        d.start()
+        check_eq(db_scalar(d.db, "PRAGMA user_version"), SCHEMA_VERSION,
+                 "version 3 upgraded to the current version")
+        old = d.get("/api/jobs/%d" % jid).json()
+        check_eq((old["executor"], old["slurm_job_id"], old["node"]), ("local", None, None),
+                 "an old job reads as a local one")
+        check_eq(db_row(d.db, jid, "executor"), "local", "and says so on disk")
+        job6 = d.submit(dict(SPEC, epochs=1, train_size=200))
+        check_eq(d.wait_state(job6["id"], ("succeeded", "failed"))["state"], "succeeded",
+                 "the upgraded database takes new jobs")
+        check_eq(db_row(d.db, job6["id"], "executor"), "local", "a new job records its executor")
 
         # --- kill -9 right after submissions ---------------------------------
         ids = [d.submit(dict(SPEC, epochs=1, train_size=200))["id"] for _ in range(5)]

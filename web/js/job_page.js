@@ -140,6 +140,10 @@ export function mount(main, route, ctx) {
             fact('duration', h('span', { id: 'job-duration' }, fmt.duration(fmt.jobDuration(job)))),
             running ? fact('ETA', fmt.duration(job.eta_seconds)) : null,
             job.state === 'queued' && job.queue_position ? fact('queue position', String(job.queue_position)) : null,
+            // Where it runs: shown for Slurm jobs (a local job runs inside aelabd).
+            job.executor === 'slurm' ? fact('executor', 'slurm') : null,
+            job.executor === 'slurm' ? fact('Slurm job', job.slurm_job_id ? h('code', { id: 'job-slurm-id' }, job.slurm_job_id) : 'not submitted yet') : null,
+            job.executor === 'slurm' ? fact('node', job.node ? h('code', { id: 'job-node' }, job.node) : fmt.NONE) : null,
             fact('created', fmt.time(job.created_at)),
             job.started_at ? fact('started', fmt.time(job.started_at)) : null,
             job.finished_at ? fact('finished', fmt.time(job.finished_at)) : null,

@@ -1,17 +1,21 @@
 /*
- * srv_worker.c - worker threads (see srv_worker.h).
+ * srv_exec_local.c - the local executor: N worker threads inside aelabd,
+ * each training one job at a time through srv_run_job (see
+ * srv_executor.h).
  *
- * Owns the life of a job between the queue and its final state: start,
- * data set, srv_run_job with hooks, and the outcome.  It does not touch
- * HTTP and never waits for a reader: hooks only take the job's own lock
- * briefly, and per-epoch commits happen before that lock is taken.
+ * Workers pop jobs from app->queue, report progress and epochs into the
+ * job (and so to SQLite and the event feed) and record the final state.
+ * When app->stopping is set they suspend their jobs at the next batch
+ * (checkpoint on disk, state left "running" in the database so the next
+ * start resumes them).  It does not touch HTTP and never waits for a
+ * reader: hooks only take the job's own lock briefly, and per-epoch
+ * commits happen before that lock is taken.
  *
  * DESIGN: the worker is the only thread that trains a given job, so the
  * hooks' context (last sample count, whether a suspend was asked for) is
- * plain worker-local state; everything shared goes through srv_job.c.
+ * plain worker-local state; everything shared goes through srv_job.c and
+ * the lifecycle helpers of srv_executor.c.
  */
-#include "srv_worker.h"
-
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -19,13 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "srv_executor.h"
 #include "srv_job.h"
 #include "srv_log.h"
 #include "srv_run.h"
 #include "srv_testhook.h"
 
-struct srv_workers {
-    struct srv_app *app;
+struct local {
     int n;
     pthread_t *threads;
 };
@@ -40,6 +44,7 @@ struct run_ctx {
 static void hook_start(void *user, int32_t start_epoch)
 {
     struct run_ctx *c = user;
+    /* Memory only (the store has said running since run_one's start). */
     srv_job_start(c->job, NULL, c->app->feed, start_epoch, NULL);
     if (start_epoch > 0)
         srv_log(SRV_LOG_INFO, c->job->id, "msg=\"job resumed from checkpoint\" epoch=%d",
@@ -49,30 +54,16 @@ static void hook_start(void *user, int32_t start_epoch)
 static void hook_batch(void *user, const struct ae_progress *p)
 {
     struct run_ctx *c = user;
-    int64_t delta = p->samples - c->last_samples;
-    if (delta < 0) delta = p->samples; /* a new epoch */
-    c->last_samples = p->samples;
-    atomic_fetch_add(&c->app->metrics.samples_total, (unsigned long)delta);
-    srv_job_progress(c->job, c->app->feed, p);
+    srv_exec_job_batch(c->app, c->job, p, &c->last_samples);
 }
 
 static enum ae_status hook_epoch(void *user, const struct ae_epoch_stats *s, struct ae_err *err)
 {
     struct run_ctx *c = user;
     struct ae_err e = {0};
-    struct ae_epoch_stats m = *s;
-    size_t n;
-    const struct ae_metric *t = ae_metrics(&n);
-    /* A figure the model does not report is stored as NULL. */
-    for (size_t i = 0; i < n; i++)
-        if (!ae_metric_applies(&t[i], c->job->cfg.model)) ae_metric_set(&m, i, NAN);
     c->last_samples = 0;
-    if (srv_job_epoch(c->job, c->app->store, c->app->feed, &m, &e) != SRV_OK)
-        return ae_err_set(err, AE_ERR_IO, "recording epoch %d: %s", s->epoch, e.msg);
-    atomic_fetch_add(&c->app->metrics.epochs_total, 1);
-    srv_log(SRV_LOG_INFO, c->job->id,
-            "msg=\"epoch\" epoch=%d/%d loss=%.6f val_loss=%.6f train_seconds=%.2f",
-            s->epoch, c->job->cfg.epochs, s->loss, s->val_loss, s->train_seconds);
+    if (srv_exec_job_epoch(c->app, c->job, s, &e) != SRV_OK)
+        return ae_err_set(err, AE_ERR_IO, "%s", e.msg);
     return AE_OK;
 }
 
@@ -89,16 +80,7 @@ static enum srv_run_next hook_next(void *user)
 
 static void finish(struct srv_app *app, struct srv_job *j, enum srv_job_state to, const char *error)
 {
-    struct ae_err e = {0};
-    char q[600];
-    if (srv_job_finish(j, app->store, app->feed, to, error, &e) != SRV_OK)
-        srv_log(SRV_LOG_ERROR, j->id, "msg=\"could not record the final state\" state=%s error=\"%s\"",
-                srv_job_state_name(to), srv_log_quote(q, sizeof q, e.msg));
-    if (to == SRV_JOB_FAILED)
-        srv_log(SRV_LOG_WARN, j->id, "msg=\"job failed\" error=\"%s\"",
-                srv_log_quote(q, sizeof q, error ? error : ""));
-    else
-        srv_log(SRV_LOG_INFO, j->id, "msg=\"job %s\"", srv_job_state_name(to));
+    srv_exec_job_finish(app, j, to, error);
 }
 
 static void run_one(struct srv_app *app, struct srv_job *j)
@@ -126,7 +108,7 @@ static void run_one(struct srv_app *app, struct srv_job *j)
             j->model, j->dataset, j->cfg.epochs, j->cfg.threads);
 
     if (atomic_load(&j->cancel_requested)) {
-        finish(app, j, SRV_JOB_CANCELLED, NULL);
+        finish(app, j, srv_exec_stop_state(j), NULL);
         goto out;
     }
     if (srv_data_get(app->data, j->dataset, &ds, NULL, &e) != AE_OK) {
@@ -159,9 +141,10 @@ static void run_one(struct srv_app *app, struct srv_job *j)
         finish(app, j, SRV_JOB_SUCCEEDED, NULL);
     } else if (rc == AE_ERR_CANCELLED && ctx.suspending) {
         srv_job_suspend(j, app->feed);
-        srv_log(SRV_LOG_INFO, j->id, "msg=\"job suspended for shutdown; it resumes on the next start\"");
+        srv_log(SRV_LOG_INFO, j->id,
+                "msg=\"job suspended for shutdown; it resumes on the next start\"");
     } else if (rc == AE_ERR_CANCELLED) {
-        finish(app, j, SRV_JOB_CANCELLED, NULL);
+        finish(app, j, srv_exec_stop_state(j), NULL);
     } else {
         finish(app, j, SRV_JOB_FAILED, e.msg[0] ? e.msg : ae_status_str(rc));
     }
@@ -190,35 +173,55 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-enum srv_status srv_workers_start(struct srv_app *app, int n, struct srv_workers **out,
-                                  struct ae_err *err)
+static enum srv_status local_start(struct srv_executor *ex, struct ae_err *err)
 {
-    struct srv_workers *w = calloc(1, sizeof *w);
-    *out = NULL;
-    if (!w) return srv_err_set(err, SRV_ERR_NOMEM, "out of memory starting workers");
-    w->app = app;
+    struct srv_app *app = ex->app;
+    struct local *w = ex->impl;
+    int n = app->cfg.workers;
     w->threads = calloc((size_t)n, sizeof *w->threads);
-    if (!w->threads) {
-        free(w);
-        return srv_err_set(err, SRV_ERR_NOMEM, "out of memory starting workers");
-    }
+    if (!w->threads) return srv_err_set(err, SRV_ERR_NOMEM, "out of memory starting workers");
     for (int i = 0; i < n; i++) {
         if (pthread_create(&w->threads[i], NULL, worker_main, app) != 0) {
             w->n = i;
             srv_queue_close(app->queue);
-            srv_workers_stop(w);
             return srv_err_set(err, SRV_ERR_INTERNAL, "could not start worker thread %d", i + 1);
         }
     }
     w->n = n;
-    *out = w;
+    srv_log(SRV_LOG_INFO, 0, "msg=\"executor\" executor=local workers=%d", n);
     return SRV_OK;
 }
 
-void srv_workers_stop(struct srv_workers *w)
+/* The caller has set app->stopping and closed the queue first (so running
+ * jobs suspend and idle workers wake). */
+static void local_stop(struct srv_executor *ex)
 {
+    struct local *w = ex->impl;
     if (!w) return;
     for (int i = 0; i < w->n; i++) pthread_join(w->threads[i], NULL);
     free(w->threads);
     free(w);
+    ex->impl = NULL;
+}
+
+static void local_health(struct srv_executor *ex, json_t *o)
+{
+    (void)ex;
+    json_object_set_new(o, "executor", json_string("local"));
+}
+
+static const struct srv_executor_ops local_ops = {
+    .name = "local",
+    .start = local_start,
+    .stop = local_stop,
+    .health = local_health,
+    .metrics = NULL,
+};
+
+enum srv_status srv_exec_local_new(struct srv_executor *ex, struct ae_err *err)
+{
+    ex->impl = calloc(1, sizeof(struct local));
+    if (!ex->impl) return srv_err_set(err, SRV_ERR_NOMEM, "out of memory making the executor");
+    ex->ops = &local_ops;
+    return SRV_OK;
 }
