@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "srv_log.h"
+#include "srv_run.h"
 
 /* The engines (each in its own srv_exec_*.c). */
 enum srv_status srv_exec_local_new(struct srv_executor *ex, struct ae_err *err);
@@ -115,6 +116,17 @@ void srv_exec_job_finish(struct srv_app *app, struct srv_job *j, enum srv_job_st
 {
     struct ae_err e = {0};
     char q[600];
+    /* keep=final: the run directory is pruned before the final state is
+     * committed and published, so whoever sees the state sees the pruned
+     * directory. */
+    if (j->keep_final) {
+        char dir[4400];
+        srv_app_run_dir(app, j, dir, sizeof dir);
+        if (srv_run_prune(dir, &e) != AE_OK)
+            srv_log(SRV_LOG_WARN, j->id, "msg=\"keep=final: could not prune\" error=\"%s\"",
+                    srv_log_quote(q, sizeof q, e.msg));
+        e = (struct ae_err){0};
+    }
     if (srv_job_finish(j, app->store, app->feed, to, error, &e) != SRV_OK) {
         srv_log(SRV_LOG_ERROR, j->id,
                 "msg=\"could not record the final state\" state=%s error=\"%s\"",
@@ -130,6 +142,5 @@ void srv_exec_job_finish(struct srv_app *app, struct srv_job *j, enum srv_job_st
 
 enum srv_job_state srv_exec_stop_state(struct srv_job *j)
 {
-    (void)j; /* sweeps add stop_requested -> SRV_JOB_STOPPED here */
-    return SRV_JOB_CANCELLED;
+    return atomic_load(&j->stop_requested) ? SRV_JOB_STOPPED : SRV_JOB_CANCELLED;
 }

@@ -373,16 +373,8 @@ static void obs_epoch(void *ctx, struct srv_job *j, int32_t epoch)
 static void obs_final(void *ctx, struct srv_job *j)
 {
     struct srv_app *app = ctx;
-    struct ae_err e = {0};
-    char q[600];
 
-    if (j->keep_final) {
-        char dir[4400];
-        srv_app_run_dir(app, j, dir, sizeof dir);
-        if (srv_run_prune(dir, &e) != AE_OK)
-            srv_log(SRV_LOG_WARN, j->id, "msg=\"keep=final: could not prune\" error=\"%s\"",
-                    srv_log_quote(q, sizeof q, e.msg));
-    }
+    /* keep=final was pruned by the executor before the state was set. */
     if (j->sweep_id && app->sweeps) {
         struct sweep *sw;
         pthread_mutex_lock(&app->sweeps->lock);
