@@ -109,6 +109,38 @@ int main(void)
         for (size_t i = 0; i < sizeof not_lo / sizeof not_lo[0]; i++)
             CHECK_MSG(!srv_config_host_is_loopback(not_lo[i]), "%s is not loopback", not_lo[i]);
     }
+    /* Executors (issue 11): local by default; slurm with its flags; the
+     * --slurm-* flags need --executor slurm; unknown names are refused. */
+    {
+        char *argv[] = {"aelabd"};
+        CHECK_EQ_INT(parse(&c, &e, 1, argv), SRV_OK);
+        CHECK(strcmp(c.executor, "local") == 0);
+        CHECK(c.slurm_partition == NULL && c.slurm_aelab == NULL);
+        CHECK_EQ_INT(srv_config_check(&c, NULL, &e), SRV_OK);
+    }
+    {
+        char *argv[] = {"aelabd", "--executor", "slurm", "--slurm-partition", "gpu",
+                        "--slurm-account=lab", "--slurm-sbatch-args", "--qos=low --time=10",
+                        "--slurm-aelab", "/opt/aelab/bin/aelab"};
+        CHECK_EQ_INT(parse(&c, &e, 10, argv), SRV_OK);
+        CHECK(strcmp(c.executor, "slurm") == 0);
+        CHECK(strcmp(c.slurm_partition, "gpu") == 0 && strcmp(c.slurm_account, "lab") == 0);
+        CHECK(strcmp(c.slurm_sbatch_args, "--qos=low --time=10") == 0);
+        CHECK(strcmp(c.slurm_aelab, "/opt/aelab/bin/aelab") == 0);
+        CHECK_EQ_INT(srv_config_check(&c, NULL, &e), SRV_OK);
+    }
+    {
+        char *argv[] = {"aelabd", "--executor", "kubernetes"};
+        CHECK_EQ_INT(parse(&c, &e, 3, argv), SRV_OK);
+        CHECK_EQ_INT(srv_config_check(&c, NULL, &e), SRV_ERR_ARG);
+        CHECK(strstr(e.msg, "--executor kubernetes") && strstr(e.msg, "local or slurm"));
+    }
+    {
+        char *argv[] = {"aelabd", "--slurm-partition", "gpu"};
+        CHECK_EQ_INT(parse(&c, &e, 3, argv), SRV_OK);
+        CHECK_EQ_INT(srv_config_check(&c, NULL, &e), SRV_ERR_ARG);
+        CHECK(strstr(e.msg, "--slurm-partition needs --executor slurm") != NULL);
+    }
     /* Cross-flag checks: TLS comes in pairs; non-loopback needs TLS and a token. */
     {
         const char *missing = "x";

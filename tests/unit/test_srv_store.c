@@ -23,6 +23,7 @@ struct loaded {
     int n_jobs, n_metrics;
     int64_t ids[16];
     char states[16][16];
+    char placement[16][80]; /* "executor|slurm_job_id|node" ("-" for NULL) */
     double losses[16];
     int metric_epochs[16];
     bool nan_ok;
@@ -34,6 +35,8 @@ static int on_job(void *user, const struct srv_store_job *j)
     if (l->n_jobs < 16) {
         l->ids[l->n_jobs] = j->id;
         snprintf(l->states[l->n_jobs], 16, "%s", j->state);
+        snprintf(l->placement[l->n_jobs], 80, "%s|%s|%s", j->executor,
+                 j->slurm_job_id ? j->slurm_job_id : "-", j->node ? j->node : "-");
     }
     l->n_jobs++;
     return 0;
@@ -85,6 +88,9 @@ int main(void)
     CHECK(strstr(e.msg, "key-1") != NULL && strstr(e.msg, "different request body") != NULL);
 
     CHECK_EQ_INT(srv_store_job_update(s, id1, "running", 100.0, 0, NULL, &e), SRV_OK);
+    /* Where a job runs (executor, Slurm job id, node); "" stores NULL. */
+    CHECK_EQ_INT(srv_store_job_place(s, id1, "slurm", "4242", "", &e), SRV_OK);
+    CHECK_EQ_INT(srv_store_job_place(s, id1, "slurm", "4242", "node2", &e), SRV_OK);
     {
         struct srv_store_metric m = {.epoch = 1, .loss = 0.25, .val_loss = NAN,
                                      .train_seconds = 1.5};
@@ -116,6 +122,8 @@ int main(void)
         CHECK_EQ_INT(l.ids[0], id1);
         CHECK_EQ_STR(l.states[0], "running");
         CHECK_EQ_STR(l.states[1], "queued");
+        CHECK_EQ_STR(l.placement[0], "slurm|4242|node2");
+        CHECK_EQ_STR(l.placement[1], "local|-|-"); /* inserted without an executor */
         CHECK_EQ_INT(l.n_metrics, 2);
         CHECK_NEAR(l.losses[0], 0.2, 1e-12);
         CHECK_EQ_INT(l.metric_epochs[1], 2);
