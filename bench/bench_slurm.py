@@ -29,7 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "support"))
 import aelabd_harness as H  # noqa: E402
-from slurm_cluster import SlurmCluster  # noqa: E402
+from slurm_cluster import SCHED, SlurmCluster  # noqa: E402
 
 TINY = {"model": "simple", "epochs": 1, "train_size": 1000, "test_size": 200,
         "batch_size": 100, "threads": 1, "seed": 1}
@@ -268,7 +268,13 @@ def main():
     ap.add_argument("--throughput", type=int, default=40)
     ap.add_argument("--scale-jobs", type=int, default=4)
     ap.add_argument("--scale-rate", type=float, default=100)
-    ap.add_argument("--skip", default="", help="comma list of overhead,throughput,scale")
+    ap.add_argument("--sched-jobs", type=int, default=5,
+                    help="tiny jobs per scheduler setting in the sched phase")
+    ap.add_argument("--sched", default=";".join((
+        SCHED, "sched_interval=60,bf_interval=30", "sched_interval=60,bf_interval=30,batch_sched_delay=0",
+        "defer,sched_interval=60,bf_interval=30", "defer,sched_interval=5,bf_interval=5")),
+        help="SchedulerParameters values for the sched phase, ';' between them")
+    ap.add_argument("--skip", default="", help="comma list of overhead,throughput,scale,sched")
     a = ap.parse_args()
     H.AELABD = os.path.abspath(os.path.join(a.build, "server", "aelabd"))
     H.AELAB_CLI = os.path.abspath(os.path.join(a.build, "cli", "aelab"))
@@ -318,6 +324,16 @@ def main():
                 1e6 * fsync_latency(tempfile.gettempdir())))
             print("per epoch line (strace): " + ", ".join(
                 "%s %.2f" % (k, v / tr) for k, v in sorted(r["calls"].items())))
+    if "sched" not in skip:
+        print("\n## overhead under other SchedulerParameters (%d tiny jobs each; median [min-max])\n"
+              % a.sched_jobs)
+        print("| SchedulerParameters | POST -> first batch | POST -> succeeded |")
+        print("|---|---|---|")
+        for sp in a.sched.split(";"):
+            with SlurmCluster(scheduler_parameters=sp) as c:
+                f, _, tot, _ = overhead("slurm", c, a.sched_jobs)
+            print("| `%s` | %.3f [%.3f-%.3f] | %.3f |" % (sp, med(f), min(f), max(f), med(tot)))
+            sys.stdout.flush()
     return 0
 
 

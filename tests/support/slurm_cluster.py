@@ -23,6 +23,10 @@ import tempfile
 import time
 
 NODES = ("node1", "node2")
+# The scheduler's passes: every second (Slurm's defaults are sched_interval=60,
+# bf_interval=30; a submission or a job's end also starts a pass unless
+# "defer" is set).  bench/bench_slurm.py compares with other values.
+SCHED = "bf_interval=1,sched_interval=1,sched_min_interval=100000"
 
 # Short timeouts so node-failure tests take seconds: cred_expire (in
 # AuthInfo) is also how long a requeued job waits before it may start again
@@ -54,7 +58,7 @@ MpiDefault=none
 SwitchType=switch/none
 LaunchParameters=use_interactive_step
 SchedulerType=sched/backfill
-SchedulerParameters=bf_interval=1,sched_interval=1,sched_min_interval=100000
+SchedulerParameters={sched}
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=100
@@ -214,8 +218,9 @@ def _alive(pid):
 
 
 class SlurmCluster:
-    def __init__(self, start_timeout=30):
+    def __init__(self, start_timeout=30, scheduler_parameters=SCHED):
         self.start_timeout = start_timeout
+        self.sched = scheduler_parameters
         self.tmp = None
         self.procs = {}      # name -> Popen: "munged", "slurmctld", "node1", ...
         self.munged_pid = None
@@ -260,6 +265,7 @@ class SlurmCluster:
                 self.ports[n] = free_port()
             with open(self.conf, "w") as f:
                 f.write(CONF.format(cluster=self.cluster, tmp=self.tmp, sock=self.sock,
+                                    sched=self.sched,
                                     ctld_port=self.ports["ctld"],
                                     port_node1=self.ports["node1"],
                                     port_node2=self.ports["node2"]))
