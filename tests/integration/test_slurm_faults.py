@@ -39,6 +39,10 @@ LONG = {"model": "conv", "epochs": 6, "train_size": 24000, "test_size": 300,
 SHORT = {"model": "simple", "epochs": 2, "train_size": 3000, "test_size": 300,
          "batch_size": 100, "threads": 1, "seed": 5}
 FINAL = ("succeeded", "failed", "cancelled")
+# test_restart's jobs: j1 and j2 take a whole node each (2 CPUs), j3 waits
+# for one in Slurm, j4 and j5 wait in aelabd; j1 ends while aelabd is down.
+RESTART = [("j1", dict(LONG, threads=2, epochs=5)), ("j2", dict(LONG, threads=2, epochs=9)),
+           ("j3", dict(SHORT, threads=2)), ("j4", SHORT), ("j5", SHORT)]
 T0 = time.monotonic()
 
 
@@ -223,8 +227,7 @@ def test_restart(c, ref):
     Slurm and J4, J5 queued in aelabd (the controller down); J1 finishes
     while aelabd is down."""
     root = tmpdir("slurmre")
-    specs = [("j1", dict(LONG, threads=2, epochs=3)), ("j2", dict(LONG, threads=2, epochs=9)),
-             ("j3", dict(SHORT, threads=2)), ("j4", SHORT), ("j5", SHORT)]
+    specs = RESTART
     try:
         d = slurm_daemon(c, root).start()
         ids = {}
@@ -245,6 +248,7 @@ def test_restart(c, ref):
             check_eq((before[n].get("state"), before[n].get("slurm_job_id")), ("queued", None),
                      "%s waits in aelabd's queue" % n)
         sids = {n: before[n].get("slurm_job_id") for n in ("j1", "j2", "j3")}
+        check_eq(before["j1"].get("state"), "running", "j1 still running at the kill")
         d.kill9()
         t = time.monotonic()
         c.start_controller()
@@ -352,9 +356,7 @@ def main():
         print("SKIP: needs root, munge and Slurm (scripts/setup.sh)")
         return 77
     t = time.monotonic()
-    ref = references({"long": LONG, "short": SHORT, "j1": dict(LONG, threads=2, epochs=3),
-                      "j2": dict(LONG, threads=2, epochs=9), "j3": dict(SHORT, threads=2),
-                      "j4": SHORT, "j5": SHORT})
+    ref = references(dict([("long", LONG), ("short", SHORT)] + RESTART))
     note("local references", time.monotonic() - t)
     only = sys.argv[1:]
     with SlurmCluster() as c:
