@@ -23,6 +23,7 @@
 #include "srv_jobspec.h"
 #include "srv_log.h"
 #include "srv_executor.h"
+#include "srv_sweeps.h"
 
 #define LIST_MAX 500
 #define IDEM_KEY_MAX 200
@@ -216,6 +217,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
             .state = "queued",
             .created_at = srv_now_unix(),
             .executor = srv_executor_name(app->executor),
+            .keep_final = js.keep_final,
         };
         enum srv_status st;
         pthread_mutex_lock(&app->submit_lock);
@@ -240,6 +242,10 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
         j = srv_job_new(id, js.name, js.model, js.dataset, &js.cfg, SRV_JOB_QUEUED,
                         rec.created_at);
         if (j) srv_job_set_placement(j, NULL, NULL, rec.executor, NULL, NULL, NULL);
+        if (j) {
+            srv_job_set_keep(j, js.keep_final);
+            srv_sweeps_observe(app, j);
+        }
     }
     if (!j || srv_registry_add(app->registry, j, &e) != SRV_OK) {
         srv_problem(r, 500, "internal-error",
@@ -326,7 +332,8 @@ void srv_api_jobs_list(struct srv_app *app, const struct srv_request *req, struc
     const char *model = srv_uri_param(&req->uri, "model");
     const char *limit_s = srv_uri_param(&req->uri, "limit");
     const char *before_s = srv_uri_param(&req->uri, "before");
-    long long limit = 50, before = 0;
+    const char *sweep_s = srv_uri_param(&req->uri, "sweep");
+    long long limit = 50, before = 0, sweep = 0;
     size_t n, total = 0;
     struct ae_err e;
     enum ae_model_kind kind;
@@ -336,8 +343,8 @@ void srv_api_jobs_list(struct srv_app *app, const struct srv_request *req, struc
         if (!parse_states(state, &f.state_mask, bad, sizeof bad)) {
             char d[200];
             snprintf(d, sizeof d,
-                     "unknown state '%s' in ?state=; use queued, running, succeeded, failed or "
-                     "cancelled (comma-separated for several)",
+                     "unknown state '%s' in ?state=; use queued, running, succeeded, failed, "
+                     "cancelled or stopped (comma-separated for several)",
                      bad);
             srv_problem(r, 400, "invalid-parameter", d, json_pack("{s:s}", "field", "state"));
             return;
@@ -364,7 +371,13 @@ void srv_api_jobs_list(struct srv_app *app, const struct srv_request *req, struc
         srv_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field", "before"));
         return;
     }
+    if (sweep_s &&
+        srv_parse_int(sweep_s, 1, ((long long)1 << 53) - 1, "sweep", &sweep, &e) != SRV_OK) {
+        srv_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field", "sweep"));
+        return;
+    }
     f.before = before;
+    f.sweep = sweep;
     n = srv_registry_list(app->registry, &f, jobs, (size_t)limit + 1, &total);
 
     /* {"jobs":[<job>,...],"total":N,"next":...}: each job's text comes from
@@ -399,6 +412,9 @@ void srv_api_jobs_list(struct srv_app *app, const struct srv_request *req, struc
                         }
                 }
                 if (f.model) w += snprintf(tail + w, sizeof tail - (size_t)w, "&model=%s", f.model);
+                if (f.sweep)
+                    w += snprintf(tail + w, sizeof tail - (size_t)w, "&sweep=%lld",
+                                  (long long)f.sweep);
                 w += snprintf(tail + w, sizeof tail - (size_t)w, "\"}");
             } else {
                 w += snprintf(tail + w, sizeof tail - (size_t)w, "null}");

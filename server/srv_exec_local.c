@@ -61,19 +61,8 @@ static enum ae_status hook_epoch(void *user, const struct ae_epoch_stats *s, str
 {
     struct run_ctx *c = user;
     struct ae_err e = {0};
-    struct srv_store_metric m = {
-        .epoch = s->epoch,
-        .loss = s->loss,
-        .val_loss = s->val_loss,
-        .train_seconds = s->train_seconds,
-        .val_seconds = s->val_seconds,
-        .reconstruction_loss = s->reconstruction_loss,
-        .kl_loss = s->kl_loss,
-        .val_reconstruction_loss = s->val_reconstruction_loss,
-        .val_kl_loss = s->val_kl_loss,
-    };
     c->last_samples = 0;
-    if (srv_exec_job_epoch(c->app, c->job, &m, &e) != SRV_OK)
+    if (srv_exec_job_epoch(c->app, c->job, s, &e) != SRV_OK)
         return ae_err_set(err, AE_ERR_IO, "%s", e.msg);
     return AE_OK;
 }

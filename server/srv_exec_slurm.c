@@ -267,17 +267,11 @@ static void on_line(void *user, json_t *o)
         };
         if (srv_job_get_state(j) == SRV_JOB_RUNNING) srv_exec_job_batch(app, j, &p, &sj->last_samples);
     } else if (!strcmp(ev, "epoch")) {
-        struct srv_store_metric m = {
-            .epoch = (int32_t)num(o, "epoch"),
-            .loss = num(o, "loss"),
-            .val_loss = num(o, "val_loss"),
-            .train_seconds = num(o, "train_seconds"),
-            .val_seconds = num(o, "val_seconds"),
-            .reconstruction_loss = num(o, "reconstruction_loss"),
-            .kl_loss = num(o, "kl_loss"),
-            .val_reconstruction_loss = num(o, "val_reconstruction_loss"),
-            .val_kl_loss = num(o, "val_kl_loss"),
-        };
+        struct ae_epoch_stats m = {.epoch = (int32_t)num(o, "epoch")};
+        size_t n;
+        const struct ae_metric *t = ae_metrics(&n);
+        /* Every figure by its canonical name (CONTRACTS.md A). */
+        for (size_t i = 0; i < n; i++) ae_metric_set(&m, i, num(o, t[i].name));
         sj->last_samples = 0;
         if (m.epoch < 1) return;
         if (srv_exec_job_epoch(app, j, &m, &e) != SRV_OK)
@@ -643,6 +637,49 @@ static void collect(void *user, struct srv_job *j)
     c->jobs[c->n++] = srv_job_ref(j);
 }
 
+/* Slurm jobs of ours that aelabd already considers ended (cancelled while
+ * pending, then a crash before the scancel): scancel them, so nothing runs
+ * for a job that is over.  A Slurm job counts as ours only when its id is
+ * the one stored for the aelab job of its name. */
+static void reap_orphans(struct slurm *s)
+{
+    struct srv_cmd *cmd = malloc(sizeof *cmd);
+    char user[32];
+    char *argv[] = {"squeue", "-h", "-u", user, "-o", "%i|%j", NULL};
+    snprintf(user, sizeof user, "%ld", (long)getuid());
+    if (!cmd) return;
+    srv_cmd_run(argv, CMD_TIMEOUT, cmd);
+    for (char *line = cmd->status == 0 ? cmd->out : NULL; line && *line;) {
+        char *end = strchr(line, '\n');
+        char id[32] = "";
+        long long aid = 0;
+        if (end) *end = '\0';
+        if (sscanf(line, "%31[^|]|aelab-%lld", id, &aid) == 2 && aid > 0) {
+            struct srv_job *j = srv_registry_get(s->app->registry, aid);
+            bool over = false;
+            if (j) {
+                pthread_mutex_lock(&j->lock);
+                over = srv_job_state_final(j->state) && !strcmp(j->slurm_job_id, id);
+                pthread_mutex_unlock(&j->lock);
+            }
+            if (over) {
+                struct sjob tmp = {.job = j};
+                snprintf(tmp.slurm_id, sizeof tmp.slurm_id, "%s", id);
+                srv_log(SRV_LOG_INFO, j->id,
+                        "msg=\"the job ended but its Slurm job is still there; scancel\" "
+                        "slurm_job_id=%s",
+                        id);
+                struct srv_cmd *c2 = malloc(sizeof *c2);
+                if (c2) do_scancel(s, &tmp, c2);
+                free(c2);
+            }
+            srv_job_unref(j);
+        }
+        line = end ? end + 1 : NULL;
+    }
+    free(cmd);
+}
+
 static enum srv_status slurm_start(struct srv_executor *ex, struct ae_err *err)
 {
     struct slurm *s = ex->impl;
@@ -680,6 +717,7 @@ static enum srv_status slurm_start(struct srv_executor *ex, struct ae_err *err)
         srv_job_unref(rc.jobs[i]);
     }
     free(rc.jobs);
+    if (atomic_load(&s->controller) == 1) reap_orphans(s);
 
     if (pthread_create(&s->monitor_thr, NULL, monitor_main, s) != 0)
         return srv_err_set(err, SRV_ERR_INTERNAL, "could not start the Slurm monitor thread");

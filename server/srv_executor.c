@@ -83,16 +83,19 @@ enum srv_status srv_exec_job_started(struct srv_app *app, struct srv_job *j, int
 }
 
 enum srv_status srv_exec_job_epoch(struct srv_app *app, struct srv_job *j,
-                                   const struct srv_store_metric *m0, struct ae_err *err)
+                                   const struct ae_epoch_stats *m0, struct ae_err *err)
 {
-    struct srv_store_metric m = *m0;
+    struct ae_epoch_stats m = *m0;
     struct ae_err e = {0};
-    if (j->cfg.model != AE_MODEL_VAE)
-        m.reconstruction_loss = m.kl_loss = m.val_reconstruction_loss = m.val_kl_loss = NAN;
+    size_t n;
+    const struct ae_metric *t = ae_metrics(&n);
+    for (size_t i = 0; i < n; i++)
+        if (!ae_metric_applies(&t[i], j->cfg.model)) ae_metric_set(&m, i, NAN);
     if (srv_job_epoch(j, app->store, app->feed, &m, &e) != SRV_OK)
         return srv_err_set(err, SRV_ERR_IO, "recording epoch %d: %s", m.epoch, e.msg);
     atomic_fetch_add(&app->metrics.epochs_total, 1);
-    srv_log(SRV_LOG_INFO, j->id, "msg=\"epoch\" epoch=%d/%d loss=%.6f val_loss=%.6f seconds=%.2f",
+    srv_log(SRV_LOG_INFO, j->id,
+            "msg=\"epoch\" epoch=%d/%d loss=%.6f val_loss=%.6f train_seconds=%.2f",
             m.epoch, j->cfg.epochs, m.loss, m.val_loss, m.train_seconds);
     return SRV_OK;
 }

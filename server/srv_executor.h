@@ -76,10 +76,10 @@ bool srv_executor_owns(const struct srv_executor *ex, struct srv_job *j);
 enum srv_status srv_exec_job_started(struct srv_app *app, struct srv_job *j, int32_t start_epoch,
                                      const char *node, struct ae_err *err);
 /* One epoch finished: upsert its row (idempotent, so a replayed progress
- * file is harmless), count it, log it.  Non-vae jobs get NaN for the vae
- * terms. */
+ * file is harmless), count it, log it.  A figure the model does not
+ * report (ae_metric_applies) is stored as NULL. */
 enum srv_status srv_exec_job_epoch(struct srv_app *app, struct srv_job *j,
-                                   const struct srv_store_metric *m, struct ae_err *err);
+                                   const struct ae_epoch_stats *m, struct ae_err *err);
 /* A batch report (memory only; counts training samples for /metrics).
  * last_samples is the engine's per-job memory of the previous report. */
 void srv_exec_job_batch(struct srv_app *app, struct srv_job *j, const struct ae_progress *p,

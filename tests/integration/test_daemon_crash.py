@@ -89,9 +89,9 @@ def event_check(run_dir, n_files, epochs):
     check_eq(shown, sorted(set(shown)), "no step twice, in order")
 
 
-# The schema version this aelabd writes, and the columns the executor step
-# (contract C's v4; numbered 3 until the metric renames' step lands) added.
-SCHEMA_VERSION = 3
+# The schema version this aelabd writes, and the columns the executors' step
+# (3 -> 4) added.
+SCHEMA_VERSION = 4
 EXECUTOR_COLUMNS = ("executor", "slurm_job_id", "node")
 
 
@@ -203,14 +203,14 @@ def main():
         db_exec(d.db, "PRAGMA user_version = %d" % SCHEMA_VERSION)
         d.start()
 
-        # --- version 2 (before executors) is upgraded in place ----------------
+        # --- version 3 (before executors) is upgraded in place ----------------
         d.stop()
         for col in EXECUTOR_COLUMNS:
             db_exec(d.db, "ALTER TABLE jobs DROP COLUMN %s" % col)
-        db_exec(d.db, "PRAGMA user_version = 2")
+        db_exec(d.db, "PRAGMA user_version = 3")
         d.start()
         check_eq(db_scalar(d.db, "PRAGMA user_version"), SCHEMA_VERSION,
-                 "version 2 upgraded to the current version")
+                 "version 3 upgraded to the current version")
         old = d.get("/api/jobs/%d" % jid).json()
         check_eq((old["executor"], old["slurm_job_id"], old["node"]), ("local", None, None),
                  "an old job reads as a local one")

@@ -4,8 +4,10 @@
 jobs spread over node1 and node2 and end with exactly the losses of the
 same specs on the local executor, with the same TensorBoard records; epochs
 reach the SSE stream live while the Slurm job runs; cancel of a pending and
-of a running Slurm job; an unknown partition and a missing sbatch are clear
-errors, never a hang.  Skips (77) when not root or Slurm is not installed.
+of a running Slurm job; a sweep's stopped trial is scancelled and ends
+"stopped"; kill -9 of aelabd (re-attach, nothing resubmitted or lost); the
+controller stopped (jobs wait, health says so); an unknown partition and a
+missing sbatch are clear errors, never a hang.  Skips (77) when not root or Slurm is not installed.
 
 Helpers for more Slurm tests (requeue, node failure, kill -9 of aelabd,
 controller down) are at the top: slurm_daemon(), local_daemon(),
@@ -237,6 +239,100 @@ def test_cancel(c, d):
     check_eq(d.wait_state(b, FINAL, timeout=30)["state"], "cancelled", "second cancelled")
 
 
+def test_restart(c, d):
+    """kill -9 of aelabd while Slurm jobs run and one is pending, right after
+    a cancel of a running one (202) and of the pending one (200): the jobs
+    go on in Slurm; after the restart aelabd re-attaches by their Slurm ids
+    (nothing is resubmitted), records every epoch, also those that finished
+    while it was down, and the cancels stand: the running one ends
+    cancelled, the pending one is scancelled."""
+    spec = dict(LONG, epochs=6, train_size=2000)
+    a = d.submit(dict(LONG, epochs=400))["id"]  # to cancel while running
+    b = d.submit(spec)["id"]                      # runs through the restart
+    p = d.submit(dict(LONG, epochs=400))["id"]  # pending behind them
+    check(wait_for(lambda: job(d, b)["epoch"] >= 1 and job(d, a)["state"] == "running" and
+                   job(d, p)["slurm_job_id"], 60), "a and b running, p handed to Slurm")
+    before = {x: job(d, x) for x in (a, b, p)}
+    check_eq(d.post("/api/jobs/%d/cancel" % a).status, 202, "cancel running a")
+    check_eq(d.post("/api/jobs/%d/cancel" % p).status, 200, "cancel pending p")
+    d.kill9()
+    time.sleep(3)  # epochs go on without aelabd
+    d.start()
+    for x in (a, b, p):
+        check_eq(job(d, x)["slurm_job_id"], before[x]["slurm_job_id"],
+                 "job %d keeps its Slurm id" % x)
+    check("re-attached to its Slurm job" in d.log_text(), "the restart logs the re-attach")
+    ja = d.wait_state(a, FINAL, timeout=60)
+    check_eq(ja["state"], "cancelled", "a's cancel survived the kill: %r" % ja.get("error"))
+    check(os.path.exists(os.path.join(ja["run_dir"], "checkpoint.aeck")), "a's checkpoint kept")
+    check_eq(job(d, p)["state"], "cancelled", "p stays cancelled")
+    check(wait_slurm_state(c, before[p]["slurm_job_id"], ("CANCELLED", None), 20),
+          "p's Slurm job is scancelled: %r" % c.squeue_state(before[p]["slurm_job_id"]))
+    jb = d.wait_state(b, FINAL, timeout=120)
+    check_eq(jb["state"], "succeeded", "b after the restart: %r" % jb["error"])
+    check_eq([m["epoch"] for m in jb["metrics"]], list(range(1, 7)), "b: every epoch recorded")
+    m = d.get("/metrics").body.decode()
+    check("aelab_slurm_submitted_total 0" in m, "nothing was submitted again after the restart")
+    ref = d.wait_state(d.submit(spec)["id"], FINAL, timeout=120)
+    check_eq(job_losses(jb), job_losses(ref),
+             "b's losses = an uninterrupted run's, epoch by epoch")
+
+
+def test_controller_down(c, d):
+    """With slurmctld stopped a new job waits in aelabd's queue and
+    /api/health says the controller is unreachable; once it is back the job
+    is handed over and finishes."""
+    c.stop_controller()
+    try:
+        jid = d.submit(dict(SPEC, model="simple"))["id"]
+        h = wait_for(lambda: d.get("/api/health").json()["slurm"] == "unreachable" and
+                     d.get("/api/health").json(), 40, 0.5)
+        check(h and h["slurm"] == "unreachable", "health says unreachable: %r" % h)
+        j = job(d, jid)
+        check_eq((j["state"], j["slurm_job_id"]), ("queued", None), "the job waits, not lost")
+        check(h and h["slurm_last_error"], "health gives Slurm's message")
+    finally:
+        c.start_controller()
+    j = d.wait_state(jid, FINAL, timeout=120)
+    check_eq(j["state"], "succeeded", "handed over once the controller is back: %r" % j["error"])
+    check_eq(d.get("/api/health").json()["slurm"], "up", "health says up again")
+
+
+def test_sweep(c, d):
+    """A sweep's trials run through the Slurm executor like any job; a trial
+    its rule stops is scancelled and ends "stopped" (not cancelled) with
+    fewer epochs than asked.  The stop reaches a remote job a moment after
+    the decision, so it may train a few epochs past its rung."""
+    body = {"name": "on-slurm",
+            "job": {"model": "simple", "epochs": 80, "train_size": 2000, "test_size": 100,
+                    "threads": 2, "batch_size": 32},
+            "parameters": {"learning_rate": {"values": [0.01, 0.00001, 0.000003, 0.000001]}},
+            "method": "grid", "max_concurrent": 2,
+            "early_stopping": {"type": "asha", "min_epochs": 1, "max_epochs": 80,
+                               "reduction_factor": 3}}
+    r = d.post("/api/sweeps", body)
+    check_eq(r.status, 201, "sweep created: %r" % r)
+    sid = r.json()["id"]
+    sw = wait_for(lambda: d.get("/api/sweeps/%d" % sid).json()["state"] != "running" and
+                  d.get("/api/sweeps/%d" % sid).json(), 300, 0.5)
+    check(sw and sw["state"] == "succeeded", "sweep finished: %r" % (sw and sw["state"]))
+    trials = sw["trials"] if sw else []
+    stopped = [t for t in trials if t["state"] == "stopped"]
+    check(stopped, "a trial was stopped: %r" % [(t["state"], t["epochs"]) for t in trials])
+    for t in trials:
+        j = job(d, t["job"])
+        check_eq(j["executor"], "slurm", "trial %d ran through Slurm" % t["trial"])
+        check(j["slurm_job_id"] and j["node"] in NODES, "trial %d placed: %r" % (t["trial"], j))
+        if t["state"] == "stopped":
+            check_eq(j["state"], "stopped", "the stopped trial's job is stopped")
+            check(j["stop_requested"] and not j["cancel_requested"], "stop, not cancel")
+            check(j["epoch"] < 80, "stopped early: %d epochs" % j["epoch"])
+            check(wait_slurm_state(c, j["slurm_job_id"], ("CANCELLED", "COMPLETED", None), 15),
+                  "its Slurm job is gone")
+        else:
+            check_eq((j["state"], j["epoch"]), ("succeeded", 80), "a promoted trial finishes")
+
+
 def test_refusals(c):
     """Unknown partition: aelabd refuses to start naming it; a job whose
     sbatch options name one fails with Slurm's message; no sbatch on the
@@ -282,17 +378,25 @@ def main():
     if os.geteuid() != 0 or not shutil.which("slurmctld") or not shutil.which("munged"):
         print("SKIP: needs root, munge and Slurm (scripts/setup.sh)")
         return 77
+    only = set(sys.argv[1:])  # test names to run (default: all)
+
+    def want(f):
+        return not only or f.__name__ in only
+
     with SlurmCluster() as c:
-        test_refusals(c)
-        test_models(c)
-        root = tmpdir("slurm-jobs")
-        try:
-            d = slurm_daemon(c, root)
-            test_live_sse(c, d)
-            test_cancel(c, d)
-            d.stop()
-        finally:
-            cleanup(root)
+        for f in (test_refusals, test_models):
+            if want(f):
+                f(c)
+        for f in (test_live_sse, test_cancel, test_sweep, test_restart, test_controller_down):
+            if not want(f):
+                continue
+            root = tmpdir("slurm-jobs")
+            try:
+                d = slurm_daemon(c, root)
+                f(c, d)
+                d.stop()
+            finally:
+                cleanup(root)
     return summary("test_slurm")
 
 

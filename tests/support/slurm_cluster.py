@@ -84,24 +84,15 @@ class ClusterError(RuntimeError):
     pass
 
 
-def _ephemeral_range():
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            lo, hi = (int(x) for x in f.read().split())
-            return lo, hi
-    except (OSError, ValueError):
-        return 32768, 60999
-
-
-def free_port():
-    """A free TCP port on 127.0.0.1 below the ephemeral range (where the
-    kernel's port 0 picks, and where every outgoing connection of the host
-    takes its local port, so a port found there is often gone before the
-    daemon binds it)."""
-    lo, _ = _ephemeral_range()
-    rnd = random.SystemRandom()
+def free_port(taken=()):
+    """A port free now, below the kernel's ephemeral range: a port bind(0)
+    hands out is in that range, where any outgoing connection (squeue, sbatch,
+    another test's client) may take it before slurmctld binds it."""
+    rng = random.SystemRandom()
     for _ in range(200):
-        port = rnd.randrange(10000, max(lo, 10001))
+        port = rng.randrange(20000, 32000)
+        if port in taken:
+            continue
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             s.bind(("127.0.0.1", port))
@@ -110,12 +101,7 @@ def free_port():
             continue
         finally:
             s.close()
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+    raise ClusterError("no free port in 20000-32000")
 
 
 def _tail(path, lines=25):
@@ -247,8 +233,10 @@ class SlurmCluster:
         self.cluster = "t%s" % os.urandom(5).hex()
         self.sock = os.path.join(self.tmp, "munge", "munge.sock")
         self._start_munged()
-        self.env = dict(os.environ)
+        os.makedirs(os.path.join(self.tmp, "state"))
         self.conf = os.path.join(self.tmp, "slurm.conf")
+        self._write_conf()
+        self.env = dict(os.environ)
         self.env["SLURM_CONF"] = self.conf
         # Marks every process of this cluster (daemons, slurmstepd, jobs) so
         # close() can find them by pid without touching another run's.
@@ -256,36 +244,31 @@ class SlurmCluster:
         for k in list(self.env):
             if k.startswith(("SLURM_", "SBATCH_", "SQUEUE_", "SINFO_")) and k != "SLURM_CONF":
                 del self.env[k]
-        os.makedirs(os.path.join(self.tmp, "state"))
-        # A port free when chosen can be taken before the daemon binds it
-        # (the host's other loopback traffic): then again with new ports.
+        # A port can still be taken between the check and the bind (other
+        # tests run beside this one): then new ports, up to three times.
         for attempt in range(3):
-            self.ports = {"ctld": free_port()}
-            for n in NODES:
-                self.ports[n] = free_port()
-            with open(self.conf, "w") as f:
-                f.write(CONF.format(cluster=self.cluster, tmp=self.tmp, sock=self.sock,
-                                    sched=self.sched,
-                                    ctld_port=self.ports["ctld"],
-                                    port_node1=self.ports["node1"],
-                                    port_node2=self.ports["node2"]))
             try:
                 self.start_controller()
-                for n in NODES:
-                    self.restart_slurmd(n, wait=False)
-                self.wait_nodes({n: "idle" for n in NODES}, self.start_timeout)
-                return
+                break
             except ClusterError as e:
-                if attempt == 2 or "Address already in use" not in str(e):
+                if "Address already in use" not in str(e) or attempt == 2:
                     raise
-                for name in ["slurmctld"] + list(NODES):
-                    self._stop(name, timeout=5)
-                for name in ["slurmctld"] + ["slurmd-%s" % n for n in NODES] + list(NODES):
-                    for ext in (".log", ".out"):
-                        try:
-                            os.unlink(os.path.join(self.tmp, name + ext))
-                        except OSError:
-                            pass
+                self._write_conf()
+        for n in NODES:
+            self.restart_slurmd(n, wait=False)
+        self.wait_nodes({n: "idle" for n in NODES}, self.start_timeout)
+
+    def _write_conf(self):
+        self.ports = {}
+        self.ports["ctld"] = free_port()
+        for n in NODES:
+            self.ports[n] = free_port(self.ports.values())
+        with open(self.conf, "w") as f:
+            f.write(CONF.format(cluster=self.cluster, tmp=self.tmp, sock=self.sock,
+                                sched=self.sched,
+                                ctld_port=self.ports["ctld"],
+                                port_node1=self.ports["node1"],
+                                port_node2=self.ports["node2"]))
 
     def _start_munged(self):
         mdir = os.path.dirname(self.sock)

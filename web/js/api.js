@@ -79,6 +79,7 @@ function query(params) {
 }
 
 const jobPath = id => `api/jobs/${encodeURIComponent(id)}`;
+const sweepPath = id => `api/sweeps/${encodeURIComponent(id)}`;
 
 export const api = {
     health: () => json('GET', 'api/health'),
@@ -98,11 +99,22 @@ export const api = {
         const p = res.headers.get('X-Params');
         return { text: await res.text(), params: p === null ? null : Number(p) };
     },
+    /** {state} -> SweepList */
+    sweeps: (params) => json('GET', `api/sweeps${query(params)}`),
+    sweep: (id) => json('GET', sweepPath(id)),
+    /** -> [{trial, job, epoch, loss, val_loss, ...}], one row per trial and epoch */
+    sweepMetrics: (id) => json('GET', `${sweepPath(id)}/metrics`),
+    // POST api/sweeps takes no Idempotency-Key (not in openapi.json).
+    createSweep: (spec) => json('POST', 'api/sweeps', { body: spec }),
+    cancelSweep: (id) => json('POST', `${sweepPath(id)}/cancel`),
+    removeSweep: (id, purge) => request('DELETE', `${sweepPath(id)}${purge ? '?purge=true' : ''}`),
 };
 
 export const urls = {
     events: () => 'api/events',
     jobEvents: (id) => `${jobPath(id)}/events`,
+    sweepEvents: (id) => `${sweepPath(id)}/events`,
+    sweepMetrics: (id, format) => `${sweepPath(id)}/metrics${query({ format })}`,
     reconstructions: (id, { n, epoch } = {}) => `${jobPath(id)}/reconstructions.png${query({ n, epoch })}`,
     latent: (id, { epoch } = {}) => `${jobPath(id)}/latent.png${query({ epoch })}`,
     manifold: (id, { epoch } = {}) => `${jobPath(id)}/manifold.png${query({ epoch })}`,

@@ -1,7 +1,8 @@
 /*
  * app.js - start-up and hash routing of the dashboard.
  *
- * Owns: the routes (#/jobs, #/jobs/7, #/compare?ids=1,2,3), mounting and
+ * Owns: the routes (#/jobs, #/jobs/7, #/compare?ids=1,2,3, #/sweeps,
+ * #/sweeps/3), mounting and
  * unmounting pages, the header (active link, live/polling indicator,
  * TensorBoard link, API token bar), and the shared look-ups every page may
  * need (api/health and api/models, fetched once).  Does not own: what any
@@ -18,6 +19,8 @@ import { h, replace } from './dom.js';
 import * as jobsPage from './jobs_page.js';
 import * as jobPage from './job_page.js';
 import * as comparePage from './compare_page.js';
+import * as sweepsPage from './sweeps_page.js';
+import * as sweepPage from './sweep_page.js';
 
 const main = document.getElementById('main');
 
@@ -66,6 +69,10 @@ export function parseRoute(hash) {
         return { page: 'jobs', query };
     if (parts[0] === 'jobs' && parts.length === 2 && /^[1-9][0-9]{0,15}$/.test(parts[1]))
         return { page: 'job', id: Number(parts[1]), query };
+    if (parts[0] === 'sweeps' && parts.length === 1)
+        return { page: 'sweeps', query };
+    if (parts[0] === 'sweeps' && parts.length === 2 && /^[1-9][0-9]{0,15}$/.test(parts[1]))
+        return { page: 'sweep', id: Number(parts[1]), query };
     if (parts[0] === 'compare' && parts.length === 1)
         return { page: 'compare', query };
     return { page: 'missing', query };
@@ -79,12 +86,15 @@ function route() {
     if (unmount) { try { unmount(); } catch (e) { console.error(e); } unmount = null; }
     replace(main);
     for (const a of document.querySelectorAll('[data-nav]')) {
-        const on = a.dataset.nav === (r.page === 'job' ? 'jobs' : r.page);
+        const section = { job: 'jobs', sweep: 'sweeps' }[r.page] || r.page;
+        const on = a.dataset.nav === section;
         if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
     }
     if (r.page === 'jobs') unmount = jobsPage.mount(main, r, ctx);
     else if (r.page === 'job') unmount = jobPage.mount(main, r, ctx);
     else if (r.page === 'compare') unmount = comparePage.mount(main, r, ctx);
+    else if (r.page === 'sweeps') unmount = sweepsPage.mount(main, r, ctx);
+    else if (r.page === 'sweep') unmount = sweepPage.mount(main, r, ctx);
     else {
         document.title = 'Not found - aelab';
         main.appendChild(h('section', { class: 'panel' }, h('h1', {}, 'No such page'),
@@ -105,6 +115,8 @@ function showStatus(s) {
         reconnecting: 'reconnecting',
         polling: 'stream down: refreshing every 15 s',
         done: 'job finished',
+        'sweep-done': 'sweep finished',
+        'sweep-polling': 'refreshing every 2 s',
     }[s] || s;
     el.querySelector('.conn-text').textContent = text;
 }

@@ -45,10 +45,11 @@ export function setting(x) {
     return String(Number(x.toPrecision(6)));
 }
 
-export const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
-export const STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+// "stopped": a sweep's early stopping ended the trial (not a cancel).
+export const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'stopped']);
+export const STATES = ['queued', 'running', 'succeeded', 'stopped', 'failed', 'cancelled'];
 
-const RANK = { queued: 0, running: 1, succeeded: 2, failed: 2, cancelled: 2 };
+const RANK = { queued: 0, running: 1, succeeded: 2, failed: 2, cancelled: 2, stopped: 2 };
 
 /** True when incoming is older news than old: a job never goes back from
  *  finished to running or from running to queued, and never loses epochs.

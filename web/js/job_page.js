@@ -127,6 +127,7 @@ export function mount(main, route, ctx) {
         progressBar.value = typeof job.progress === 'number' ? job.progress : 0;
         const running = job.state === 'running';
         replace(facts,
+            job.sweep != null ? fact('sweep', h('a', { href: `#/sweeps/${job.sweep}`, id: 'job-sweep' }, `sweep ${job.sweep}`)) : null,
             fact('model', job.model),
             fact('data set', job.dataset),
             fact('epoch', `${job.epoch ?? 0} of ${job.epochs ?? '?'}`),
@@ -139,6 +140,10 @@ export function mount(main, route, ctx) {
             fact('duration', h('span', { id: 'job-duration' }, fmt.duration(fmt.jobDuration(job)))),
             running ? fact('ETA', fmt.duration(job.eta_seconds)) : null,
             job.state === 'queued' && job.queue_position ? fact('queue position', String(job.queue_position)) : null,
+            // Where it runs: shown for Slurm jobs (a local job runs inside aelabd).
+            job.executor === 'slurm' ? fact('executor', 'slurm') : null,
+            job.executor === 'slurm' ? fact('Slurm job', job.slurm_job_id ? h('code', { id: 'job-slurm-id' }, job.slurm_job_id) : 'not submitted yet') : null,
+            job.executor === 'slurm' ? fact('node', job.node ? h('code', { id: 'job-node' }, job.node) : fmt.NONE) : null,
             fact('created', fmt.time(job.created_at)),
             job.started_at ? fact('started', fmt.time(job.started_at)) : null,
             job.finished_at ? fact('finished', fmt.time(job.finished_at)) : null,
@@ -265,7 +270,11 @@ export function mount(main, route, ctx) {
             setText(sliderOut, '');
             return;
         }
-        slider.disabled = latest < 2;
+        // A job with keep "final" (a sweep's trial) has only its last
+        // epoch's weights once it has ended: no slider then.
+        const onlyLast = job && job.keep === 'final' && fmt.FINISHED.has(job.state);
+        if (onlyLast) following = true;
+        slider.disabled = latest < 2 || onlyLast;
         slider.max = String(latest);
         if (following || Number(slider.value) > latest) slider.value = String(latest);
         const k = Number(slider.value);
