@@ -199,6 +199,53 @@ def test_node_failure(c):
     note("slurmd restart -> node idle again", time.monotonic() - t)
 
 
+def test_fail_node(c):
+    """fail_node (a machine that died): slurmd, the job's slurmstepd and the
+    job script all gone at once, so the first run stops beating while the
+    job is requeued and runs on the other node; the other node's steps are
+    untouched."""
+    beat = os.path.join(c.tmp, "failnode.beat")
+    runs = os.path.join(c.tmp, "failnode.runs")
+    script = ('#!/bin/sh\necho "$SLURMD_NODENAME ${SLURM_RESTART_COUNT:-0}" >> %s\n'
+              'while true; do echo "$SLURMD_NODENAME ${SLURM_RESTART_COUNT:-0}" >> %s; '
+              'sleep 0.2; done\n' % (runs, beat))
+    jid, r = c.sbatch(script, "--requeue")
+    check(jid, "sbatch: %r" % (r,))
+    check(wait_for(lambda: len(lines(runs)) == 1, 15), "first run started")
+    first = (lines(runs) or ["?"])[0].split()[0]
+    if first not in NODES:
+        check(False, "first run on a node (%r)" % first)
+        return
+    other = NODES[1 - NODES.index(first)]
+    # A bystander on the other node must survive the failure.
+    side = os.path.join(c.tmp, "failnode.side")
+    sid, r = c.sbatch("#!/bin/sh\nwhile true; do date +%%s.%%N >> %s; sleep 0.2; done\n" % side,
+                      "--no-requeue", "-w", other, "--mem=100")
+    check(sid, "sbatch bystander: %r" % (r,))
+    check(wait_for(lambda: lines(side), 15), "bystander runs on %s" % other)
+    steps = c.step_pids(first)
+    check(len(steps) >= 1, "slurmstepd of %s found (%r)" % (first, steps))
+    check(not set(steps) & set(c.step_pids(other)), "no slurmstepd counted on both nodes")
+    t = time.monotonic()
+    killed = c.fail_node(first)
+    note("fail_node -> every process of the node gone", time.monotonic() - t)
+    check(len(killed) >= 3, "slurmd, slurmstepd and the script killed (%r)" % killed)
+    check_eq(c.step_pids(first), [], "no slurmstepd of %s left" % first)
+    n0 = len(lines(beat))
+    time.sleep(1.0)
+    stale = [ln for ln in lines(beat)[n0:] if ln == "%s 0" % first]
+    check_eq(stale, [], "the first run stopped beating when its node died")
+    ok = wait_for(lambda: len(lines(runs)) >= 2, 60, 0.2)
+    note("fail_node -> job re-run started", time.monotonic() - t)
+    check(ok, "job requeued and ran again (runs: %r)" % lines(runs))
+    if ok:
+        check_eq(lines(runs)[1], "%s 1" % other, "second run on the other node, restart 1")
+    check(c.squeue_state(sid) == "RUNNING", "bystander on %s still running" % other)
+    for j in (jid, sid):
+        c.run(["scancel", j])
+    c.restart_slurmd(first)
+
+
 def test_bad_partition(c):
     t = time.monotonic()
     jid, r = c.sbatch("#!/bin/sh\ntrue\n", "-p", "nosuchpart")
@@ -245,6 +292,7 @@ def main():
     with SlurmCluster() as c:
         note("cluster up (munged, slurmctld, 2 slurmd idle)", time.monotonic() - t)
         for f in (test_spread, test_requeue, test_scancel, test_node_failure,
+                  test_fail_node,
                   test_bad_partition, test_controller_down):
             t = time.monotonic()
             f(c)

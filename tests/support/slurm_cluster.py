@@ -23,6 +23,10 @@ import tempfile
 import time
 
 NODES = ("node1", "node2")
+# The scheduler's passes: every second (Slurm's defaults are sched_interval=60,
+# bf_interval=30; a submission or a job's end also starts a pass unless
+# "defer" is set).  bench/bench_slurm.py compares with other values.
+SCHED = "bf_interval=1,sched_interval=1,sched_min_interval=100000"
 
 # Short timeouts so node-failure tests take seconds: cred_expire (in
 # AuthInfo) is also how long a requeued job waits before it may start again
@@ -54,7 +58,7 @@ MpiDefault=none
 SwitchType=switch/none
 LaunchParameters=use_interactive_step
 SchedulerType=sched/backfill
-SchedulerParameters=bf_interval=1,sched_interval=1,sched_min_interval=100000
+SchedulerParameters={sched}
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=100
@@ -108,6 +112,71 @@ def _tail(path, lines=25):
         return "(%s)" % e
 
 
+def _ppid(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def _unix_paths():
+    """Inode -> path of every bound unix socket (/proc/net/unix)."""
+    out = {}
+    try:
+        with open("/proc/net/unix") as f:
+            next(f)
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 8:
+                    out[parts[6]] = parts[7]
+    except OSError:
+        pass
+    return out
+
+
+def _socket_inodes(pid):
+    out = set()
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return out
+    for fd in fds:
+        try:
+            t = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if t.startswith("socket:["):
+            out.add(t[8:-1])
+    return out
+
+
+def descendants(pids):
+    """pids and every process below them (by parent pid in /proc)."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            pp = _ppid(int(d))
+            if pp is not None:
+                children.setdefault(pp, []).append(int(d))
+    out, todo = [], list(pids)
+    while todo:
+        p = todo.pop()
+        if p in out:
+            continue
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
 def marked_pids(tmp):
     """Pids of the processes whose environment holds AELAB_SLURM_RUN=tmp
     (everything a SlurmCluster in temp dir tmp started, but munged)."""
@@ -125,9 +194,19 @@ def marked_pids(tmp):
     return pids
 
 
+def _alive(pid):
+    """False once pid is gone or a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 class SlurmCluster:
-    def __init__(self, start_timeout=30):
+    def __init__(self, start_timeout=30, scheduler_parameters=SCHED):
         self.start_timeout = start_timeout
+        self.sched = scheduler_parameters
         self.tmp = None
         self.procs = {}      # name -> Popen: "munged", "slurmctld", "node1", ...
         self.munged_pid = None
@@ -186,6 +265,7 @@ class SlurmCluster:
             self.ports[n] = free_port(self.ports.values())
         with open(self.conf, "w") as f:
             f.write(CONF.format(cluster=self.cluster, tmp=self.tmp, sock=self.sock,
+                                sched=self.sched,
                                 ctld_port=self.ports["ctld"],
                                 port_node1=self.ports["node1"],
                                 port_node2=self.ports["node2"]))
@@ -274,6 +354,53 @@ class SlurmCluster:
         p = self.procs[node]
         p.kill()
         p.wait(5)
+
+    def step_pids(self, node):
+        """Pids of the slurmstepd processes of `node` (every job step the
+        node runs).  All nodes share this host and slurmstepd outlives its
+        slurmd (its parent is then init), so neither the parent nor the
+        environment says which node a slurmstepd serves.  Its own socket
+        does: each slurmstepd binds <SlurmdSpoolDir>/<node>_<job>.<step>,
+        and SlurmdSpoolDir is spool-%n, one per node (/proc/net/unix maps
+        the socket inodes in /proc/PID/fd to those paths).  Fallback, for a
+        step caught before it binds: a child whose command line runs the
+        batch script from spool-<node>/."""
+        spool = os.path.join(self.tmp, "spool-%s" % node) + os.sep
+        paths = _unix_paths()
+        out = []
+        for pid in self.run_pids():
+            if not _cmdline(pid).startswith("slurmstepd"):
+                continue
+            mine = any(paths.get(i, "").startswith(spool) for i in _socket_inodes(pid))
+            if not mine:
+                mine = any(spool in _cmdline(k) for k in descendants([pid])[1:])
+            if mine:
+                out.append(pid)
+        return out
+
+    def fail_node(self, node):
+        """Model a machine that died: SIGKILL the node's slurmd, every
+        slurmstepd of that node and every process below them (the job
+        scripts and what they run), all stopped first (SIGSTOP) so none
+        writes or forks while the others die.  kill_slurmd alone is not a
+        node failure here: the steps live on beside their requeued copies
+        (SLURM_NOTES.md).  Returns the pids killed (slurmd's first)."""
+        p = self.procs[node]
+        victims = [p.pid] if p.poll() is None else []
+        victims += descendants(self.step_pids(node))
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in victims:
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+        p.wait(5)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if not [v for v in victims if _alive(v)]:
+                break
+            time.sleep(0.05)
+        return victims
 
     def restart_slurmd(self, node, wait=True):
         self._stop(node)
