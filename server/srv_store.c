@@ -141,7 +141,7 @@ static const char schema_sql[] =
  *   3 -> 4  executors (CONTRACTS C's v4, after the sweeps' step that landed
  *           first): where a job runs, jobs.executor ('local' or 'slurm'),
  *           jobs.slurm_job_id and jobs.node. */
-enum { SCHEMA_VERSION = 4 };
+enum { SCHEMA_VERSION = SRV_STORE_SCHEMA_VERSION };
 
 static const char migrate_1_to_2[] =
     "ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;";

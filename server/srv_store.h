@@ -15,6 +15,10 @@
 
 #include "srv_status.h"
 
+/* The schema version this aelabd writes (PRAGMA user_version); older
+ * databases are upgraded in place, step by step, when opened. */
+#define SRV_STORE_SCHEMA_VERSION 4
+
 struct srv_store;
 
 /* A job row.  Strings are borrowed for the call (and, in srv_store_load,

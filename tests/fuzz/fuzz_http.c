@@ -45,10 +45,12 @@
 #include "fuzz.h"
 #include "server/srv_api.h"
 #include "server/srv_api_service.h"
+#include "server/srv_executor.h"
 #include "server/srv_job.h"
 #include "server/srv_log.h"
 #include "server/srv_latent.h"
 #include "server/srv_run.h"
+#include "server/srv_sweeps.h"
 
 extern const char srv_openapi_doc[];
 extern const unsigned long srv_openapi_doc_len;
@@ -272,7 +274,9 @@ static void open_state(void)
     if (srv_store_open(":memory:", &app.store, &e) != SRV_OK ||
         srv_registry_new(&app.registry, &e) != SRV_OK ||
         srv_queue_new((size_t)app.cfg.max_queued, &app.queue, &e) != SRV_OK ||
-        srv_feed_new(64, &app.feed, &e) != SRV_OK) {
+        srv_feed_new(64, &app.feed, &e) != SRV_OK ||
+        srv_sweeps_new(&app.sweeps, &e) != SRV_OK ||
+        srv_executor_new(&app, "local", &app.executor, &e) != SRV_OK) { /* never started */
         fprintf(stderr, "fuzz_http: %s\n", e.msg);
         abort();
     }
@@ -316,10 +320,14 @@ static void close_state(void)
 {
     void *j;
     while ((j = srv_queue_drain(app.queue)) != NULL) srv_job_unref(j);
+    srv_executor_stop(app.executor);
+    srv_sweeps_free(app.sweeps);
     srv_registry_free(app.registry);
     srv_queue_free(app.queue);
     srv_feed_free(app.feed);
     srv_store_close(app.store);
+    app.executor = NULL;
+    app.sweeps = NULL;
     app.registry = NULL;
     app.queue = NULL;
     app.feed = NULL;

@@ -137,7 +137,7 @@ int main(void)
         CHECK_NEAR(g.m.kl_loss, 0.1, 0);
         CHECK_NEAR(g.m.val_reconstruction_loss, 0.45, 0);
         CHECK_NEAR(g.m.val_kl_loss, 0.15, 0);
-        CHECK_EQ_INT(user_version(path), 2);
+        CHECK_EQ_INT(user_version(path), SRV_STORE_SCHEMA_VERSION);
     }
 
     /* 2. A metrics table that lacks two of the table's columns: they are
@@ -168,7 +168,7 @@ int main(void)
         s = NULL;
         CHECK_EQ_INT(srv_store_open(path, &s, &e), SRV_OK);
         srv_store_close(s);
-        CHECK_EQ_INT(user_version(path), 2);
+        CHECK_EQ_INT(user_version(path), SRV_STORE_SCHEMA_VERSION);
     }
     nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
     return check_summary("test_srv_store_schema");
