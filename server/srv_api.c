@@ -53,12 +53,12 @@ bool srv_api_precheck(struct srv_app *app, const struct srv_request *req, struct
         const char *code = rt->status == 405 ? "method-not-allowed"
                            : rt->status == 400 ? "invalid-id"
                                                : "not-found";
-        srv_problem(r, rt->status ? rt->status : 404, code, rt->detail, NULL);
+        srv_response_problem(r, rt->status ? rt->status : 404, code, rt->detail, NULL);
         if (rt->status == 405 && rt->allow) srv_response_header(r, "Allow", "%s", rt->allow);
         return true;
     }
     if (rt->mutating && !authorized(app, req)) {
-        srv_problem(r, 401, "unauthorized",
+        srv_response_problem(r, 401, "unauthorized",
                     req->authorization
                         ? "the bearer token is wrong; send the token from the daemon's "
                           "--token-file as 'Authorization: Bearer <token>'"
@@ -78,7 +78,7 @@ bool srv_api_precheck(struct srv_app *app, const struct srv_request *req, struct
             snprintf(d, sizeof d,
                      "the request body is %lld bytes; the limit is %d bytes (64 KiB)", n,
                      SRV_MAX_BODY_BYTES);
-            srv_problem(r, 413, "too-large", d, NULL);
+            srv_response_problem(r, 413, "too-large", d, NULL);
             return true;
         }
     }
@@ -88,7 +88,7 @@ bool srv_api_precheck(struct srv_app *app, const struct srv_request *req, struct
         snprintf(d, sizeof d,
                  "the body must be JSON sent with 'Content-Type: application/json' (got %.100s)",
                  req->content_type ? req->content_type : "no Content-Type");
-        srv_problem(r, 415, "unsupported-media-type", d, NULL);
+        srv_response_problem(r, 415, "unsupported-media-type", d, NULL);
         srv_response_header(r, "Accept-Post", "application/json");
         return true;
     }
@@ -102,7 +102,7 @@ void srv_api_handle(struct srv_app *app, const struct srv_request *req, struct s
         char d[160];
         snprintf(d, sizeof d, "the request body is over the limit of %d bytes (64 KiB)",
                  SRV_MAX_BODY_BYTES);
-        srv_problem(r, 413, "too-large", d, NULL);
+        srv_response_problem(r, 413, "too-large", d, NULL);
         return;
     }
     switch (req->route.id) {
@@ -133,6 +133,6 @@ void srv_api_handle(struct srv_app *app, const struct srv_request *req, struct s
     case SRV_ROUTE_SWEEP_METRICS: srv_api_sweep_metrics(app, req, r); break;
     case SRV_ROUTE_STATIC: srv_api_static(app, req, r); break;
     case SRV_ROUTE_NONE:
-    case SRV_ROUTE_COUNT: srv_problem(r, 404, "not-found", "no route", NULL); break;
+    case SRV_ROUTE_COUNT: srv_response_problem(r, 404, "not-found", "no route", NULL); break;
     }
 }

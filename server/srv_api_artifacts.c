@@ -37,7 +37,7 @@ void srv_api_job_recon(struct srv_app *app, const struct srv_request *req, struc
 
     if (!j) return;
     if (n_s && srv_parse_int(n_s, 1, 100, "n", &n, &e) != SRV_OK) {
-        srv_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field", "n"));
+        srv_response_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field", "n"));
         goto out;
     }
     epoch = srv_api_pick_epoch(j, req, r);
@@ -62,20 +62,20 @@ void srv_api_job_recon(struct srv_app *app, const struct srv_request *req, struc
         char d[800];
         snprintf(d, sizeof d, "%s of job %lld: %s", missing ? "no weights for that epoch" :
                  "could not read the weights", (long long)j->id, e.msg);
-        srv_problem(r, missing ? 404 : 500, missing ? "not-found" : "io-error", d, NULL);
+        srv_response_problem(r, missing ? 404 : 500, missing ? "not-found" : "io-error", d, NULL);
         goto out;
     }
     if (srv_data_get(app->data, j->dataset, &ds, NULL, &e) != AE_OK) {
         char d[800];
         snprintf(d, sizeof d, "data set %s is needed for the test images: %s", j->dataset, e.msg);
-        srv_problem(r, 500, "dataset-unavailable", d, NULL);
+        srv_response_problem(r, 500, "dataset-unavailable", d, NULL);
         goto out;
     }
     if (n > ds->n_test) n = ds->n_test;
     if (srv_run_grid_png(m, ds, (int32_t)n, &png, &png_len, &w, &h, &e) != AE_OK) {
         char d[700];
         snprintf(d, sizeof d, "could not draw the reconstructions: %s", e.msg);
-        srv_problem(r, 500, "internal-error", d, NULL);
+        srv_response_problem(r, 500, "internal-error", d, NULL);
         goto out;
     }
     /* Keep a copy when this is the latest epoch. */
@@ -133,7 +133,7 @@ void srv_api_job_metrics(struct srv_app *app, const struct srv_request *req, str
         if (!strcmp(fmt, "csv"))
             csv = true;
         else if (strcmp(fmt, "json") != 0) {
-            srv_problem(r, 400, "invalid-parameter", "format must be json or csv",
+            srv_response_problem(r, 400, "invalid-parameter", "format must be json or csv",
                         json_pack("{s:s}", "field", "format"));
             return;
         }
@@ -144,7 +144,7 @@ void srv_api_job_metrics(struct srv_app *app, const struct srv_request *req, str
         if (strstr(a, "text/csv") && !strstr(a, "application/json"))
             csv = true;
         else if (!json_ok && !strstr(a, "text/csv")) {
-            srv_problem(r, 406, "not-acceptable",
+            srv_response_problem(r, 406, "not-acceptable",
                         "metrics come as application/json or text/csv; ask for one of them in "
                         "Accept (or use ?format=csv)",
                         NULL);
@@ -178,7 +178,7 @@ void srv_api_job_metrics(struct srv_app *app, const struct srv_request *req, str
         }
         pthread_mutex_unlock(&j->lock);
         if (!buf) {
-            srv_problem(r, 500, "internal-error", "out of memory", NULL);
+            srv_response_problem(r, 500, "internal-error", "out of memory", NULL);
         } else {
             const char *base = strrchr(j->run_name, '/') ? strrchr(j->run_name, '/') + 1
                                                          : j->run_name;
@@ -195,7 +195,7 @@ void srv_api_job_metrics(struct srv_app *app, const struct srv_request *req, str
         if (o)
             srv_response_json(r, 200, o);
         else
-            srv_problem(r, 500, "internal-error", "out of memory", NULL);
+            srv_response_problem(r, 500, "internal-error", "out of memory", NULL);
         json_decref(o);
         json_decref(full);
     }
@@ -219,13 +219,13 @@ void srv_api_job_summary(struct srv_app *app, const struct srv_request *req, str
     if (ae_model_new(&j->cfg, &m, &e) != AE_OK) {
         char d[700];
         snprintf(d, sizeof d, "could not build the model: %s", e.msg);
-        srv_problem(r, 500, "internal-error", d, NULL);
+        srv_response_problem(r, 500, "internal-error", d, NULL);
         goto out;
     }
     need = ae_model_summary(m, NULL, 0);
     buf = malloc(need + 1);
     if (!buf) {
-        srv_problem(r, 500, "internal-error", "out of memory", NULL);
+        srv_response_problem(r, 500, "internal-error", "out of memory", NULL);
         goto out;
     }
     ae_model_summary(m, buf, need + 1);
@@ -266,7 +266,7 @@ void srv_api_job_weights(struct srv_app *app, const struct srv_request *req, str
         snprintf(d, sizeof d, "job %lld has no %s yet (%s)", (long long)j->id,
                  strstr(path, "checkpoint") ? "checkpoint" : "weights file for that epoch",
                  strerror(en));
-        srv_problem(r, 404, "not-ready", d, NULL);
+        srv_response_problem(r, 404, "not-ready", d, NULL);
         goto out;
     }
     r->status = 200;

@@ -22,7 +22,7 @@ struct srv_job *srv_api_find_job(struct srv_app *app, const struct srv_request *
         char d[160];
         snprintf(d, sizeof d, "there is no job %lld; GET /api/jobs lists the jobs there are",
                  (long long)req->route.job_id);
-        srv_problem(r, 404, "not-found", d, NULL);
+        srv_response_problem(r, 404, "not-found", d, NULL);
     }
     return j;
 }
@@ -47,20 +47,21 @@ int32_t srv_api_pick_epoch(struct srv_job *j, const struct srv_request *req, str
     char d[200];
 
     if (s && srv_parse_int(s, 1, j->cfg.epochs, "epoch", &want, &e) != SRV_OK) {
-        srv_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field", "epoch"));
+        srv_response_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field",
+                             "epoch"));
         return 0;
     }
     if (latest == 0) {
         snprintf(d, sizeof d,
                  "job %lld has no finished epoch yet; this appears when epoch 1 is done",
                  (long long)j->id);
-        srv_problem(r, 404, "not-ready", d, NULL);
+        srv_response_problem(r, 404, "not-ready", d, NULL);
         return 0;
     }
     if (want > latest) {
         snprintf(d, sizeof d, "epoch %lld of job %lld has not finished (latest: %d)", want,
                  (long long)j->id, latest);
-        srv_problem(r, 404, "not-ready", d, NULL);
+        srv_response_problem(r, 404, "not-ready", d, NULL);
         return 0;
     }
     return (int32_t)want;

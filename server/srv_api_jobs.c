@@ -40,7 +40,7 @@ static void job_response(struct srv_app *app, struct srv_job *j, int status, boo
     srv_app_run_dir(app, j, run_dir, sizeof run_dir);
     o = srv_job_to_json(j, full, srv_queue_position(app->queue, j), run_dir);
     if (!o) {
-        srv_problem(r, 500, "internal-error", "out of memory building the job", NULL);
+        srv_response_problem(r, 500, "internal-error", "out of memory building the job", NULL);
         return;
     }
     srv_response_json(r, status, o);
@@ -134,13 +134,13 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
     int line = 0, col = 0;
     struct srv_job *j = NULL;
 
-    if (srv_json_parse(req->body, req->body_len, &spec, &line, &col, &e) != SRV_OK) {
+    if (srv_response_parse_json(req->body, req->body_len, &spec, &line, &col, &e) != SRV_OK) {
         json_t *x = json_object();
         if (x && line > 0) {
             json_object_set_new(x, "line", json_integer(line));
             json_object_set_new(x, "column", json_integer(col));
         }
-        srv_problem(r, 400, "malformed-json", e.msg, x);
+        srv_response_problem(r, 400, "malformed-json", e.msg, x);
         goto out;
     }
 
@@ -160,13 +160,13 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
         const char *code = "invalid-setting";
         json_t *c = problem ? json_object_get(problem, "code") : NULL;
         if (json_is_string(c)) code = json_string_value(c);
-        srv_problem(r, 400, code, e.msg, problem);
+        srv_response_problem(r, 400, code, e.msg, problem);
         problem = NULL;
         goto out;
     }
 
     if (key && !idem_key_ok(key)) {
-        srv_problem(r, 400, "invalid-parameter",
+        srv_response_problem(r, 400, "invalid-parameter",
                     "Idempotency-Key must be 1 to 200 printable ASCII characters", NULL);
         goto out;
     }
@@ -174,7 +174,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
         /* Hash the canonical form so whitespace and key order don't matter. */
         canon = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
         if (!canon) {
-            srv_problem(r, 500, "internal-error", "out of memory", NULL);
+            srv_response_problem(r, 500, "internal-error", "out of memory", NULL);
             goto out;
         }
         sha256_hex(canon, strlen(canon), hash);
@@ -196,7 +196,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
                  "the queue is full (%zu jobs waiting); retry in about %d seconds or cancel "
                  "queued jobs",
                  srv_queue_capacity(app->queue), after);
-        srv_problem(r, 429, "queue-full", d, NULL);
+        srv_response_problem(r, 429, "queue-full", d, NULL);
         srv_response_header(r, "Retry-After", "%d", after);
         goto out;
     }
@@ -205,7 +205,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
     settings = srv_jobspec_settings_json(&js.cfg);
     settings_txt = settings ? json_dumps(settings, JSON_COMPACT) : NULL;
     if (!settings_txt) {
-        srv_problem(r, 500, "internal-error", "out of memory", NULL);
+        srv_response_problem(r, 500, "internal-error", "out of memory", NULL);
         goto out;
     }
     {
@@ -215,7 +215,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
             .dataset = js.dataset,
             .settings = settings_txt,
             .state = "queued",
-            .created_at = srv_now_unix(),
+            .created_at = srv_log_now_unix(),
             .executor = srv_executor_name(app->executor),
             .keep_final = js.keep_final,
         };
@@ -224,14 +224,15 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
         locked = true;
         st = srv_store_job_insert(app->store, &rec, key, key ? hash : NULL, &id, &replayed, &e);
         if (st != SRV_OK) {
-            srv_problem_status(r, st, e.msg);
+            srv_response_problem_status(r, st, e.msg);
             if (st != SRV_ERR_CONFLICT) srv_log(SRV_LOG_ERROR, 0, "msg=\"submit failed\" error=\"%s\"", e.msg);
             goto out;
         }
         if (replayed) {
             j = srv_registry_get(app->registry, id);
             if (!j) {
-                srv_problem(r, 404, "not-found", "the job of this Idempotency-Key is gone", NULL);
+                srv_response_problem(r, 404, "not-found",
+                                     "the job of this Idempotency-Key is gone", NULL);
                 goto out;
             }
             srv_response_header(r, "Location", "/api/jobs/%lld", (long long)id);
@@ -248,7 +249,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
         }
     }
     if (!j || srv_registry_add(app->registry, j, &e) != SRV_OK) {
-        srv_problem(r, 500, "internal-error",
+        srv_response_problem(r, 500, "internal-error",
                     "the job was saved but could not be queued (out of memory); it will run "
                     "after the daemon restarts",
                     NULL);
@@ -346,7 +347,8 @@ void srv_api_jobs_list(struct srv_app *app, const struct srv_request *req, struc
                      "unknown state '%s' in ?state=; use queued, running, succeeded, failed, "
                      "cancelled or stopped (comma-separated for several)",
                      bad);
-            srv_problem(r, 400, "invalid-parameter", d, json_pack("{s:s}", "field", "state"));
+            srv_response_problem(r, 400, "invalid-parameter", d, json_pack("{s:s}", "field",
+                                 "state"));
             return;
         }
     }
@@ -357,23 +359,27 @@ void srv_api_jobs_list(struct srv_app *app, const struct srv_request *req, struc
                      "unknown model '%.40s' in ?model=; use simple, sparse, deep, conv, denoise "
                      "or vae",
                      model);
-            srv_problem(r, 400, "invalid-parameter", d, json_pack("{s:s}", "field", "model"));
+            srv_response_problem(r, 400, "invalid-parameter", d, json_pack("{s:s}", "field",
+                                 "model"));
             return;
         }
         f.model = ae_model_name(kind);
     }
     if (limit_s && srv_parse_int(limit_s, 1, LIST_MAX, "limit", &limit, &e) != SRV_OK) {
-        srv_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field", "limit"));
+        srv_response_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field",
+                             "limit"));
         return;
     }
     if (before_s &&
         srv_parse_int(before_s, 1, ((long long)1 << 53) - 1, "before", &before, &e) != SRV_OK) {
-        srv_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field", "before"));
+        srv_response_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field",
+                             "before"));
         return;
     }
     if (sweep_s &&
         srv_parse_int(sweep_s, 1, ((long long)1 << 53) - 1, "sweep", &sweep, &e) != SRV_OK) {
-        srv_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field", "sweep"));
+        srv_response_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field",
+                             "sweep"));
         return;
     }
     f.before = before;
@@ -423,7 +429,7 @@ void srv_api_jobs_list(struct srv_app *app, const struct srv_request *req, struc
         }
         if (oom) {
             free(buf);
-            srv_problem(r, 500, "internal-error", "out of memory listing jobs", NULL);
+            srv_response_problem(r, 500, "internal-error", "out of memory listing jobs", NULL);
         } else {
             srv_response_take(r, 200, "application/json", buf, o);
         }
@@ -447,7 +453,7 @@ void srv_api_job_get(struct srv_app *app, const struct srv_request *req, struct 
     if (text)
         srv_response_take(r, 200, "application/json", text, len);
     else
-        srv_problem(r, 500, "internal-error", "out of memory building the job", NULL);
+        srv_response_problem(r, 500, "internal-error", "out of memory building the job", NULL);
     srv_job_unref(j);
 }
 
@@ -469,7 +475,7 @@ void srv_api_job_cancel(struct srv_app *app, const struct srv_request *req, stru
         goto out;
     }
     if (st != SRV_ERR_STATE) {
-        srv_problem_status(r, st, e.msg);
+        srv_response_problem_status(r, st, e.msg);
         goto out;
     }
     now = srv_job_get_state(j);
@@ -477,7 +483,7 @@ void srv_api_job_cancel(struct srv_app *app, const struct srv_request *req, stru
         /* On disk first: a 202 must survive a crash before the job stops. */
         st = srv_store_job_cancel(app->store, j->id, &e);
         if (st != SRV_OK) {
-            srv_problem_status(r, st, e.msg);
+            srv_response_problem_status(r, st, e.msg);
             goto out;
         }
         srv_job_request_cancel(j, app->feed);
@@ -488,7 +494,8 @@ void srv_api_job_cancel(struct srv_app *app, const struct srv_request *req, stru
         snprintf(d, sizeof d,
                  "job %lld has already %s; only queued or running jobs can be cancelled",
                  (long long)j->id, now == SRV_JOB_CANCELLED ? "been cancelled" : srv_job_state_name(now));
-        srv_problem(r, 409, "wrong-state", d, json_pack("{s:s}", "state", srv_job_state_name(now)));
+        srv_response_problem(r, 409, "wrong-state", d, json_pack("{s:s}", "state",
+                             srv_job_state_name(now)));
     }
 out:
     srv_job_unref(j);
@@ -514,7 +521,7 @@ void srv_api_job_delete(struct srv_app *app, const struct srv_request *req, stru
         if (!strcmp(purge_s, "true") || !strcmp(purge_s, "1"))
             purge = true;
         else if (strcmp(purge_s, "false") != 0 && strcmp(purge_s, "0") != 0) {
-            srv_problem(r, 400, "invalid-parameter", "purge must be true or false",
+            srv_response_problem(r, 400, "invalid-parameter", "purge must be true or false",
                         json_pack("{s:s}", "field", "purge"));
             return;
         }
@@ -527,7 +534,8 @@ void srv_api_job_delete(struct srv_app *app, const struct srv_request *req, stru
         snprintf(d, sizeof d,
                  "job %lld is %s; cancel it first (POST /api/jobs/%lld/cancel), then delete it",
                  (long long)j->id, srv_job_state_name(now), (long long)j->id);
-        srv_problem(r, 409, "wrong-state", d, json_pack("{s:s}", "state", srv_job_state_name(now)));
+        srv_response_problem(r, 409, "wrong-state", d, json_pack("{s:s}", "state",
+                             srv_job_state_name(now)));
         goto out;
     }
     srv_app_run_dir(app, j, run_dir, sizeof run_dir);
@@ -536,12 +544,12 @@ void srv_api_job_delete(struct srv_app *app, const struct srv_request *req, stru
         char d[600];
         snprintf(d, sizeof d, "could not delete the run directory %.400s: %s; the job was kept",
                  run_dir, strerror(errno));
-        srv_problem(r, 500, "io-error", d, NULL);
+        srv_response_problem(r, 500, "io-error", d, NULL);
         goto out;
     }
     st = srv_store_job_delete(app->store, j->id, &e);
     if (st != SRV_OK && st != SRV_ERR_NOTFOUND) {
-        srv_problem_status(r, st, e.msg);
+        srv_response_problem_status(r, st, e.msg);
         goto out;
     }
     gone = srv_registry_remove(app->registry, j->id);

@@ -40,7 +40,7 @@ static bool vae_check(const struct srv_job *j, const char *what, bool need_2d,
                  "%s is drawn by the vae's decoder, and job %lld is a %s model; "
                  "latent.png shows any model's latent space",
                  what, (long long)j->id, ae_model_name(j->cfg.model));
-        srv_problem(r, 409, "wrong-model", d, json_pack("{s:s}", "model", j->model));
+        srv_response_problem(r, 409, "wrong-model", d, json_pack("{s:s}", "model", j->model));
         return false;
     }
     if (need_2d && j->cfg.latent_dim != 2) {
@@ -48,7 +48,7 @@ static bool vae_check(const struct srv_job *j, const char *what, bool need_2d,
                  "%s is a 2-D grid of latent points and needs latent_dim 2; job %lld has "
                  "latent_dim %d (latent.png and samples.png work for it)",
                  what, (long long)j->id, j->cfg.latent_dim);
-        srv_problem(r, 409, "wrong-model", d, json_pack("{s:s}", "model", j->model));
+        srv_response_problem(r, 409, "wrong-model", d, json_pack("{s:s}", "model", j->model));
         return false;
     }
     return true;
@@ -67,7 +67,7 @@ static struct ae_model *load_epoch(struct srv_app *app, struct srv_job *j, int32
     snprintf(d, sizeof d, "%s of job %lld: %s",
              missing ? "no weights for that epoch" : "could not read the weights",
              (long long)j->id, e.msg);
-    srv_problem(r, missing ? 404 : 500, missing ? "not-found" : "io-error", d, NULL);
+    srv_response_problem(r, missing ? 404 : 500, missing ? "not-found" : "io-error", d, NULL);
     return NULL;
 }
 
@@ -79,7 +79,7 @@ static void answer(struct srv_response *r, enum ae_status st, const struct ae_er
     if (st != AE_OK) {
         char d[700];
         snprintf(d, sizeof d, "could not draw the %s: %s", what, e->msg);
-        srv_problem(r, 500, "internal-error", d, NULL);
+        srv_response_problem(r, 500, "internal-error", d, NULL);
         free(png);
         return;
     }
@@ -106,7 +106,7 @@ void srv_api_job_latent(struct srv_app *app, const struct srv_request *req, stru
     if (srv_data_get(app->data, j->dataset, &ds, &canonical, &e) != AE_OK) {
         char d[800];
         snprintf(d, sizeof d, "data set %s is needed for the test images: %s", j->dataset, e.msg);
-        srv_problem(r, 500, "dataset-unavailable", d, NULL);
+        srv_response_problem(r, 500, "dataset-unavailable", d, NULL);
         goto out;
     }
     enum ae_status st = srv_latent_scatter_png(m, ds, canonical, SRV_LATENT_POINTS, &png, &len,
@@ -167,11 +167,12 @@ void srv_api_job_samples(struct srv_app *app, const struct srv_request *req,
     if (!j) return;
     if (!vae_check(j, "samples.png", false, r)) goto out;
     if (n_s && srv_parse_int(n_s, 1, SRV_LATENT_SAMPLES_MAX, "n", &n, &e) != SRV_OK) {
-        srv_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field", "n"));
+        srv_response_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field", "n"));
         goto out;
     }
     if (seed_s && srv_parse_int(seed_s, 0, SEED_MAX, "seed", &seed, &e) != SRV_OK) {
-        srv_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field", "seed"));
+        srv_response_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field",
+                             "seed"));
         goto out;
     }
     if (!seed_s) seed = fresh_seed();

@@ -225,7 +225,7 @@ void srv_api_models(struct srv_app *app, const struct srv_request *req, struct s
     (void)req;
 
     if (!buf) {
-        srv_problem(r, 500, "internal-error", "out of memory", NULL);
+        srv_response_problem(r, 500, "internal-error", "out of memory", NULL);
         return;
     }
     srv_data_installed(app->data, installed);
@@ -246,7 +246,7 @@ void srv_api_health(struct srv_app *app, const struct srv_request *req, struct s
     if (!o || !jobs) {
         json_decref(o);
         json_decref(jobs);
-        srv_problem(r, 500, "internal-error", "out of memory", NULL);
+        srv_response_problem(r, 500, "internal-error", "out of memory", NULL);
         return;
     }
     srv_registry_count(app->registry, counts);
@@ -255,7 +255,7 @@ void srv_api_health(struct srv_app *app, const struct srv_request *req, struct s
                             json_integer((json_int_t)counts[s]));
     json_object_set_new(o, "status", json_string("ok"));
     json_object_set_new(o, "version", json_string(SRV_VERSION));
-    json_object_set_new(o, "uptime_seconds", json_real(srv_now_mono() - app->started_mono));
+    json_object_set_new(o, "uptime_seconds", json_real(srv_log_now_mono() - app->started_mono));
     json_object_set_new(o, "workers", json_integer(app->cfg.workers));
     json_object_set_new(o, "workers_busy", json_integer(atomic_load(&app->metrics.workers_busy)));
     json_object_set_new(o, "threads_per_job", json_integer(app->cfg.threads_per_job));
@@ -284,7 +284,7 @@ void srv_api_prometheus(struct srv_app *app, const struct srv_request *req, stru
     char *text = srv_metrics_render(app, &len);
     (void)req;
     if (!text) {
-        srv_problem(r, 500, "internal-error", "out of memory", NULL);
+        srv_response_problem(r, 500, "internal-error", "out of memory", NULL);
         return;
     }
     srv_response_take(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);

@@ -21,7 +21,7 @@ static void not_found(const struct srv_request *req, struct srv_response *r)
     char d[120];
     snprintf(d, sizeof d, "no sweep %lld; GET /api/sweeps lists them",
              (long long)req->route.job_id);
-    srv_problem(r, 404, "not-found", d, NULL);
+    srv_response_problem(r, 404, "not-found", d, NULL);
 }
 
 void srv_api_sweeps_create(struct srv_app *app, const struct srv_request *req,
@@ -32,13 +32,13 @@ void srv_api_sweeps_create(struct srv_app *app, const struct srv_request *req,
     enum srv_status st;
     int line = 0, col = 0;
 
-    if (srv_json_parse(req->body, req->body_len, &body, &line, &col, &e) != SRV_OK) {
+    if (srv_response_parse_json(req->body, req->body_len, &body, &line, &col, &e) != SRV_OK) {
         json_t *x = json_object();
         if (x && line > 0) {
             json_object_set_new(x, "line", json_integer(line));
             json_object_set_new(x, "column", json_integer(col));
         }
-        srv_problem(r, 400, "malformed-json", e.msg, x);
+        srv_response_problem(r, 400, "malformed-json", e.msg, x);
         return;
     }
     st = srv_sweeps_create(app, body, &out, &problem, &e);
@@ -46,10 +46,10 @@ void srv_api_sweeps_create(struct srv_app *app, const struct srv_request *req,
         const char *code = "invalid-sweep";
         json_t *c = problem ? json_object_get(problem, "code") : NULL;
         if (json_is_string(c)) code = json_string_value(c);
-        srv_problem(r, 400, code, e.msg, problem);
+        srv_response_problem(r, 400, code, e.msg, problem);
         problem = NULL;
     } else if (st != SRV_OK) {
-        srv_problem_status(r, st, e.msg);
+        srv_response_problem_status(r, st, e.msg);
         srv_log(SRV_LOG_ERROR, 0, "msg=\"sweep submit failed\" error=\"%s\"", e.msg);
     } else {
         srv_response_header(r, "Location", "/api/sweeps/%lld",
@@ -79,7 +79,8 @@ void srv_api_sweeps_list(struct srv_app *app, const struct srv_request *req, str
                 char d[200];
                 snprintf(d, sizeof d, "unknown state '%.40s' in ?state=; use running, succeeded or "
                          "cancelled (comma-separated for several)", name);
-                srv_problem(r, 400, "invalid-parameter", d, json_pack("{s:s}", "field", "state"));
+                srv_response_problem(r, 400, "invalid-parameter", d, json_pack("{s:s}", "field",
+                                     "state"));
                 return;
             }
             mask |= bit;
@@ -89,7 +90,7 @@ void srv_api_sweeps_list(struct srv_app *app, const struct srv_request *req, str
     }
     o = srv_sweeps_list_json(app, mask);
     if (!o) {
-        srv_problem(r, 500, "internal-error", "out of memory listing sweeps", NULL);
+        srv_response_problem(r, 500, "internal-error", "out of memory listing sweeps", NULL);
         return;
     }
     srv_response_json(r, 200, o);
@@ -114,9 +115,9 @@ static void status_problem(const struct srv_request *req, struct srv_response *r
     if (st == SRV_ERR_NOTFOUND)
         not_found(req, r);
     else if (st == SRV_ERR_STATE)
-        srv_problem(r, 409, "wrong-state", msg, NULL);
+        srv_response_problem(r, 409, "wrong-state", msg, NULL);
     else
-        srv_problem_status(r, st, msg);
+        srv_response_problem_status(r, st, msg);
 }
 
 void srv_api_sweep_cancel(struct srv_app *app, const struct srv_request *req,
@@ -152,7 +153,7 @@ void srv_api_sweep_delete(struct srv_app *app, const struct srv_request *req,
         if (!strcmp(purge_s, "true") || !strcmp(purge_s, "1"))
             purge = true;
         else if (strcmp(purge_s, "false") != 0 && strcmp(purge_s, "0") != 0) {
-            srv_problem(r, 400, "invalid-parameter", "purge must be true or false",
+            srv_response_problem(r, 400, "invalid-parameter", "purge must be true or false",
                         json_pack("{s:s}", "field", "purge"));
             return;
         }
@@ -203,7 +204,7 @@ void srv_api_sweep_metrics(struct srv_app *app, const struct srv_request *req,
         if (!strcmp(fmt, "csv"))
             csv = true;
         else if (strcmp(fmt, "json") != 0) {
-            srv_problem(r, 400, "invalid-parameter", "format must be json or csv",
+            srv_response_problem(r, 400, "invalid-parameter", "format must be json or csv",
                         json_pack("{s:s}", "field", "format"));
             return;
         }
@@ -242,7 +243,7 @@ void srv_api_sweep_metrics(struct srv_app *app, const struct srv_request *req,
         }
         if (!ok) {
             free(buf);
-            srv_problem(r, 500, "internal-error", "out of memory", NULL);
+            srv_response_problem(r, 500, "internal-error", "out of memory", NULL);
         } else {
             srv_response_take(r, 200, "text/csv; charset=utf-8", buf, o);
             srv_response_header(r, "Content-Disposition",

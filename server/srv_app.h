@@ -59,7 +59,7 @@ struct srv_app {
     pthread_mutex_t submit_lock;
 
     atomic_bool stopping;     /* shutdown began: running jobs suspend */
-    double started_mono;      /* srv_now_mono() at start-up */
+    double started_mono;      /* srv_log_now_mono() at start-up */
     unsigned short port;      /* the bound port */
 };
 

@@ -351,7 +351,7 @@ static void poll_squeue(struct slurm *s, struct sjob **v, size_t n, struct srv_c
                 }
                 if (slurm_state_final(f[1]) && !sj->gone) {
                     sj->gone = true;
-                    sj->gone_at = srv_now_mono();
+                    sj->gone_at = srv_log_now_mono();
                 } else if (!slurm_state_final(f[1])) {
                     sj->gone = false;
                 }
@@ -361,7 +361,7 @@ static void poll_squeue(struct slurm *s, struct sjob **v, size_t n, struct srv_c
         }
         if (!seen && !sj->gone) {
             sj->gone = true;
-            sj->gone_at = srv_now_mono();
+            sj->gone_at = srv_log_now_mono();
             snprintf(sj->slurm_state, sizeof sj->slurm_state, "%s", "(forgotten by Slurm)");
         }
     }
@@ -462,7 +462,7 @@ static bool decide(struct slurm *s, struct sjob *sj, struct srv_cmd *cmd)
         sj->end_seen = false;
         return false;
     }
-    if (sj->gone && srv_now_mono() - sj->gone_at >= (stop_asked(j) ? 0.0 : GONE_GRACE)) {
+    if (sj->gone && srv_log_now_mono() - sj->gone_at >= (stop_asked(j) ? 0.0 : GONE_GRACE)) {
         if (stop_asked(j)) {
             srv_exec_job_finish(app, j, srv_exec_stop_state(j), NULL);
         } else {
@@ -512,9 +512,9 @@ static void *monitor_main(void *arg)
         if (n) memcpy(v, s->list, n * sizeof *v);
         pthread_mutex_unlock(&s->lock);
 
-        if (n && srv_now_mono() - last_squeue >= SQUEUE_EVERY) {
+        if (n && srv_log_now_mono() - last_squeue >= SQUEUE_EVERY) {
             poll_squeue(s, v, n, cmd);
-            last_squeue = srv_now_mono();
+            last_squeue = srv_log_now_mono();
         }
         for (size_t i = 0; i < n && !atomic_load(&s->quit); i++) {
             struct line_ctx c = {s, v[i]};

@@ -165,7 +165,7 @@ static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
     rs = calloc(1, sizeof *rs);
     if (!rs) return NULL;
     rs->raw_uri = strdup(uri ? uri : "");
-    rs->t0 = srv_now_mono();
+    rs->t0 = srv_log_now_mono();
     return rs;
 }
 
@@ -188,7 +188,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     srv_response_init(&r);
     if (!rs || !rs->raw_uri) {
         /* Out of memory in uri_cb: answer without state. */
-        srv_problem(&r, 503, "internal-error", "out of memory; try again", NULL);
+        srv_response_problem(&r, 503, "internal-error", "out of memory; try again", NULL);
         if (!rs) {
             rs = calloc(1, sizeof *rs);
             if (!rs) return MHD_NO;
@@ -205,7 +205,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         if (srv_testhook_enabled()) srv_testhook_request_begin(header(c, "X-Aelab-Test-Fault"));
         if (srv_uri_parse(rs->raw_uri, &rs->req.uri, &e) != SRV_OK) {
             bool long_uri = strlen(rs->raw_uri) > SRV_URI_MAX_BYTES;
-            srv_problem(&r, long_uri ? 414 : 400, long_uri ? "uri-too-long" : "invalid-uri", e.msg,
+            srv_response_problem(&r, long_uri ? 414 : 400,
+                                 long_uri ? "uri-too-long" : "invalid-uri", e.msg,
                         NULL);
             return send_response(c, rs, &r, true);
         }
@@ -240,7 +241,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
                 while (cap < rs->body_len + n + 1) cap *= 2;
                 p = realloc(rs->body, cap);
                 if (!p) {
-                    srv_problem(&r, 500, "internal-error", "out of memory reading the body",
+                    srv_response_problem(&r, 500, "internal-error",
+                                         "out of memory reading the body",
                                 NULL);
                     *upload_data_size = 0;
                     return send_response(c, rs, &r, true);
@@ -259,7 +261,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         char d[120];
         snprintf(d, sizeof d, "the request body is over the limit of %d bytes (64 KiB)",
                  SRV_MAX_BODY_BYTES);
-        srv_problem(&r, 413, "too-large", d, NULL);
+        srv_response_problem(&r, 413, "too-large", d, NULL);
     } else {
         rs->req.body = rs->body;
         rs->req.body_len = rs->body_len;
@@ -280,7 +282,7 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
         srv_metrics_http(&app->metrics, rs->status);
         srv_log(SRV_LOG_DEBUG, 0, "msg=\"request\" method=%s status=%d ms=%.2f term=%d route=%s",
                 rs->req.method ? rs->req.method : "-", rs->status,
-                (srv_now_mono() - rs->t0) * 1e3, (int)toe, srv_route_name(rs->req.route.id));
+                (srv_log_now_mono() - rs->t0) * 1e3, (int)toe, srv_route_name(rs->req.route.id));
     }
     srv_uri_fini(&rs->req.uri);
     free(rs->raw_uri);

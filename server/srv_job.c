@@ -171,7 +171,7 @@ enum srv_status srv_job_start(struct srv_job *j, struct srv_store *st, struct sr
                         srv_job_state_name(j->state));
         goto out;
     }
-    started = j->started_at > 0 ? j->started_at : srv_now_unix();
+    started = j->started_at > 0 ? j->started_at : srv_log_now_unix();
     if (st) s = srv_store_job_update(st, j->id, "running", started, 0, NULL, err);
     if (s != SRV_OK) goto out;
     j->state = SRV_JOB_RUNNING;
@@ -181,7 +181,7 @@ enum srv_status srv_job_start(struct srv_job *j, struct srv_store *st, struct sr
     j->cur_epoch = start_epoch + 1;
     j->batch = 0;
     j->samples = 0;
-    j->epoch_t0 = srv_now_mono();
+    j->epoch_t0 = srv_log_now_mono();
     j->last_batch_t = j->epoch_t0;
     j->last_batch_samples = 0;
     j->last_publish_t = 0;
@@ -196,7 +196,7 @@ enum srv_status srv_job_finish(struct srv_job *j, struct srv_store *st, struct s
                                enum srv_job_state to, const char *error, struct ae_err *err)
 {
     enum srv_status s = SRV_OK;
-    double finished = srv_now_unix();
+    double finished = srv_log_now_unix();
 
     bool ended = false;
 
@@ -233,7 +233,7 @@ enum srv_status srv_job_cancel_queued(struct srv_job *j, struct srv_store *st,
                                       struct srv_feed *feed, struct ae_err *err)
 {
     enum srv_status s = SRV_OK;
-    double finished = srv_now_unix();
+    double finished = srv_log_now_unix();
     bool ended = false;
 
     pthread_mutex_lock(&j->lock);
@@ -333,7 +333,7 @@ enum srv_job_state srv_job_get_state(struct srv_job *j)
 
 void srv_job_progress(struct srv_job *j, struct srv_feed *feed, const struct ae_progress *p)
 {
-    double now = srv_now_mono();
+    double now = srv_log_now_mono();
     pthread_mutex_lock(&j->lock);
     if (p->epoch != j->cur_epoch || p->batch < j->batch) {
         /* A new epoch began. */
@@ -393,7 +393,7 @@ static json_t *row_json(const struct ae_epoch_stats *m, enum ae_model_kind kind)
     json_object_set_new(o, "epoch", json_integer(m->epoch));
     for (size_t i = 0; i < n; i++)
         if (ae_metric_applies(&t[i], kind))
-            json_object_set_new(o, t[i].name, srv_json_real(ae_metric_get(m, i)));
+            json_object_set_new(o, t[i].name, srv_response_real(ae_metric_get(m, i)));
     return o;
 }
 
@@ -416,7 +416,7 @@ static double eta_locked(const struct srv_job *j)
     if (runs > 0)
         per_epoch = sum / runs;
     else if (frac > 0.02)
-        per_epoch = (srv_now_mono() - j->epoch_t0) / frac;
+        per_epoch = (srv_log_now_mono() - j->epoch_t0) / frac;
     if (per_epoch < 0) return -1;
     left = per_epoch * (1.0 - frac) + per_epoch * (j->cfg.epochs - j->cur_epoch);
     return left > 0 ? left : 0;
@@ -455,9 +455,9 @@ json_t *srv_job_to_json(struct srv_job *j, bool full, size_t queue_position, con
         json_object_set_new(o, "current_epoch", json_integer(j->cur_epoch));
         json_object_set_new(o, "batch", json_integer(j->batch));
         json_object_set_new(o, "batches", json_integer(j->n_batches));
-        json_object_set_new(o, "batch_loss", j->batch > 0 ? srv_json_real(j->batch_loss)
+        json_object_set_new(o, "batch_loss", j->batch > 0 ? srv_response_real(j->batch_loss)
                                                            : json_null());
-        json_object_set_new(o, "samples_per_second", srv_json_real(j->rate));
+        json_object_set_new(o, "samples_per_second", srv_response_real(j->rate));
     } else {
         json_object_set_new(o, "current_epoch", json_null());
         json_object_set_new(o, "batch", json_null());
@@ -474,19 +474,19 @@ json_t *srv_job_to_json(struct srv_job *j, bool full, size_t queue_position, con
                             json_real(j->cfg.epochs > 0 ? fmin(1.0, done / j->cfg.epochs) : 0));
     }
     if (j->n_rows) {
-        json_object_set_new(o, "loss", srv_json_real(j->rows[j->n_rows - 1].loss));
-        json_object_set_new(o, "val_loss", srv_json_real(j->rows[j->n_rows - 1].val_loss));
+        json_object_set_new(o, "loss", srv_response_real(j->rows[j->n_rows - 1].loss));
+        json_object_set_new(o, "val_loss", srv_response_real(j->rows[j->n_rows - 1].val_loss));
     } else {
         json_object_set_new(o, "loss", json_null());
         json_object_set_new(o, "val_loss", json_null());
     }
     eta = eta_locked(j);
     json_object_set_new(o, "eta_seconds", eta >= 0 ? json_real(eta) : json_null());
-    json_object_set_new(o, "created_at", srv_json_time(j->created_at));
-    json_object_set_new(o, "started_at", srv_json_time(j->started_at));
-    json_object_set_new(o, "finished_at", srv_json_time(j->finished_at));
+    json_object_set_new(o, "created_at", srv_response_time(j->created_at));
+    json_object_set_new(o, "started_at", srv_response_time(j->started_at));
+    json_object_set_new(o, "finished_at", srv_response_time(j->finished_at));
     if (j->started_at > 0) {
-        double end = j->finished_at > 0 ? j->finished_at : srv_now_unix();
+        double end = j->finished_at > 0 ? j->finished_at : srv_log_now_unix();
         json_object_set_new(o, "duration_seconds", json_real(fmax(0, end - j->started_at)));
     } else {
         json_object_set_new(o, "duration_seconds", json_null());
@@ -541,8 +541,9 @@ json_t *srv_job_progress_json(struct srv_job *j)
     json_object_set_new(o, "current_epoch", json_integer(j->cur_epoch));
     json_object_set_new(o, "batch", json_integer(j->batch));
     json_object_set_new(o, "batches", json_integer(j->n_batches));
-    json_object_set_new(o, "batch_loss", j->batch > 0 ? srv_json_real(j->batch_loss) : json_null());
-    json_object_set_new(o, "samples_per_second", srv_json_real(j->rate));
+    json_object_set_new(o, "batch_loss",
+                        j->batch > 0 ? srv_response_real(j->batch_loss) : json_null());
+    json_object_set_new(o, "samples_per_second", srv_response_real(j->rate));
     if (j->n_batches > 0 && j->cur_epoch > done) done += (double)j->batch / j->n_batches;
     json_object_set_new(o, "progress",
                         json_real(j->cfg.epochs > 0 ? fmin(1.0, done / j->cfg.epochs) : 0));
@@ -571,7 +572,7 @@ char *srv_job_json_text(struct srv_job *j, bool full, size_t queue_position, con
                         size_t *len)
 {
     int k = full ? 1 : 0;
-    double now = srv_now_mono();
+    double now = srv_log_now_mono();
     uint64_t version;
     char *text = NULL, *copy;
     json_t *o;

@@ -90,14 +90,14 @@ void srv_log(enum srv_log_level level, int64_t job_id, const char *fmt, ...)
 }
 
 /* See srv_log.h. */
-double srv_now_mono(void)
+double srv_log_now_mono(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-double srv_now_unix(void)
+double srv_log_now_unix(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -1,5 +1,5 @@
 /*
- * srv_log.h - structured log lines on stderr, and the clocks (srv_now_*).
+ * srv_log.h - structured log lines on stderr, and the clocks (srv_log_now_*).
  *
  * One line per call, written with a single write(2) so lines from different
  * threads never interleave:
@@ -32,8 +32,8 @@ const char *srv_log_quote(char *buf, size_t len, const char *s);
 
 /* The clocks the daemon reads (log lines, job times, deadlines, uptime).
  * Monotonic clock in seconds. */
-double srv_now_mono(void);
+double srv_log_now_mono(void);
 /* Wall clock (Unix time) in seconds. */
-double srv_now_unix(void);
+double srv_log_now_unix(void);
 
 #endif /* SRV_LOG_H */

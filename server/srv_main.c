@@ -411,7 +411,7 @@ int main(int argc, char **argv)
     srv_metrics_init(&app.metrics);
     atomic_init(&app.stopping, false);
     pthread_mutex_init(&app.submit_lock, NULL);
-    app.started_mono = srv_now_mono();
+    app.started_mono = srv_log_now_mono();
 
     /* Signals: blocked here, before any thread exists, so every thread
      * inherits the mask and only sigwait() below sees them. */

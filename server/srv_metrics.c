@@ -160,7 +160,7 @@ char *srv_metrics_render(struct srv_app *app, size_t *len)
         app->executor->ops->metrics(app->executor, put_text, &b);
     put(&b, "# HELP aelab_uptime_seconds Seconds since the daemon started.\n"
             "# TYPE aelab_uptime_seconds gauge\naelab_uptime_seconds %.3f\n",
-        srv_now_mono() - app->started_mono);
+        srv_log_now_mono() - app->started_mono);
     if (b.oom) {
         free(b.p);
         return NULL;

@@ -99,7 +99,7 @@ void srv_response_json(struct srv_response *r, int status, const json_t *j)
 
 /* --- problem+json ------------------------------------------------------ */
 
-const char *srv_http_reason(int status)
+const char *srv_response_reason(int status)
 {
     switch (status) {
     case 200: return "OK";
@@ -125,13 +125,13 @@ const char *srv_http_reason(int status)
     return "Error";
 }
 
-void srv_problem(struct srv_response *r, int status, const char *code, const char *detail,
+void srv_response_problem(struct srv_response *r, int status, const char *code, const char *detail,
                  json_t *extra)
 {
     json_t *j = json_object();
     if (j) {
         json_object_set_new(j, "type", json_string("about:blank"));
-        json_object_set_new(j, "title", json_string(srv_http_reason(status)));
+        json_object_set_new(j, "title", json_string(srv_response_reason(status)));
         json_object_set_new(j, "status", json_integer(status));
         /* json_string rejects invalid UTF-8; fall back so detail is never lost. */
         json_t *d = json_string(detail ? detail : "");
@@ -146,7 +146,7 @@ void srv_problem(struct srv_response *r, int status, const char *code, const cha
     json_decref(j);
 }
 
-void srv_problem_status(struct srv_response *r, enum srv_status s, const char *detail)
+void srv_response_problem_status(struct srv_response *r, enum srv_status s, const char *detail)
 {
     static const char *codes[] = {
         [SRV_OK] = "ok",
@@ -162,12 +162,13 @@ void srv_problem_status(struct srv_response *r, enum srv_status s, const char *d
         [SRV_ERR_INTERNAL] = "internal-error",
     };
     const char *code = (s >= 0 && s <= SRV_ERR_INTERNAL) ? codes[s] : "internal-error";
-    srv_problem(r, srv_status_http(s), code, detail, NULL);
+    srv_response_problem(r, srv_status_http(s), code, detail, NULL);
 }
 
 /* --- JSON ---------------------------------------------------------------- */
 
-enum srv_status srv_json_parse(const char *buf, size_t len, json_t **out, int *line, int *column,
+enum srv_status srv_response_parse_json(const char *buf, size_t len, json_t **out, int *line,
+                                        int *column,
                                struct ae_err *err)
 {
     json_error_t je;
@@ -187,12 +188,12 @@ enum srv_status srv_json_parse(const char *buf, size_t len, json_t **out, int *l
     return SRV_OK;
 }
 
-json_t *srv_json_real(double v)
+json_t *srv_response_real(double v)
 {
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-json_t *srv_json_time(double t)
+json_t *srv_response_time(double t)
 {
     char buf[40];
     struct tm tm;

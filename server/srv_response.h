@@ -65,7 +65,7 @@ void srv_response_take(struct srv_response *r, int status, const char *content_t
                        size_t len);
 
 /* ---------------------------------------------------------------------
- * Errors: application/problem+json (RFC 9457), formerly srv_problem.h.
+ * Errors: application/problem+json (RFC 9457), formerly srv_response_problem.h.
  *
  * Every error the API returns goes through here, so every error has the
  * same shape: {"type","title","status","detail"} plus, where useful,
@@ -79,14 +79,14 @@ void srv_response_take(struct srv_response *r, int status, const char *content_t
  * ("invalid-setting"), and detail (copied).  extra (may be NULL) is an
  * object whose members are added to the body; the call steals the
  * reference.  Thread-safe. */
-void srv_problem(struct srv_response *r, int status, const char *code, const char *detail,
+void srv_response_problem(struct srv_response *r, int status, const char *code, const char *detail,
                  json_t *extra);
 
 /* The same for a server status: its HTTP status and a code derived from it. */
-void srv_problem_status(struct srv_response *r, enum srv_status s, const char *detail);
+void srv_response_problem_status(struct srv_response *r, enum srv_status s, const char *detail);
 
 /* HTTP reason phrase ("Not Found"). */
-const char *srv_http_reason(int status);
+const char *srv_response_reason(int status);
 
 /* ---------------------------------------------------------------------
  * JSON helpers on top of jansson, formerly srv_json.h.
@@ -100,13 +100,14 @@ const char *srv_http_reason(int status);
  * On failure returns SRV_ERR_ARG with err saying "malformed JSON at line L,
  * column C: <what>" and, when line/column are not NULL, stores them.
  * Thread-safe. */
-enum srv_status srv_json_parse(const char *buf, size_t len, json_t **out, int *line, int *column,
+enum srv_status srv_response_parse_json(const char *buf, size_t len, json_t **out, int *line,
+                                        int *column,
                                struct ae_err *err);
 
 /* A JSON number for a double that is finite, else null (JSON has no NaN). */
-json_t *srv_json_real(double v);
+json_t *srv_response_real(double v);
 
 /* An RFC 3339 UTC timestamp string for Unix time t, or null when t <= 0. */
-json_t *srv_json_time(double t);
+json_t *srv_response_time(double t);
 
 #endif /* SRV_RESPONSE_H */

@@ -255,7 +255,7 @@ static long stream_read(void *cls, uint64_t pos, char *out, size_t max)
             memcpy(out, s->buf + s->off, n);
             s->off += n;
             if (s->off == s->len) s->off = s->len = 0;
-            s->last_write = srv_now_mono();
+            s->last_write = srv_log_now_mono();
             return (long)n;
         }
         if (s->ended || atomic_load(&s->app->stopping)) return SRV_STREAM_END;
@@ -266,7 +266,7 @@ static long stream_read(void *cls, uint64_t pos, char *out, size_t max)
         {
             struct srv_feed_event ev[BATCH];
             bool lost = false, closed = false;
-            double wait = HEARTBEAT_SECONDS - (srv_now_mono() - s->last_write);
+            double wait = HEARTBEAT_SECONDS - (srv_log_now_mono() - s->last_write);
             size_t n;
             if (wait < 0.001) {
                 emit(s, ": ping\n\n");
@@ -307,7 +307,7 @@ void srv_api_sweep_events(struct srv_app *app, const struct srv_request *req,
     if (!srv_sweeps_version(app, req->route.job_id, &v, &fin)) {
         snprintf(d, sizeof d, "no sweep %lld; GET /api/sweeps lists them",
                  (long long)req->route.job_id);
-        srv_problem(r, 404, "not-found", d, NULL);
+        srv_response_problem(r, 404, "not-found", d, NULL);
         return;
     }
     stream_response(app, NULL, req, r);
@@ -321,14 +321,14 @@ static void stream_response(struct srv_app *app, struct srv_job *j, const struct
     (void)req;
     if (!s) {
         srv_job_unref(j);
-        srv_problem(r, 500, "internal-error", "out of memory", NULL);
+        srv_response_problem(r, 500, "internal-error", "out of memory", NULL);
         return;
     }
     s->app = app;
     s->job = j;
     s->cap = 4096;
     s->buf = malloc(s->cap);
-    s->last_write = srv_now_mono();
+    s->last_write = srv_log_now_mono();
     if (!s->buf) {
         s->cap = 0;
     }

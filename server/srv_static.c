@@ -48,7 +48,7 @@ static const char *content_type(const char *path)
 
 static void not_found(struct srv_response *r, const char *detail)
 {
-    srv_problem(r, 404, "not-found", detail, NULL);
+    srv_response_problem(r, 404, "not-found", detail, NULL);
 }
 
 void srv_api_static(struct srv_app *app, const struct srv_request *req, struct srv_response *r)

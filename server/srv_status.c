@@ -3,7 +3,7 @@
  *
  * Owns the mapping from server statuses to HTTP statuses, so every handler
  * answers the same condition with the same code.  Does not build responses
- * (srv_problem.c does).
+ * (srv_response.c does).
  */
 #include "srv_status.h"
 

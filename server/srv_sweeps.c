@@ -255,7 +255,7 @@ static enum srv_status submit_trial_locked(struct srv_app *app, struct sweep *sw
     {
         struct srv_store_job rec = {
             .name = js.name, .model = js.model, .dataset = js.dataset,
-            .settings = settings_txt, .state = "queued", .created_at = srv_now_unix(),
+            .settings = settings_txt, .state = "queued", .created_at = srv_log_now_unix(),
             .sweep_id = sw->id, .keep_final = js.keep_final, .run_parent = sw->dir,
             .trial = idx, .trial_params = params_txt,
             .executor = srv_executor_name(app->executor),
@@ -332,7 +332,7 @@ void srv_sweeps_pump(struct srv_app *app, struct sweep *sw)
     }
     if (active == 0 && (sw->cancelling || sw->n_started >= sw->spec.n_trials)) {
         enum sweep_state to = sw->cancelling ? SW_CANCELLED : SW_SUCCEEDED;
-        double now = srv_now_unix();
+        double now = srv_log_now_unix();
         if (srv_store_sweep_update(app->store, sw->id, srv_sweeps_state_names[to], now, &e) !=
             SRV_OK) {
             srv_log(SRV_LOG_ERROR, 0, "msg=\"could not record a sweep's end\" sweep=%lld "
@@ -440,7 +440,7 @@ enum srv_status srv_sweeps_create(struct srv_app *app, const json_t *body, json_
         srv_sweeps_sweep_free(sw);
         return srv_err_set(err, SRV_ERR_NOMEM, "out of memory creating the sweep");
     }
-    sw->created_at = srv_now_unix();
+    sw->created_at = srv_log_now_unix();
     pthread_mutex_lock(&m->lock);
     {
         struct srv_store_sweep rec = {.name = sw->name, .spec = text, .state = "running",
@@ -459,7 +459,7 @@ enum srv_status srv_sweeps_create(struct srv_app *app, const json_t *body, json_
         char root[4400];
         struct ae_err e = {0};
         snprintf(root, sizeof root, "%s/%s", app->logdir, sw->dir);
-        if (srv_sweep_tb_write(root, &sw->spec, sw->body, srv_now_unix(), &e) != AE_OK)
+        if (srv_sweep_tb_write(root, &sw->spec, sw->body, srv_log_now_unix(), &e) != AE_OK)
             srv_log(SRV_LOG_WARN, 0, "msg=\"could not write the sweep's hparams experiment\" "
                     "sweep=%lld error=\"%s\"", (long long)id, e.msg);
     }

@@ -54,8 +54,8 @@ static json_t *trial_json(struct srv_app *app, struct sweep *sw, struct trial *t
             if (sw->rungs[r] <= epochs) k = (int)r;
         json_object_set_new(o, "rung", k >= 0 ? json_integer(k) : json_null());
     }
-    json_object_set_new(o, "val_loss", srv_json_real(latest));
-    json_object_set_new(o, "best_val_loss", srv_json_real(best));
+    json_object_set_new(o, "val_loss", srv_response_real(latest));
+    json_object_set_new(o, "best_val_loss", srv_response_real(best));
     json_object_set_new(o, "stopped_at", t->stopped_at ? json_integer(t->stopped_at) : json_null());
     *best_v = best;
     *epochs_total += epochs;
@@ -80,8 +80,8 @@ json_t *srv_sweeps_json(struct srv_app *app, struct sweep *sw)
     json_object_set_new(o, "name", json_string(sw->name));
     json_object_set_new(o, "state", json_string(srv_sweeps_state_names[sw->state]));
     json_object_set_new(o, "cancel_requested", json_boolean(sw->cancelling));
-    json_object_set_new(o, "created_at", srv_json_time(sw->created_at));
-    json_object_set_new(o, "finished_at", srv_json_time(sw->finished_at));
+    json_object_set_new(o, "created_at", srv_response_time(sw->created_at));
+    json_object_set_new(o, "finished_at", srv_response_time(sw->finished_at));
     json_object_set_new(o, "method", json_string(methods[sw->spec.method]));
     json_object_set_new(o, "metric", json_string("val_loss"));
     switch (sw->spec.stopping) {
@@ -137,7 +137,7 @@ json_t *srv_sweeps_json(struct srv_app *app, struct sweep *sw)
         for (size_t i = 0; d && i < sw->n_rows; i++)
             json_array_append_new(d, json_pack("{s:i,s:i,s:o,s:s}", "trial", sw->rows[i].trial,
                                                "epoch", sw->rows[i].epoch, "val_loss",
-                                               srv_json_real(sw->rows[i].val_loss), "decision",
+                                               srv_response_real(sw->rows[i].val_loss), "decision",
                                                srv_sweeps_decision_names[sw->dec[i]]));
         json_object_set_new(o, "decisions", d ? d : json_null());
     }

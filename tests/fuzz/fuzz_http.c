@@ -174,7 +174,7 @@ static void setup(void)
     snprintf(app.token, sizeof app.token, "%s", TOKEN);
     snprintf(app.default_dataset, sizeof app.default_dataset, "mnist");
     snprintf(app.tensorboard_url, sizeof app.tensorboard_url, "http://localhost:6006/");
-    app.started_mono = srv_now_mono();
+    app.started_mono = srv_log_now_mono();
 
     /* Run directories. */
     snprintf(app.logdir, sizeof app.logdir, "%s/runs", tmp);

@@ -2,7 +2,7 @@
  * fuzz_jobspec.c - libFuzzer harness: the body of POST /api/jobs.
  *
  * Runs exactly what srv_api_jobs_create does with a body before it touches
- * the queue or the database: srv_json_parse, srv_jobspec_validate against
+ * the queue or the database: srv_response_parse_json, srv_jobspec_validate against
  * the daemon's real data set names (two daemon set-ups: both data sets
  * installed, and only one with the default missing), the problem response
  * built from the errors, the canonical dump hashed for Idempotency-Key, and
@@ -98,7 +98,7 @@ static void validate(const json_t *spec, const struct srv_jobspec_env *env)
         FUZZ_CHECK(json_is_object(problem));
         if (json_is_string(c)) code = json_string_value(c);
         srv_response_init(&r);
-        srv_problem(&r, 400, code, e.msg, problem); /* steals problem */
+        srv_response_problem(&r, 400, code, e.msg, problem); /* steals problem */
         check_problem_body(&r);
         srv_response_fini(&r);
     }
@@ -124,12 +124,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ae_err e = {0};
     int line = 0, col = 0;
 
-    if (srv_json_parse((const char *)data, size, &spec, &line, &col, &e) != SRV_OK) {
+    if (srv_response_parse_json((const char *)data, size, &spec, &line, &col, &e) != SRV_OK) {
         struct srv_response r;
         FUZZ_CHECK(spec == NULL && e.msg[0] != '\0');
         /* The malformed-json answer, as the handler builds it. */
         srv_response_init(&r);
-        srv_problem(&r, 400, "malformed-json", e.msg, NULL);
+        srv_response_problem(&r, 400, "malformed-json", e.msg, NULL);
         check_problem_body(&r);
         srv_response_fini(&r);
         return 0;

@@ -28,7 +28,7 @@ static enum srv_status run(const char *text, struct srv_jobspec *js, json_t **pb
                            struct ae_err *e)
 {
     json_t *spec = NULL;
-    enum srv_status st = srv_json_parse(text, strlen(text), &spec, NULL, NULL, e);
+    enum srv_status st = srv_response_parse_json(text, strlen(text), &spec, NULL, NULL, e);
     if (st != SRV_OK) return st;
     st = srv_jobspec_validate(spec, &env, js, pb, e);
     json_decref(spec);
@@ -148,12 +148,13 @@ int main(void)
         int line = 0, col = 0;
         json_t *j = NULL;
         const char *bad = "{\n\"model\": \"conv\"\n\"epochs\": 3}";
-        CHECK_EQ_INT(srv_json_parse(bad, strlen(bad), &j, &line, &col, &e), SRV_ERR_ARG);
+        CHECK_EQ_INT(srv_response_parse_json(bad, strlen(bad), &j, &line, &col, &e), SRV_ERR_ARG);
         CHECK_EQ_INT(line, 3);
         CHECK(strstr(e.msg, "line 3, column"));
-        CHECK_EQ_INT(srv_json_parse("", 0, &j, NULL, NULL, &e), SRV_ERR_ARG);
+        CHECK_EQ_INT(srv_response_parse_json("", 0, &j, NULL, NULL, &e), SRV_ERR_ARG);
         CHECK(strstr(e.msg, "empty"));
-        CHECK_EQ_INT(srv_json_parse("{\"a\":1,\"a\":2}", 13, &j, NULL, NULL, &e), SRV_ERR_ARG);
+        CHECK_EQ_INT(srv_response_parse_json("{\"a\":1,\"a\":2}", 13, &j, NULL, NULL, &e),
+                                             SRV_ERR_ARG);
     }
 
     /* Settings JSON round trip (what the database stores). */

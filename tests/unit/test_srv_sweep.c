@@ -23,7 +23,7 @@ static enum srv_status run(const char *text, struct srv_sweepspec *s, json_t **p
                            struct ae_err *e)
 {
     json_t *body = NULL;
-    enum srv_status st = srv_json_parse(text, strlen(text), &body, NULL, NULL, e);
+    enum srv_status st = srv_response_parse_json(text, strlen(text), &body, NULL, NULL, e);
     if (st != SRV_OK) return st;
     st = srv_sweepspec_validate(body, &env, s, pb, e);
     json_decref(body);
