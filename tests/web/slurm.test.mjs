@@ -1,0 +1,246 @@
+/*
+ * slurm.test.mjs - a Slurm job's page in headless Chromium, against a real
+ * `aelabd --executor slurm` on a real private two-node Slurm cluster.
+ *
+ * Owns: that the job page says where a Slurm job runs - executor "slurm",
+ * its Slurm job id and its node - while it runs (live, from the page's own
+ * updates) and after it succeeded, each equal to what the API says.
+ * Screenshot: <build dir>/screenshots/slurm-job-page.png.  Does not own: the
+ * Slurm executor itself (tests/integration/test_slurm.py) or the rest of the
+ * job page (dashboard.test.mjs).
+ *
+ * Design: tests/web/slurm_env.py starts the cluster and aelabd and prints
+ * one JSON line with the base URL; closing its stdin (or SIGTERM) tears it
+ * all down by pid.  A recorder in the page notes every (state, executor,
+ * Slurm job, node) the page shows, so the "while running" check sees what a
+ * person would have seen, not a later re-render.  Expectations come from
+ * the API's answers.  Skips (exit 77) when not root or Slurm is missing.
+ *
+ * Usage (meson passes these):
+ *   node slurm.test.mjs --aelabd PATH --source-root DIR --build-dir DIR [--python PATH]
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+function arg(name) {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : null;
+}
+const AELABD = arg('aelabd');
+const SOURCE = arg('source-root');
+const BUILD = arg('build-dir');
+const PYTHON = arg('python') || 'python3';
+if (!AELABD || !SOURCE || !BUILD) {
+    console.error('usage: node slurm.test.mjs --aelabd PATH --source-root DIR --build-dir DIR [--python PATH]');
+    process.exit(2);
+}
+
+const haveCmd = c => spawnSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' }).status === 0;
+if (process.getuid() !== 0 || !haveCmd('slurmctld') || !haveCmd('munged')) {
+    console.log('SKIP: needs root, munge and Slurm (scripts/setup.sh)');
+    process.exit(77);
+}
+
+const WEB_ROOT = path.join(SOURCE, 'web');
+const SHOTS = path.join(BUILD, 'screenshots');
+const CHROMIUM = process.env.AELAB_CHROMIUM || '/usr/bin/chromium';
+const FINAL = ['succeeded', 'failed', 'cancelled', 'stopped'];
+// Tiny, yet long enough on Slurm to be caught running (batch_size 10: 60
+// batches an epoch, each with its progress event).
+const SPEC = { model: 'simple', epochs: 2, train_size: 600, test_size: 200, batch_size: 10,
+               threads: 1, name: 'on slurm' };
+
+let chromium;
+try {
+    chromium = createRequire(path.join(WEB_ROOT, 'package.json'))('playwright-core').chromium;
+} catch (e) {
+    console.error(`playwright-core is not installed in web/node_modules (${e.message}); run scripts/setup.sh`);
+    process.exit(1);
+}
+
+const WATCHDOG_MS = 200_000;
+const watchdog = setTimeout(() => {
+    console.error(`slurm.test.mjs: still running after ${WATCHDOG_MS / 1000} s; giving up`);
+    cleanup().finally(() => process.exit(1));
+}, WATCHDOG_MS);
+watchdog.unref();
+
+let env, envInfo, envErr = '', tmp, base, context, page;
+const offsite = [], pageErrors = [], badResponses = [], consoleLines = [];
+
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+// A deadline for a race: unref'd, so a lost race does not hold the process.
+const deadline = ms => new Promise(r => setTimeout(r, ms).unref());
+
+async function cleanup() {
+    try { if (context) await context.close(); } catch { /* gone */ }
+    context = null;
+    if (env && env.exitCode === null && env.signalCode === null) {
+        const exited = new Promise(r => env.once('exit', () => r(true)));
+        env.stdin.end();                    // slurm_env.py tears down on EOF
+        if (!await Promise.race([exited, deadline(40_000).then(() => false)])) {
+            env.kill('SIGTERM');            // its handler tears down too
+            if (!await Promise.race([exited, deadline(30_000).then(() => false)])) env.kill('SIGKILL');
+        }
+    }
+}
+
+async function waitFor(what, fn, timeoutMs = 30_000, everyMs = 100) {
+    const end = Date.now() + timeoutMs;
+    let last;
+    for (;;) {
+        try { last = await fn(); if (last) return last; } catch (e) { last = e; }
+        if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
+        await sleep(everyMs);
+    }
+}
+
+async function api(p, opts = {}) {
+    const res = await fetch(base + p, { ...opts,
+        headers: { ...(opts.body ? { 'Content-Type': 'application/json' } : {}), ...(opts.headers || {}) } });
+    const type = res.headers.get('content-type') || '';
+    return { status: res.status, body: type.includes('json') ? await res.json() : await res.text() };
+}
+
+/** The job page's facts (term -> text) and its state badge, as shown. */
+async function shownFacts() {
+    return page.evaluate(() => {
+        const out = { state: document.querySelector('#job-state')?.textContent ?? '' };
+        for (const div of document.querySelectorAll('.job-head dl.facts > div')) {
+            const dt = div.querySelector('dt'), dd = div.querySelector('dd');
+            if (dt && dd) out[dt.textContent.trim()] = dd.textContent.trim();
+        }
+        return out;
+    });
+}
+
+before(async () => {
+    for (const p of [AELABD, WEB_ROOT, CHROMIUM]) assert.ok(fs.existsSync(p), `${p} does not exist`);
+    fs.mkdirSync(SHOTS, { recursive: true });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aelab-slurmweb-'));
+    env = spawn(PYTHON, [path.join(SOURCE, 'tests', 'web', 'slurm_env.py'),
+        '--aelabd', AELABD, '--source-root', SOURCE], { stdio: ['pipe', 'pipe', 'pipe'] });
+    env.stderr.on('data', d => { envErr += d; });
+    const lines = readline.createInterface({ input: env.stdout });
+    envInfo = await Promise.race([
+        new Promise((r, rej) => lines.once('line', l => { try { r(JSON.parse(l)); } catch { rej(new Error(`slurm_env.py said: ${l}`)); } })),
+        new Promise((_, rej) => env.once('exit', c => rej(new Error(`slurm_env.py exited with ${c}: ${envErr}`)))),
+        deadline(90_000).then(() => { throw new Error(`slurm_env.py printed nothing in 90 s: ${envErr}`); }),
+    ]);
+    if (envInfo.skip) { console.log(`SKIP: ${envInfo.skip}`); process.exit(77); }
+    assert.ok(!envInfo.error, `slurm_env.py: ${envInfo.error}\n${envErr}`);
+    base = envInfo.base;
+    context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(tmp, 'profile-')), {
+        executablePath: CHROMIUM, headless: true,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+               '--disable-component-update', '--disable-sync', '--disable-quic'],
+        viewport: { width: 1280, height: 800 }, timeout: 30_000,
+    });
+    context.setDefaultTimeout(20_000);
+    page = context.pages()[0] || await context.newPage();
+    page.on('pageerror', e => pageErrors.push(String(e)));
+    page.on('console', m => consoleLines.push(`${m.type()}: ${m.text()}`));
+    page.on('request', r => {
+        const u = r.url();
+        if (!u.startsWith(base + '/') && !u.startsWith('data:') && !u.startsWith(`blob:${base}/`)) offsite.push(u);
+    });
+    page.on('response', r => { if (r.status() >= 400) badResponses.push(`${r.request().method()} ${r.url().slice(base.length)} ${r.status()}`); });
+});
+
+after(async () => {
+    await cleanup();
+    if (process.exitCode && consoleLines.length) console.error(`--- page console ---\n${consoleLines.slice(-40).join('\n')}`);
+    if (process.exitCode && envErr) console.error(`--- slurm_env.py ---\n${envErr.slice(-4000)}`);
+    try { fs.rmSync(tmp, { recursive: true, force: true }); } catch { /* best effort */ }
+});
+
+test('a Slurm job page shows executor, Slurm job id and node, live and after success', { timeout: 150_000 }, async () => {
+    const health = (await api('/api/health')).body;
+    assert.equal(health.executor, 'slurm', 'aelabd runs the Slurm executor');
+    const r = await api('/api/jobs', { method: 'POST', body: JSON.stringify(SPEC) });
+    assert.equal(r.status, 201, `submit: ${JSON.stringify(r.body)}`);
+    const id = r.body.id;
+    await page.goto(`${base}/#/jobs/${id}`);
+    // Record every distinct view of the facts the page renders from now on.
+    await page.evaluate(() => {
+        const seen = window.__slurmViews = [];
+        const grab = () => {
+            const v = { state: document.querySelector('#job-state')?.textContent ?? '' };
+            for (const div of document.querySelectorAll('.job-head dl.facts > div')) {
+                const dt = div.querySelector('dt'), dd = div.querySelector('dd');
+                if (dt && dd) v[dt.textContent.trim()] = dd.textContent.trim();
+            }
+            const k = JSON.stringify([v.state, v.executor, v['Slurm job'], v.node]);
+            if (!seen.length || seen[seen.length - 1].k !== k) seen.push({ k, v });
+        };
+        grab();
+        new MutationObserver(grab).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+
+    // The page follows the job's event stream from here on, so it renders
+    // every state change, however short the running stretch is.
+    await page.waitForSelector('#conn[data-state="live"]');
+    const atOpen = (await api(`/api/jobs/${id}`)).body;
+    assert.ok(!FINAL.includes(atOpen.state), `the stream opened before the job ended (it is ${atOpen.state})`);
+
+    // The API's answers until the job ends; the running stretch may be too
+    // short for this poll to catch, so the page is checked against the
+    // final answer, which keeps the Slurm job id and node.
+    let running = null;
+    const done = await waitFor(`job ${id} to end`, async () => {
+        const j = (await api(`/api/jobs/${id}`)).body;
+        if (j.state === 'running' && j.node && !running) running = j;
+        return FINAL.includes(j.state) ? j : null;
+    }, 120_000, 50);
+    assert.equal(done.state, 'succeeded', `the job: ${done.error}`);
+    assert.equal(done.executor, 'slurm');
+    assert.match(done.slurm_job_id ?? '', /^[0-9]+$/, 'the API gives the Slurm job id');
+    assert.ok(envInfo.nodes.includes(done.node), `the API's node ${done.node} is one of ${envInfo.nodes}`);
+    if (running) {
+        assert.equal(running.slurm_job_id, done.slurm_job_id, 'the Slurm job id stays');
+        assert.equal(running.node, done.node, 'the node stays');
+    }
+
+    // Live: while its badge said running, the page showed where it ran.
+    const views = (await page.evaluate(() => window.__slurmViews)).map(x => x.v);
+    const live = views.filter(v => v.state === 'running');
+    assert.ok(live.length > 0, `the page showed the job running: ${JSON.stringify(views)}`);
+    const placed = live.filter(v => v.node === done.node);
+    assert.ok(placed.length > 0, `while running the page showed node ${done.node}: ${JSON.stringify(live)}`);
+    for (const v of placed) {
+        assert.equal(v.executor, 'slurm', 'executor while running');
+        assert.equal(v['Slurm job'], done.slurm_job_id, 'Slurm job id while running');
+    }
+
+    // After success, on the page as it stands and on a fresh load of it.
+    for (const fresh of [false, true]) {
+        if (fresh) await page.reload();
+        await page.waitForFunction(() => document.querySelector('#job-state')?.textContent === 'succeeded');
+        const f = await shownFacts();
+        const how = fresh ? 'reloaded page' : 'live page';
+        assert.equal(f.executor, 'slurm', `${how}: executor`);
+        assert.equal(f['Slurm job'], done.slurm_job_id, `${how}: Slurm job id`);
+        assert.equal(f.node, done.node, `${how}: node`);
+        assert.equal(await page.textContent('#job-slurm-id'), done.slurm_job_id, `${how}: #job-slurm-id`);
+        assert.equal(await page.textContent('#job-node'), done.node, `${how}: #job-node`);
+    }
+    // The last epoch's reconstructions, so the screenshot shows a whole page.
+    await page.waitForFunction(n => {
+        const i = document.querySelector('#recon');
+        return i && i.dataset.epoch === String(n) && i.complete && i.naturalWidth > 0;
+    }, done.epochs);
+    await page.evaluate(() => document.activeElement && document.activeElement.blur());
+    await page.screenshot({ path: path.join(SHOTS, 'slurm-job-page.png'), fullPage: true });
+});
+
+test('nothing came from elsewhere, no script errors, no HTTP errors', () => {
+    assert.deepEqual(offsite, [], 'requests that left aelabd');
+    assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
+    assert.deepEqual(badResponses, [], 'HTTP errors the page met');
+});
