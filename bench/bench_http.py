@@ -73,7 +73,7 @@ class EpochClock:
             for ev, data, _ in self.sse.events():
                 if ev == "epoch":
                     d = json.loads(data)
-                    self.epochs.append((time.monotonic(), d["seconds"] + d["val_seconds"]))
+                    self.epochs.append((time.monotonic(), d["train_seconds"] + d["val_seconds"]))
                 elif ev == "end":
                     return
         except OSError:

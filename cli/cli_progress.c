@@ -194,21 +194,18 @@ void cli_progress_batch(struct cli_progress *p, const struct ae_progress *b)
     emit(p, o, false);
 }
 
-void cli_progress_epoch(struct cli_progress *p, const struct ae_epoch_stats *s, bool vae)
+void cli_progress_epoch(struct cli_progress *p, const struct ae_epoch_stats *s,
+                        enum ae_model_kind kind)
 {
     if (!p) return;
+    size_t n;
+    const struct ae_metric *t = ae_metrics(&n);
     json_t *o = line_new("epoch");
     json_object_set_new(o, "epoch", json_integer(s->epoch));
-    json_object_set_new(o, "loss", num(s->loss));
-    json_object_set_new(o, "val_loss", num(s->val_loss));
-    json_object_set_new(o, "train_seconds", num(s->train_seconds));
-    json_object_set_new(o, "val_seconds", num(s->val_seconds));
-    if (vae) {
-        json_object_set_new(o, "reconstruction_loss", num(s->reconstruction_loss));
-        json_object_set_new(o, "kl_loss", num(s->kl_loss));
-        json_object_set_new(o, "val_reconstruction_loss", num(s->val_reconstruction_loss));
-        json_object_set_new(o, "val_kl_loss", num(s->val_kl_loss));
-    }
+    /* The engine's per-epoch metrics table: the same names as everywhere. */
+    for (size_t i = 0; i < n; i++)
+        if (ae_metric_applies(&t[i], kind))
+            json_object_set_new(o, t[i].name, num(ae_metric_get(s, i)));
     emit(p, o, true);
 }
 

@@ -28,7 +28,9 @@ void cli_progress_close(struct cli_progress *p);
 
 void cli_progress_start(struct cli_progress *p, int32_t start_epoch, int32_t epochs);
 void cli_progress_batch(struct cli_progress *p, const struct ae_progress *b);
-void cli_progress_epoch(struct cli_progress *p, const struct ae_epoch_stats *s, bool vae);
+/* One "epoch" line: epoch and the ae_metrics() rows that model kind reports. */
+void cli_progress_epoch(struct cli_progress *p, const struct ae_epoch_stats *s,
+                        enum ae_model_kind kind);
 /* status: "succeeded", "suspended" or "failed"; error only for failed. */
 void cli_progress_end(struct cli_progress *p, const char *status, const char *error);
 

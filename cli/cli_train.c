@@ -137,7 +137,8 @@ static void report_batch(struct reporter *r, const struct ae_progress *p)
     r->bar_shown = true;
 }
 
-static void report_epoch(struct reporter *r, const struct ae_epoch_stats *s, bool vae)
+static void report_epoch(struct reporter *r, const struct ae_epoch_stats *s,
+                         enum ae_model_kind kind)
 {
     if (s->epoch <= r->skip_upto) return;
     if (r->bar_shown) {
@@ -145,27 +146,21 @@ static void report_epoch(struct reporter *r, const struct ae_epoch_stats *s, boo
         r->bar_shown = false;
     }
     if (r->json) {
+        size_t n;
+        const struct ae_metric *t = ae_metrics(&n);
         json_t *o = json_object();
         json_object_set_new(o, "epoch", json_integer(s->epoch));
         json_object_set_new(o, "epochs", json_integer(r->epochs));
-        json_object_set_new(o, "loss", json_real(s->loss));
-        json_object_set_new(o, "val_loss", json_real(s->val_loss));
-        json_object_set_new(o, "train_seconds", json_real(s->train_seconds));
-        json_object_set_new(o, "val_seconds", json_real(s->val_seconds));
-        if (vae) {
-            json_object_set_new(o, "reconstruction_loss", json_real(s->reconstruction_loss));
-            json_object_set_new(o, "kl_loss", json_real(s->kl_loss));
-            json_object_set_new(o, "val_reconstruction_loss",
-                                json_real(s->val_reconstruction_loss));
-            json_object_set_new(o, "val_kl_loss", json_real(s->val_kl_loss));
-        }
+        for (size_t i = 0; i < n; i++)
+            if (ae_metric_applies(&t[i], kind))
+                json_object_set_new(o, t[i].name, json_real(ae_metric_get(s, i)));
         json_dumpf(o, stdout, JSON_COMPACT);
         json_decref(o);
         putchar('\n');
     } else {
         printf("Epoch %d/%d - %.2fs - loss: %.4f - val_loss: %.4f", s->epoch, r->epochs,
                s->train_seconds, s->loss, s->val_loss);
-        if (vae)
+        if (kind == AE_MODEL_VAE)
             printf(" - reconstruction_loss: %.4f - kl_loss: %.4f - val_reconstruction_loss: %.4f"
                    " - val_kl_loss: %.4f",
                    s->reconstruction_loss, s->kl_loss, s->val_reconstruction_loss, s->val_kl_loss);
@@ -253,7 +248,7 @@ static int run_plain(const struct train_args *a, const struct ae_config *cfg,
             fprintf(stderr, "aelab train: %s\n", err.msg);
             goto fail;
         }
-        report_epoch(rep, &s, cfg->model == AE_MODEL_VAE);
+        report_epoch(rep, &s, cfg->model);
     }
     rc = CLI_EXIT_OK;
 fail:
@@ -267,7 +262,7 @@ fail:
 
 struct logdir_ctx {
     struct reporter *rep;
-    bool vae;
+    enum ae_model_kind kind;
     struct cli_progress *pg; /* NULL without --progress */
     int32_t epochs;
 };
@@ -291,10 +286,10 @@ static enum ae_status run_on_epoch(void *user, const struct ae_epoch_stats *s,
                                    struct ae_err *err)
 {
     struct logdir_ctx *c = user;
-    report_epoch(c->rep, s, c->vae);
+    report_epoch(c->rep, s, c->kind);
     /* Also the epochs a resumed job replays from its checkpoint's history:
      * the reader upserts, and this way none is missing after a crash. */
-    cli_progress_epoch(c->pg, s, c->vae);
+    cli_progress_epoch(c->pg, s, c->kind);
     const char *why = cli_progress_failed(c->pg);
     if (why) return ae_err_set(err, AE_ERR_IO, "progress file: %s", why);
     return AE_OK;
@@ -362,8 +357,7 @@ static int run_logdir(const struct train_args *a, const char *run_dir, const cha
         .ds = ds,
         .clock = NULL,
     };
-    struct logdir_ctx ctx = {.rep = rep, .vae = cfg->model == AE_MODEL_VAE, .pg = pg,
-                             .epochs = cfg->epochs};
+    struct logdir_ctx ctx = {.rep = rep, .kind = cfg->model, .pg = pg, .epochs = cfg->epochs};
     struct srv_run_hooks h = {
         .on_start = run_on_start,
         .on_batch = run_on_batch,

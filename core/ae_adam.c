@@ -8,8 +8,7 @@
  */
 #include <math.h>
 
-#include "ae_ops.h"
-#include "ae_simd.h"
+#include "ae_kernels.h"
 
 struct ae_adam_hp ae_adam_hparams(double lr, int64_t t)
 {
@@ -26,17 +25,6 @@ void ae_adam_update(float *w, float *m, float *v, const float *g, int64_t n,
                     const struct ae_adam_hp *hp)
 {
     ae_adam_update_sum(w, m, v, &g, 1, n, hp);
-}
-
-void ae_adam_update_sum(float *w, float *m, float *v, const float *const *g, int k, int64_t n,
-                        const struct ae_adam_hp *hp)
-{
-    if (ae_simd_avx512())
-        ae_adam_update_avx512(w, m, v, g, k, n, hp);
-    else if (ae_simd_avx2())
-        ae_adam_update_avx2(w, m, v, g, k, n, hp);
-    else
-        ae_adam_update_scalar(w, m, v, g, k, n, hp);
 }
 
 void ae_adam_update_scalar(float *w, float *m, float *v, const float *const *g, int k, int64_t n,

@@ -21,9 +21,7 @@
  */
 #include <string.h>
 
-#include "ae_conv_impl.h"
-#include "ae_ops.h"
-#include "ae_simd.h"
+#include "ae_kernels.h"
 
 #define L AE_LANES
 
@@ -164,15 +162,6 @@ static void conv3_valid_c(float *out, const float *in, int64_t in_rs, int Ho, in
         }
 }
 
-void ae_conv3_valid(float *out, const float *in, int64_t in_rs, int Ho, int Wo, int Cin, int Cout,
-                    const float *w, const float *b, enum ae_act act)
-{
-    int relu = act == AE_ACT_RELU;
-    if (ae_simd_avx512() && ae_conv3_valid_avx512(out, in, in_rs, Ho, Wo, Cin, Cout, w, b, relu)) return;
-    if (ae_simd_avx2() && ae_conv3_valid_avx2(out, in, in_rs, Ho, Wo, Cin, Cout, w, b, relu)) return;
-    conv3_valid_c(out, in, in_rs, Ho, Wo, Cin, Cout, w, b, relu);
-}
-
 void ae_conv3_valid_scalar(float *out, const float *in, int64_t in_rs, int Ho, int Wo, int Cin,
                            int Cout, const float *w, const float *b, enum ae_act act)
 {
@@ -199,14 +188,6 @@ static void conv3_wgrad_c(float *dwl, float *dbl, const float *in, int64_t in_rs
         for (int y = 0; y < Ho; y++)
             for (int x = 0; x < Wo; x++)
                 for (int l = 0; l < L; l++) dbl[o * L + l] += dz[(int64_t)y * dz_rs + ((int64_t)x * Cout + o) * L + l];
-}
-
-void ae_conv3_wgrad(float *dwl, float *dbl, const float *in, int64_t in_rs, const float *dz,
-                    int64_t dz_rs, int Ho, int Wo, int Cin, int Cout)
-{
-    if (ae_simd_avx512() && ae_conv3_wgrad_avx512(dwl, dbl, in, in_rs, dz, dz_rs, Ho, Wo, Cin, Cout)) return;
-    if (ae_simd_avx2() && ae_conv3_wgrad_avx2(dwl, dbl, in, in_rs, dz, dz_rs, Ho, Wo, Cin, Cout)) return;
-    conv3_wgrad_c(dwl, dbl, in, in_rs, dz, dz_rs, Ho, Wo, Cin, Cout);
 }
 
 void ae_conv3_wgrad_scalar(float *dwl, float *dbl, const float *in, int64_t in_rs, const float *dz,

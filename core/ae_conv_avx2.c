@@ -11,7 +11,7 @@
  */
 #include <immintrin.h>
 
-#include "ae_conv_impl.h"
+#include "ae_kernels.h"
 
 #define TGT __attribute__((target("avx2,fma")))
 #define L 16

@@ -16,7 +16,7 @@
  */
 #include <immintrin.h>
 
-#include "ae_conv_impl.h"
+#include "ae_kernels.h"
 
 #define TGT __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,avx2")))
 #define L 16

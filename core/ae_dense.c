@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "ae_ops.h"
+#include "ae_kernels.h"
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 

@@ -4,8 +4,9 @@
  *
  * Owns the nonzero masks of a chunk of input rows (struct ae_nz_mask), the
  * portable reference of the two zero-skipping products, and the choice
- * between them and sgemm.  The AVX-512 kernels are in ae_dense_nz_avx512.c
- * and give the same bits as the reference here.
+ * between them and sgemm (ae_nz_dense_forward).  The AVX-512 kernels are in
+ * ae_dense_nz_avx512.c and give the same bits as the reference here;
+ * ae_kernels.c picks one.
  *
  * Why: the first layer is half of a dense model's matrix work (forward
  * x W and weight gradient x^T dz, both 784 deep), and half the pixels of a
@@ -21,26 +22,9 @@
  * nonzero, in increasing r.
  */
 #include <math.h>
-#include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "ae_ops.h"
-#include "ae_simd.h"
-
-/* AE_NZ=off in the environment turns the zero-skipping kernels off
- * (benchmarks compare both ways in one run). */
-static bool nz_enabled(void)
-{
-    static atomic_int cached = -1;
-    int v = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (v < 0) {
-        const char *e = getenv("AE_NZ");
-        v = !(e && strcmp(e, "off") == 0);
-        atomic_store_explicit(&cached, v, memory_order_relaxed);
-    }
-    return v;
-}
+#include "ae_kernels.h"
 
 int64_t ae_nz_mask_bytes(int cap, int n_in)
 {
@@ -113,42 +97,16 @@ void ae_nz_backward_w_scalar(float *dw, const float *x, const struct ae_nz_mask 
     }
 }
 
-bool ae_nz_usable(int n_in, int n_out)
-{
-    return n_in % 16 == 0 && n_in <= AE_NZ_MAX_IN && n_out % 16 == 0 && n_out >= AE_NZ_TILE &&
-           ae_simd_avx512() && nz_enabled();
-}
-
-void ae_nz_scan(struct ae_nz_mask *mk, const float *x, int n)
-{
-    if (ae_simd_avx512())
-        ae_nz_scan_avx512(mk, x, n);
-    else
-        ae_nz_scan_scalar(mk, x, n);
-}
-
 bool ae_nz_worth_it(const struct ae_nz_mask *mk)
 {
     /* The crossover measured by bench_dense: NOTES.md. */
     return mk->nnz * AE_NZ_DENSITY_DEN < (int64_t)mk->n * mk->n_in * AE_NZ_DENSITY_NUM;
 }
 
-void ae_nz_forward(float *out, const float *x, const struct ae_nz_mask *mk, const float *w,
-                   const float *b, int n_out, enum ae_act act)
-{
-    if (ae_nz_usable(mk->n_in, n_out))
-        ae_nz_forward_avx512(out, x, mk, w, b, n_out, act);
-    else
-        ae_nz_forward_scalar(out, x, mk, w, b, n_out, act);
-}
-
 void ae_nz_backward(float *din, float *dw, float *db, const float *dz, const float *x,
                     const float *w, const struct ae_nz_mask *mk, int n_out, bool set)
 {
-    if (ae_nz_usable(mk->n_in, n_out))
-        ae_nz_backward_w_avx512(dw, x, mk, dz, n_out, set);
-    else
-        ae_nz_backward_w_scalar(dw, x, mk, dz, n_out, set);
+    ae_nz_backward_w(dw, x, mk, dz, n_out, set);
     ae_dense_bias_grad(db, dz, mk->n, n_out, set);
     if (din) ae_dense_input_grad(din, dz, w, mk->n, mk->n_in, n_out);
 }

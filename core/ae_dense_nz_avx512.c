@@ -16,8 +16,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "ae_ops.h"
-#include "ae_simd.h"
+#include "ae_kernels.h"
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,bmi,bmi2")))
 

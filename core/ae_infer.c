@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "ae_net.h"
-#include "ae_ops.h"
+#include "ae_kernels.h"
 #include "ae_rng.h"
 
 #define ROWS 64
@@ -25,6 +25,13 @@ static enum ae_status work_new(const struct ae_model *m, struct ae_work *w, stru
     if (!arena) return ae_err_set(err, AE_ERR_NOMEM, "out of memory for inference scratch");
     ae_work_init(w, m, cap, arena);
     return AE_OK;
+}
+
+/* ae_net_run refused a layer: the message names it. */
+static enum ae_status net_failed(const struct ae_model *m, struct ae_err *err)
+{
+    enum ae_status st = ae_net_check(m, err);
+    return st != AE_OK ? st : ae_err_set(err, AE_ERR_ARG, "the executor refused a layer");
 }
 
 static void ctx_init(const struct ae_model *m, struct ae_net_ctx *ctx)
@@ -58,7 +65,10 @@ enum ae_status ae_model_reconstruct(const struct ae_model *m, const struct ae_da
     int32_t last = m->n_layers;
     for (int32_t k = 0; k < n; k += w.cap) {
         struct ae_src src = {ds->test_images, NULL, k, n - k < w.cap ? n - k : w.cap};
-        ae_net_run(&w, &ctx, &src, NULL);
+        if (ae_net_run(&w, &ctx, &src, NULL) != AE_OK) {
+            ae_free(w.arena);
+            return net_failed(m, err);
+        }
         for (int32_t r = 0; r < src.n; r++) {
             ae_work_read(&w, last, r, recon + (size_t)(k + r) * AE_IMAGE_PIXELS);
             if (noisy) ae_work_read_input(&w, r, noisy + (size_t)(k + r) * AE_IMAGE_PIXELS);
@@ -83,7 +93,10 @@ enum ae_status ae_model_encode(const struct ae_model *m, const struct ae_dataset
     float tmp[2 * 64];
     for (int32_t k = 0; k < n; k += w.cap) {
         struct ae_src src = {ds->test_images, NULL, k, n - k < w.cap ? n - k : w.cap};
-        ae_net_run(&w, &ctx, &src, NULL);
+        if (ae_net_run(&w, &ctx, &src, NULL) != AE_OK) {
+            ae_free(w.arena);
+            return net_failed(m, err);
+        }
         for (int32_t r = 0; r < src.n; r++) {
             float *dst = codes + (size_t)(k + r) * dim;
             if (row == dim) {

@@ -13,8 +13,7 @@
  */
 #include <math.h>
 
-#include "ae_ops.h"
-#include "ae_simd.h"
+#include "ae_kernels.h"
 #include "ae_vmath.h"
 
 #define EPS 1e-7f
@@ -23,16 +22,6 @@
 void ae_relu_backward_scalar(float *dz, const float *dy, const float *y, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) dz[i] = y[i] > 0.f ? dy[i] : 0.f;
-}
-
-void ae_relu_backward(float *dz, const float *dy, const float *y, int64_t n)
-{
-    if (ae_simd_avx512())
-        ae_relu_backward_avx512(dz, dy, y, n);
-    else if (ae_simd_avx2())
-        ae_relu_backward_avx2(dz, dy, y, n);
-    else
-        ae_relu_backward_scalar(dz, dy, y, n);
 }
 
 static inline float sigmoid_from(float z, float *a_out)
@@ -49,16 +38,6 @@ void ae_sigmoid_scalar(float *x, int64_t n)
     for (int64_t i = 0; i < n; i++) x[i] = sigmoid_from(x[i], NULL);
 }
 
-void ae_sigmoid(float *x, int64_t n)
-{
-    if (ae_simd_avx512())
-        ae_sigmoid_avx512(x, n);
-    else if (ae_simd_avx2())
-        ae_sigmoid_avx2(x, n);
-    else
-        ae_sigmoid_scalar(x, n);
-}
-
 /* One element: returns the loss, writes p into *z and the gradient. */
 static inline float bce_one(float *z, float *dz, float y, float scale)
 {
@@ -69,13 +48,6 @@ static inline float bce_one(float *z, float *dz, float y, float scale)
     *z = p;
     if (dz) *dz = g;
     return loss;
-}
-
-double ae_bce_sigmoid(float *z, float *dz, const float *y, int64_t n, float grad_scale, int lanes)
-{
-    if (ae_simd_avx512()) return ae_bce_sigmoid_avx512(z, dz, y, n, grad_scale, lanes);
-    if (ae_simd_avx2()) return ae_bce_sigmoid_avx2(z, dz, y, n, grad_scale, lanes);
-    return ae_bce_sigmoid_scalar(z, dz, y, n, grad_scale, lanes);
 }
 
 double ae_bce_sigmoid_scalar(float *z, float *dz, const float *y, int64_t n, float grad_scale,

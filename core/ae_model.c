@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ae_model.h"
+#include "ae_net.h"
 #include "ae_rng.h"
 
 struct plan {
@@ -149,7 +150,8 @@ enum ae_status ae_model_plan(struct ae_model *m, const struct ae_config *cfg, st
     default:
         return ae_err_set(err, AE_ERR_ARG, "unknown model kind %d", (int)cfg->model);
     }
-    return AE_OK;
+    /* Every layer must be one the executor runs: never skipped silently. */
+    return ae_net_check(m, err);
 }
 
 void ae_model_init_params(const struct ae_model *m, float *params)

@@ -1,7 +1,7 @@
 /*
  * ae_net.c - the executor: input assembly, forward, loss, backward.
  *
- * Owns the order in which the layer kernels of ae_ops.h are called for a
+ * Owns the order in which the layer kernels of ae_kernels.h are called for a
  * model, and the per-thread work area.  Does not own threads (the trainer
  * cuts a minibatch into chunks, one ae_net_run each) or the optimiser.
  *
@@ -16,9 +16,8 @@
 #include <string.h>
 
 #include "ae_net.h"
-#include "ae_ops.h"
+#include "ae_kernels.h"
 #include "ae_rng.h"
-#include "ae_simd.h"
 #include "ae_vmath.h"
 
 #define L AE_LANES
@@ -169,14 +168,6 @@ void ae_pixels_row_scalar(float *x, float *t, const uint8_t *px, float f, uint64
     }
 }
 
-static void pixels_row(float *x, float *t, const uint8_t *px, float f, uint64_t key, int64_t img)
-{
-    if (ae_simd_avx512())
-        ae_pixels_row_avx512(x, t, px, f, key, img);
-    else
-        ae_pixels_row_scalar(x, t, px, f, key, img);
-}
-
 /* Rows k0..k0+n of src into act[0] and target, row-major. */
 static void fill_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
                       int32_t k0, int32_t n)
@@ -184,8 +175,9 @@ static void fill_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const str
     float f = ctx->noisy ? (float)w->m->cfg.noise_factor : 0.f;
     for (int32_t r = 0; r < n; r++) {
         int32_t img = src_image(s, k0 + r);
-        pixels_row(w->act[0] + (size_t)r * AE_IMAGE_PIXELS, w->target + (size_t)r * AE_IMAGE_PIXELS,
-                   s->images + (size_t)img * AE_IMAGE_PIXELS, f, ctx->noise_key, img);
+        ae_pixels_row(w->act[0] + (size_t)r * AE_IMAGE_PIXELS,
+                      w->target + (size_t)r * AE_IMAGE_PIXELS,
+                      s->images + (size_t)img * AE_IMAGE_PIXELS, f, ctx->noise_key, img);
     }
 }
 
@@ -203,7 +195,7 @@ static void fill_block(struct ae_work *w, const struct ae_net_ctx *ctx, const st
             memset(row_t, 0, sizeof row_t);
         } else {
             int32_t img = src_image(s, k0 + l);
-            pixels_row(row_x, row_t, s->images + (size_t)img * AE_IMAGE_PIXELS, f, ctx->noise_key, img);
+            ae_pixels_row(row_x, row_t, s->images + (size_t)img * AE_IMAGE_PIXELS, f, ctx->noise_key, img);
         }
         for (int y = 0; y < S; y++)
             for (int xx = 0; xx < S; xx++) {
@@ -265,8 +257,10 @@ static void sample_backward(const struct ae_work *w, float *din, const float *dz
 
 /* ---- dense chain ------------------------------------------------------- */
 
-static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
-                     int32_t k0, int32_t n, struct ae_loss_parts *parts, bool first)
+/* One chunk of n rows through the dense chain (forward, loss, backward).
+ * Returns -1, or the index of a layer the chain does not run. */
+static int32_t run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
+                        int32_t k0, int32_t n, struct ae_loss_parts *parts, bool first)
 {
     const struct ae_model *m = w->m;
     const float *P = ctx->params;
@@ -275,20 +269,28 @@ static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const stru
     fill_rows(w, ctx, s, k0, n);
     for (int32_t i = 0; i <= last; i++) {
         const struct ae_layer *l = &m->layers[i];
-        /* Skip the zero inputs (pixels, relu outputs) when there are enough. */
-        if (l->kind == AE_LAYER_DENSE)
+        switch (l->kind) {
+        case AE_LAYER_DENSE:
+            /* Skip the zero inputs (pixels, relu outputs) when there are enough. */
             w->nz_on[i] = ae_nz_dense_forward(w->act[i + 1], w->act[i], P + l->w_off, P + l->b_off,
                                               n, l->in_c, l->out_c, l->act,
                                               w->nz[i].row ? &w->nz[i] : NULL);
-        else {
+            break;
+        case AE_LAYER_SAMPLE:
             sample_forward(w, ctx, s, k0, n, w->act[i], w->act[i + 1]);
             w->nz_on[i] = false;
+            break;
+        case AE_LAYER_CONV:
+        case AE_LAYER_MAXPOOL:
+        case AE_LAYER_UPSAMPLE:
+        default:
+            return i; /* not a row layer (ae_net_check refuses such models) */
         }
     }
     float *z = w->act[last + 1];
     if (!ctx->want_loss) {
         ae_sigmoid(z, (int64_t)n * AE_IMAGE_PIXELS);
-        return;
+        return -1;
     }
     bool vae = m->cfg.model == AE_MODEL_VAE;
     bool sparse = m->cfg.model == AE_MODEL_SPARSE;
@@ -301,7 +303,7 @@ static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const stru
         parts->reg += ae_l1_activity(w->act[m->code_layer + 1], NULL, (int64_t)n * code->out_c,
                                      0.f, L);
     if (vae) parts->kl += kl_sum(w->act[2], n, m->cfg.latent_dim);
-    if (!train) return;
+    if (!train) return -1;
 
     for (int32_t i = last; i >= 0; i--) {
         const struct ae_layer *l = &m->layers[i];
@@ -310,20 +312,31 @@ static void run_rows(struct ae_work *w, const struct ae_net_ctx *ctx, const stru
         if (sparse && i == m->code_layer)
             ae_l1_activity(w->act[i + 1], g, (int64_t)n * l->out_c, (float)m->cfg.l1, L);
         if (l->act == AE_ACT_RELU) ae_relu_backward(g, g, w->act[i + 1], (int64_t)n * l->out_c);
-        /* The first chunk overwrites the gradient (no memset), later ones add. */
-        if (w->nz_on[i])
-            ae_nz_backward(i > 0 ? gn : NULL, ctx->dparams + l->w_off, ctx->dparams + l->b_off, g,
-                           w->act[i], P + l->w_off, &w->nz[i], l->out_c, first);
-        else if (l->kind == AE_LAYER_DENSE)
-            (first ? ae_dense_backward_set : ae_dense_backward)(
-                i > 0 ? gn : NULL, ctx->dparams + l->w_off, ctx->dparams + l->b_off, g, w->act[i],
-                P + l->w_off, n, l->in_c, l->out_c);
-        else
+        switch (l->kind) {
+        case AE_LAYER_DENSE:
+            /* The first chunk overwrites the gradient (no memset), later ones add. */
+            if (w->nz_on[i])
+                ae_nz_backward(i > 0 ? gn : NULL, ctx->dparams + l->w_off, ctx->dparams + l->b_off,
+                               g, w->act[i], P + l->w_off, &w->nz[i], l->out_c, first);
+            else
+                (first ? ae_dense_backward_set : ae_dense_backward)(
+                    i > 0 ? gn : NULL, ctx->dparams + l->w_off, ctx->dparams + l->b_off, g,
+                    w->act[i], P + l->w_off, n, l->in_c, l->out_c);
+            break;
+        case AE_LAYER_SAMPLE:
             sample_backward(w, gn, g, w->act[i], n, 1.f / (float)ctx->n_total);
+            break;
+        case AE_LAYER_CONV:
+        case AE_LAYER_MAXPOOL:
+        case AE_LAYER_UPSAMPLE:
+        default:
+            return i;
+        }
         float *t = g;
         g = gn;
         gn = t;
     }
+    return -1;
 }
 
 /* ---- conv chain, one block -------------------------------------------- */
@@ -349,8 +362,10 @@ static void to_bordered(float *dst, int q, const float *g, const float *y, int H
     }
 }
 
-static void run_block(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
-                      int32_t k0, int nv, struct ae_loss_parts *parts)
+/* One block of nv <= 16 images through the conv chain (forward, loss,
+ * backward).  Returns -1, or the index of a layer the chain does not run. */
+static int32_t run_block(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *s,
+                         int32_t k0, int nv, struct ae_loss_parts *parts)
 {
     const struct ae_model *m = w->m;
     const float *P = ctx->params;
@@ -371,19 +386,22 @@ static void run_block(struct ae_work *w, const struct ae_net_ctx *ctx, const str
         case AE_LAYER_UPSAMPLE:
             ae_upsample_forward(w->act[i + 1], w->act_pad[i + 1], w->act[i], l->in_h, l->in_w, l->in_c);
             break;
-        default: break;
+        case AE_LAYER_DENSE:
+        case AE_LAYER_SAMPLE:
+        default:
+            return i; /* not a block layer (ae_net_check refuses such models) */
         }
     }
     float *z = w->act[last + 1];
     if (!ctx->want_loss) {
         ae_sigmoid(z, (int64_t)AE_IMAGE_PIXELS * L);
-        return;
+        return -1;
     }
     float scale = 1.f / ((float)ctx->n_total * AE_IMAGE_PIXELS);
     float *g = w->g0, *gn = w->g1;
     parts->bce += ae_bce_sigmoid(z, train ? g : NULL, w->target, (int64_t)AE_IMAGE_PIXELS * L,
                                  scale, nv);
-    if (!train) return;
+    if (!train) return -1;
 
     bool preact = true; /* g is wrt the pre-activation of layer i */
     for (int32_t i = last; i >= 0; i--) {
@@ -418,19 +436,65 @@ static void run_block(struct ae_work *w, const struct ae_net_ctx *ctx, const str
             ae_upsample_backward(gn, g, l->in_h, l->in_w, l->in_c);
             preact = false;
             break;
-        default: break;
+        case AE_LAYER_DENSE:
+        case AE_LAYER_SAMPLE:
+        default:
+            return i;
         }
         float *t = g;
         g = gn;
         gn = t;
     }
+    return -1;
 }
 
-void ae_net_run(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *src,
-                struct ae_loss_parts *parts)
+/* ---- the executor ----------------------------------------------------- */
+
+static const char *kind_name(enum ae_layer_kind k)
+{
+    switch (k) {
+    case AE_LAYER_DENSE: return "dense";
+    case AE_LAYER_CONV: return "conv";
+    case AE_LAYER_MAXPOOL: return "maxpool";
+    case AE_LAYER_UPSAMPLE: return "upsample";
+    case AE_LAYER_SAMPLE: return "sample";
+    }
+    return "unknown";
+}
+
+/* Whether the chain of this layout (blocked: conv; else rows) runs kind k. */
+static bool chain_runs(bool blocked, enum ae_layer_kind k)
+{
+    switch (k) {
+    case AE_LAYER_DENSE:
+    case AE_LAYER_SAMPLE: return !blocked;
+    case AE_LAYER_CONV:
+    case AE_LAYER_MAXPOOL:
+    case AE_LAYER_UPSAMPLE: return blocked;
+    }
+    return false;
+}
+
+enum ae_status ae_net_check(const struct ae_model *m, struct ae_err *err)
+{
+    if (!m || m->n_layers < 1 || m->n_layers > AE_MAX_LAYERS)
+        return ae_err_set(err, AE_ERR_ARG, "a model needs 1 to %d layers", AE_MAX_LAYERS);
+    for (int32_t i = 0; i < m->n_layers; i++) {
+        enum ae_layer_kind k = m->layers[i].kind;
+        if (!chain_runs(m->blocked, k))
+            return ae_err_set(err, AE_ERR_ARG, "layer %d of the %s model has kind %d (%s), which "
+                              "the %s chain does not run", (int)i, ae_model_name(m->cfg.model),
+                              (int)k, kind_name(k), m->blocked ? "conv (blocked)" : "dense (rows)");
+    }
+    return AE_OK;
+}
+
+enum ae_status ae_net_run(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *src,
+                          struct ae_loss_parts *parts)
 {
     const struct ae_model *m = w->m;
     bool train = ctx->dparams != NULL;
+    int32_t bad = -1;
     if (m->blocked) {
         if (train) {
             memset(w->dlanes, 0, sizeof(float) * (size_t)(m->n_params * L));
@@ -440,18 +504,19 @@ void ae_net_run(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae
                     ae_conv3_flip(w->wflip[i], ctx->params + l->w_off, l->in_c, l->out_c);
             }
         }
-        for (int32_t k = 0; k < src->n; k += L) {
+        for (int32_t k = 0; k < src->n && bad < 0; k += L) {
             int nv = src->n - k < L ? src->n - k : L;
-            run_block(w, ctx, src, k, nv, parts);
+            bad = run_block(w, ctx, src, k, nv, parts);
         }
-        if (train) ae_lanes_sum(ctx->dparams, w->dlanes, m->n_params);
+        if (train && bad < 0) ae_lanes_sum(ctx->dparams, w->dlanes, m->n_params);
     } else {
         if (train && src->n == 0) memset(ctx->dparams, 0, sizeof(float) * (size_t)m->n_params);
-        for (int32_t k = 0; k < src->n; k += w->cap) {
+        for (int32_t k = 0; k < src->n && bad < 0; k += w->cap) {
             int32_t n = src->n - k < w->cap ? src->n - k : w->cap;
-            run_rows(w, ctx, src, k, n, parts, k == 0);
+            bad = run_rows(w, ctx, src, k, n, parts, k == 0);
         }
     }
+    return bad < 0 ? AE_OK : AE_ERR_ARG;
 }
 
 void ae_work_read(const struct ae_work *w, int k, int32_t r, float *out)

@@ -12,7 +12,7 @@
 #define AE_NET_H
 
 #include "ae_model.h"
-#include "ae_ops.h"
+#include "ae_kernels.h"
 
 struct ae_work {
     const struct ae_model *m;
@@ -64,11 +64,20 @@ int64_t ae_work_floats(const struct ae_model *m, int32_t cap);
 /* Point w's buffers into arena (ae_work_floats(m, cap) floats). */
 void ae_work_init(struct ae_work *w, const struct ae_model *m, int32_t cap, float *arena);
 
+/* AE_OK when every layer of m is one the chain of its layout runs (dense
+ * rows: dense, sample; blocked: conv, maxpool, upsample); else AE_ERR_ARG
+ * naming the layer and its kind.  ae_model_plan calls it, so a model never
+ * reaches ae_net_run with a layer the executor would skip. */
+enum ae_status ae_net_check(const struct ae_model *m, struct ae_err *err);
+
 /* Run the images of src through the model in chunks of w->cap, adding loss
  * parts into *parts (may be NULL without want_loss) and, when
- * ctx->dparams is set, writing the summed parameter gradient there. */
-void ae_net_run(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *src,
-                struct ae_loss_parts *parts);
+ * ctx->dparams is set, writing the summed parameter gradient there.
+ * AE_ERR_ARG when a layer's kind is not one the chain runs (the outputs
+ * are then incomplete; ae_net_check gives the message naming it).
+ * Thread-safe for different w. */
+enum ae_status ae_net_run(struct ae_work *w, const struct ae_net_ctx *ctx, const struct ae_src *src,
+                          struct ae_loss_parts *parts);
 
 /* After a forward-only run of one chunk (src->n <= cap): copy image r's
  * values of act[k] (row-major, h*w*c floats, NHWC) into out. */

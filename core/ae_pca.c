@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "ae.h"
-#include "ae_ops.h"
+#include "ae_kernels.h"
 
 #define CHUNK_ROWS 256
 

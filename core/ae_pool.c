@@ -8,20 +8,18 @@
  * wins, like TensorFlow and PyTorch.  It also applies the preceding relu's
  * backward (a winner of value 0 passes no gradient), since in every model
  * here a relu conv feeds each pool.
+ *
+ * These are the portable references; ae_kernels.c chooses between them and
+ * the AVX-512 versions (ae_simd_avx512.c).
  */
 #include <string.h>
 
-#include "ae_ops.h"
-#include "ae_simd.h"
+#include "ae_kernels.h"
 
 #define L AE_LANES
 
-void ae_maxpool_forward(float *out, int out_pad, const float *in, int H, int W, int C)
+void ae_maxpool_forward_scalar(float *out, int out_pad, const float *in, int H, int W, int C)
 {
-    if (ae_simd_avx512()) {
-        ae_maxpool_forward_avx512(out, out_pad, in, H, W, C);
-        return;
-    }
     int Ho = (H + 1) / 2, Wo = (W + 1) / 2, rs = Wo + 2 * out_pad;
     out += ((size_t)out_pad * rs + out_pad) * C * L;
     for (int y = 0; y < Ho; y++)
@@ -38,13 +36,9 @@ void ae_maxpool_forward(float *out, int out_pad, const float *in, int H, int W, 
         }
 }
 
-void ae_maxpool_backward_relu(float *din, const float *dout, const float *in, const float *out,
-                              int out_pad, int H, int W, int C)
+void ae_maxpool_backward_relu_scalar(float *din, const float *dout, const float *in, const float *out,
+                                     int out_pad, int H, int W, int C)
 {
-    if (ae_simd_avx512()) {
-        ae_maxpool_backward_relu_avx512(din, dout, in, out, out_pad, H, W, C);
-        return;
-    }
     int Ho = (H + 1) / 2, Wo = (W + 1) / 2, rs = Wo + 2 * out_pad;
     size_t cell = (size_t)C * L;
     out += ((size_t)out_pad * rs + out_pad) * cell;
@@ -70,12 +64,8 @@ void ae_maxpool_backward_relu(float *din, const float *dout, const float *in, co
         }
 }
 
-void ae_upsample_forward(float *out, int out_pad, const float *in, int H, int W, int C)
+void ae_upsample_forward_scalar(float *out, int out_pad, const float *in, int H, int W, int C)
 {
-    if (ae_simd_avx512()) {
-        ae_upsample_forward_avx512(out, out_pad, in, H, W, C);
-        return;
-    }
     size_t cell = (size_t)C * L;
     int rs = 2 * W + 2 * out_pad;
     out += ((size_t)out_pad * rs + out_pad) * cell;
@@ -85,12 +75,8 @@ void ae_upsample_forward(float *out, int out_pad, const float *in, int H, int W,
                    sizeof(float) * cell);
 }
 
-void ae_upsample_backward(float *din, const float *dout, int H, int W, int C)
+void ae_upsample_backward_scalar(float *din, const float *dout, int H, int W, int C)
 {
-    if (ae_simd_avx512()) {
-        ae_upsample_backward_avx512(din, dout, H, W, C);
-        return;
-    }
     size_t cell = (size_t)C * L;
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {

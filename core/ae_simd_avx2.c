@@ -11,7 +11,7 @@
  */
 #include <immintrin.h>
 
-#include "ae_simd.h"
+#include "ae_kernels.h"
 #include "ae_vmath.h"
 
 #define TARGET __attribute__((target("avx2,fma")))

@@ -9,46 +9,12 @@
  * AVX-512 (ae_simd_avx512()).
  */
 #include <immintrin.h>
-#include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "ae_simd.h"
+#include "ae_kernels.h"
 #include "ae_vmath.h"
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,avx2")))
-
-bool ae_simd_avx512(void)
-{
-    /* Every thread computes the same value; the atomic makes the race
-     * well-defined. */
-    static atomic_int cached = -1;
-    int v = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (v < 0) {
-        const char *force = getenv("AE_SIMD");
-        __builtin_cpu_init();
-        v = !(force && (strcmp(force, "scalar") == 0 || strcmp(force, "avx2") == 0)) &&
-            __builtin_cpu_supports("avx512f") &&
-            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-            __builtin_cpu_supports("avx512vl");
-        atomic_store_explicit(&cached, v, memory_order_relaxed);
-    }
-    return v;
-}
-
-bool ae_simd_avx2(void)
-{
-    static atomic_int cached = -1;
-    int v = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (v < 0) {
-        const char *force = getenv("AE_SIMD");
-        __builtin_cpu_init();
-        v = !(force && strcmp(force, "scalar") == 0) && __builtin_cpu_supports("avx2") &&
-            __builtin_cpu_supports("fma");
-        atomic_store_explicit(&cached, v, memory_order_relaxed);
-    }
-    return v;
-}
 
 /* ---- vector exp / log / cos, mirroring ae_vmath.h ----------------------- */
 

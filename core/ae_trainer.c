@@ -4,7 +4,7 @@
  *
  * Owns the trainer object and its arenas, the epoch loop and the progress
  * bookkeeping (including a stop in the middle of an epoch).  Does not own
- * the file format (ae_ckpt.c) or any layer maths (ae_net.c, ae_ops.h).
+ * the file format (ae_ckpt.c) or any layer maths (ae_net.c, ae_kernels.h).
  *
  * Design: a minibatch is cut into a fixed number of chunks that depends
  * only on its size (dense: about 128 rows each, two at least from 64 rows;
@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ae_ops.h"
+#include "ae_kernels.h"
 #include "ae_trainer.h"
 
 #define L AE_LANES
@@ -204,6 +204,7 @@ struct batch_job {
     struct ae_adam_hp hp;
     int32_t k;                /* chunks in this minibatch */
     atomic_int next_chunk, next_range;
+    atomic_int status;        /* AE_OK, or what a chunk's ae_net_run returned */
     struct ae_loss_parts parts[MAX_CHUNKS];
 };
 
@@ -243,11 +244,14 @@ static void batch_thread(void *arg, int ith, int nth)
         float *cgrad = t->grads + stride * (size_t)c;
         ctx.dparams = job->train ? cgrad : NULL;
         memset(&job->parts[c], 0, sizeof job->parts[c]);
-        ae_net_run(&t->works[ith], &ctx, &s, &job->parts[c]); /* overwrites cgrad */
+        enum ae_status st = ae_net_run(&t->works[ith], &ctx, &s, &job->parts[c]); /* overwrites cgrad */
+        if (st != AE_OK) atomic_store(&job->status, (int)st);
     }
     if (!job->train) return;
 
     ae_team_barrier(t->team);
+    /* A chunk that did not run leaves no gradient to apply. */
+    if (atomic_load(&job->status) != AE_OK) return;
     /* A non-finite loss means a non-finite gradient somewhere: leave the
      * weights as they were (the caller gets AE_ERR_NUMERIC).  Every thread
      * sums the same parts in the same order, so all agree. */
@@ -266,14 +270,20 @@ static void batch_thread(void *arg, int ith, int nth)
     }
 }
 
-/* Run one minibatch; returns its loss parts summed in chunk order. */
-static struct ae_loss_parts run_batch(struct ae_trainer *t, struct batch_job *job)
+/* Run one minibatch; *p gets its loss parts summed in chunk order.  An
+ * error names the layer the executor refused (the weights are unchanged). */
+static enum ae_status run_batch(struct ae_trainer *t, struct batch_job *job, struct ae_loss_parts *p,
+                                struct ae_err *err)
 {
     job->k = n_chunks(t->model, job->src->n);
     atomic_store(&job->next_chunk, 0);
     atomic_store(&job->next_range, 0);
+    atomic_store(&job->status, (int)AE_OK);
     ae_team_run(t->team, batch_thread, job);
-    return parts_sum(job);
+    *p = parts_sum(job);
+    if (atomic_load(&job->status) == AE_OK) return AE_OK;
+    enum ae_status st = ae_net_check(t->model, err);
+    return st != AE_OK ? st : ae_err_set(err, AE_ERR_ARG, "the executor refused a layer");
 }
 
 static void job_init(struct batch_job *job, struct ae_trainer *t, bool train)
@@ -281,6 +291,7 @@ static void job_init(struct batch_job *job, struct ae_trainer *t, bool train)
     memset(job, 0, sizeof *job);
     atomic_init(&job->next_chunk, 0);
     atomic_init(&job->next_range, 0);
+    atomic_init(&job->status, (int)AE_OK);
     job->t = t;
     job->train = train;
     job->ctx.params = t->model->params;
@@ -305,7 +316,9 @@ static enum ae_status validate(struct ae_trainer *t, struct ae_epoch_stats *st, 
         struct ae_src src = {t->ds->test_images, NULL, k, n};
         job.src = &src;
         job.ctx.n_total = n;
-        struct ae_loss_parts p = run_batch(t, &job);
+        struct ae_loss_parts p;
+        enum ae_status rs = run_batch(t, &job, &p, err);
+        if (rs != AE_OK) return rs;
         double loss = ae_net_batch_loss(t->model, &p, n);
         acc += loss * n;
         rec += p.bce;
@@ -356,7 +369,9 @@ enum ae_status ae_trainer_run_epoch(struct ae_trainer *t, const struct ae_hooks 
         job.src = &src;
         job.ctx.n_total = n;
         job.hp = ae_adam_hparams(t->cfg.learning_rate, t->step + 1);
-        struct ae_loss_parts p = run_batch(t, &job);
+        struct ae_loss_parts p;
+        st = run_batch(t, &job, &p, err);
+        if (st != AE_OK) return st;
         double loss = ae_net_batch_loss(t->model, &p, n);
         if (!isfinite(loss))
             return ae_err_set(err, AE_ERR_NUMERIC, "training loss is not finite (%g) in epoch %d, "

@@ -107,6 +107,10 @@ static enum tb_status check_infos(const struct tb_hparam_info *hp, int32_t n_hp,
         } else if (h->has_interval && !(h->min_value <= h->max_value)) {
             return tb_err_set(err, TB_ERR_ARG, 0, "hparam %s: interval [%g, %g] is empty",
                               h->name, h->min_value, h->max_value);
+        } else if (!h->has_interval && h->n_num_values > 0) {
+            if (!h->num_values)
+                return tb_err_set(err, TB_ERR_ARG, 0, "hparam %s: bad domain list", h->name);
+            *n_strings += (size_t)h->n_num_values;
         }
     }
     for (int32_t i = 0; i < n_m; i++) {
@@ -196,6 +200,18 @@ enum tb_status tb_writer_add_hparams_experiment(struct tb_writer *w, double wall
             intervals[i].max_value = h->max_value;
             in->domain_case = TENSORBOARD__HPARAMS__HPARAM_INFO__DOMAIN_DOMAIN_INTERVAL;
             in->domain_interval = &intervals[i];
+        } else if (h->type == TB_HPARAM_FLOAT64 && h->n_num_values > 0) {
+            google__protobuf__list_value__init(&lists[i]);
+            lists[i].n_values = (size_t)h->n_num_values;
+            lists[i].values = val_ptrs + at;
+            for (int32_t k = 0; k < h->n_num_values; k++, at++) {
+                google__protobuf__value__init(&vals[at]);
+                vals[at].kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
+                vals[at].number_value = h->num_values[k];
+                val_ptrs[at] = &vals[at];
+            }
+            in->domain_case = TENSORBOARD__HPARAMS__HPARAM_INFO__DOMAIN_DOMAIN_DISCRETE;
+            in->domain_discrete = &lists[i];
         }
         info_ptrs[i] = in;
     }

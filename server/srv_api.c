@@ -82,7 +82,8 @@ bool srv_api_precheck(struct srv_app *app, const struct srv_request *req, struct
             return true;
         }
     }
-    if (rt->id == SRV_ROUTE_JOBS_CREATE && !is_json_type(req->content_type)) {
+    if ((rt->id == SRV_ROUTE_JOBS_CREATE || rt->id == SRV_ROUTE_SWEEPS_CREATE) &&
+        !is_json_type(req->content_type)) {
         char d[300];
         snprintf(d, sizeof d,
                  "the body must be JSON sent with 'Content-Type: application/json' (got %.100s)",
@@ -123,6 +124,13 @@ void srv_api_handle(struct srv_app *app, const struct srv_request *req, struct s
     case SRV_ROUTE_HEALTH: srv_api_health(app, req, r); break;
     case SRV_ROUTE_OPENAPI: srv_api_openapi(app, req, r); break;
     case SRV_ROUTE_PROMETHEUS: srv_api_prometheus(app, req, r); break;
+    case SRV_ROUTE_SWEEPS_CREATE: srv_api_sweeps_create(app, req, r); break;
+    case SRV_ROUTE_SWEEPS_LIST: srv_api_sweeps_list(app, req, r); break;
+    case SRV_ROUTE_SWEEP_GET: srv_api_sweep_get(app, req, r); break;
+    case SRV_ROUTE_SWEEP_DELETE: srv_api_sweep_delete(app, req, r); break;
+    case SRV_ROUTE_SWEEP_CANCEL: srv_api_sweep_cancel(app, req, r); break;
+    case SRV_ROUTE_SWEEP_EVENTS: srv_api_sweep_events(app, req, r); break;
+    case SRV_ROUTE_SWEEP_METRICS: srv_api_sweep_metrics(app, req, r); break;
     case SRV_ROUTE_STATIC: srv_api_static(app, req, r); break;
     case SRV_ROUTE_NONE:
     case SRV_ROUTE_COUNT: srv_problem(r, 404, "not-found", "no route", NULL); break;

@@ -111,13 +111,15 @@ out:
 /* Metrics                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static void csv_num(char *buf, size_t len, size_t *o, double v, bool last)
+/* Append ",v" (or "," for a non-finite v) at *o. */
+static void csv_num(char *buf, size_t len, size_t *o, double v)
 {
     int w;
+    if (*o >= len) return;
     if (isfinite(v))
-        w = snprintf(buf + *o, len - *o, "%.9g%s", v, last ? "\n" : ",");
+        w = snprintf(buf + *o, len - *o, ",%.9g", v);
     else
-        w = snprintf(buf + *o, len - *o, "%s", last ? "\n" : ",");
+        w = snprintf(buf + *o, len - *o, ",");
     if (w > 0) *o += (size_t)w;
 }
 
@@ -152,39 +154,37 @@ void srv_api_job_metrics(struct srv_app *app, const struct srv_request *req, str
     j = srv_api_find_job(app, req, r);
     if (!j) return;
     if (csv) {
-        bool vae = j->cfg.model == AE_MODEL_VAE;
-        size_t cap, o = 0;
+        size_t n_metrics, cap, o = 0;
+        const struct ae_metric *t = ae_metrics(&n_metrics);
         char *buf;
         pthread_mutex_lock(&j->lock);
-        cap = 200 + (size_t)j->n_rows * 200;
+        cap = 200 + 40 * n_metrics + (size_t)j->n_rows * (16 + 20 * n_metrics);
         buf = malloc(cap);
         if (buf) {
-            o = (size_t)snprintf(buf, cap, "epoch,loss,val_loss,seconds,val_seconds%s\n",
-                                 vae ? ",reconstruction_loss,kl_loss,val_reconstruction_loss,"
-                                       "val_kl_loss"
-                                     : "");
+            /* epoch, then the ae_metrics() columns of the job's model. */
+            o = (size_t)snprintf(buf, cap, "epoch");
+            for (size_t k = 0; k < n_metrics; k++)
+                if (ae_metric_applies(&t[k], j->cfg.model))
+                    o += (size_t)snprintf(buf + o, cap - o, ",%s", t[k].name);
+            o += (size_t)snprintf(buf + o, cap - o, "\n");
             for (int32_t i = 0; i < j->n_rows; i++) {
-                const struct srv_store_metric *m = &j->rows[i];
-                o += (size_t)snprintf(buf + o, cap - o, "%d,", m->epoch);
-                csv_num(buf, cap, &o, m->loss, false);
-                csv_num(buf, cap, &o, m->val_loss, false);
-                csv_num(buf, cap, &o, m->train_seconds, false);
-                csv_num(buf, cap, &o, m->val_seconds, !vae);
-                if (vae) {
-                    csv_num(buf, cap, &o, m->reconstruction_loss, false);
-                    csv_num(buf, cap, &o, m->kl_loss, false);
-                    csv_num(buf, cap, &o, m->val_reconstruction_loss, false);
-                    csv_num(buf, cap, &o, m->val_kl_loss, true);
-                }
+                const struct ae_epoch_stats *m = &j->rows[i];
+                o += (size_t)snprintf(buf + o, cap - o, "%d", m->epoch);
+                for (size_t k = 0; k < n_metrics; k++)
+                    if (ae_metric_applies(&t[k], j->cfg.model))
+                        csv_num(buf, cap, &o, ae_metric_get(m, k));
+                o += (size_t)snprintf(buf + o, cap - o, "\n");
             }
         }
         pthread_mutex_unlock(&j->lock);
         if (!buf) {
             srv_problem(r, 500, "internal-error", "out of memory", NULL);
         } else {
+            const char *base = strrchr(j->run_name, '/') ? strrchr(j->run_name, '/') + 1
+                                                         : j->run_name;
             srv_response_take(r, 200, "text/csv; charset=utf-8", buf, o);
             srv_response_header(r, "Content-Disposition", "inline; filename=\"%s-metrics.csv\"",
-                                j->run_name);
+                                base);
         }
     } else {
         json_t *full = srv_job_to_json(j, true, 0, NULL);
@@ -239,21 +239,24 @@ out:
 void srv_api_job_weights(struct srv_app *app, const struct srv_request *req, struct srv_response *r)
 {
     struct srv_job *j = srv_api_find_job(app, req, r);
-    char path[4600], fname[128];
+    char path[4600], fname[200];
+    const char *base;
     struct stat sb;
     int fd;
 
     if (!j) return;
+    /* A sweep trial's run_name is "sweep-.../0007-deep": name the file by its last part. */
+    base = strrchr(j->run_name, '/') ? strrchr(j->run_name, '/') + 1 : j->run_name;
     if (srv_uri_param(&req->uri, "epoch")) {
         int32_t epoch = srv_api_pick_epoch(j, req, r);
         if (!epoch) goto out;
         srv_api_weights_path(app, j, epoch, path, sizeof path);
-        snprintf(fname, sizeof fname, "%s-epoch-%04d.aew", j->run_name, epoch);
+        snprintf(fname, sizeof fname, "%s-epoch-%04d.aew", base, epoch);
     } else {
         char run_dir[4400];
         srv_app_run_dir(app, j, run_dir, sizeof run_dir);
         snprintf(path, sizeof path, "%s/checkpoint.aeck", run_dir);
-        snprintf(fname, sizeof fname, "%s-checkpoint.aeck", j->run_name);
+        snprintf(fname, sizeof fname, "%s-checkpoint.aeck", base);
     }
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {

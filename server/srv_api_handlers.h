@@ -9,7 +9,8 @@
 #include "srv_api_common.h"
 
 /* One per route (srv_api_jobs.c, srv_api_artifacts.c,
- * srv_api_latent.c, srv_api_service.c, srv_sse.c, srv_static.c). */
+ * srv_api_latent.c, srv_api_service.c, srv_api_sweeps.c, srv_sse.c,
+ * srv_static.c). */
 void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, struct srv_response *r);
 void srv_api_jobs_list(struct srv_app *app, const struct srv_request *req, struct srv_response *r);
 void srv_api_job_get(struct srv_app *app, const struct srv_request *req, struct srv_response *r);
@@ -28,6 +29,13 @@ void srv_api_models(struct srv_app *app, const struct srv_request *req, struct s
 void srv_api_health(struct srv_app *app, const struct srv_request *req, struct srv_response *r);
 void srv_api_openapi(struct srv_app *app, const struct srv_request *req, struct srv_response *r);
 void srv_api_prometheus(struct srv_app *app, const struct srv_request *req, struct srv_response *r);
+void srv_api_sweeps_create(struct srv_app *app, const struct srv_request *req, struct srv_response *r);
+void srv_api_sweeps_list(struct srv_app *app, const struct srv_request *req, struct srv_response *r);
+void srv_api_sweep_get(struct srv_app *app, const struct srv_request *req, struct srv_response *r);
+void srv_api_sweep_cancel(struct srv_app *app, const struct srv_request *req, struct srv_response *r);
+void srv_api_sweep_delete(struct srv_app *app, const struct srv_request *req, struct srv_response *r);
+void srv_api_sweep_metrics(struct srv_app *app, const struct srv_request *req, struct srv_response *r);
+void srv_api_sweep_events(struct srv_app *app, const struct srv_request *req, struct srv_response *r);
 void srv_api_static(struct srv_app *app, const struct srv_request *req, struct srv_response *r);
 
 #endif /* SRV_API_HANDLERS_H */

@@ -22,6 +22,7 @@
 #include "srv_response.h"
 #include "srv_jobspec.h"
 #include "srv_log.h"
+#include "srv_sweeps.h"
 #include "srv_worker.h"
 
 #define LIST_MAX 500
@@ -215,6 +216,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
             .settings = settings_txt,
             .state = "queued",
             .created_at = srv_now_unix(),
+            .keep_final = js.keep_final,
         };
         enum srv_status st;
         pthread_mutex_lock(&app->submit_lock);
@@ -238,6 +240,10 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
         }
         j = srv_job_new(id, js.name, js.model, js.dataset, &js.cfg, SRV_JOB_QUEUED,
                         rec.created_at);
+        if (j) {
+            srv_job_set_keep(j, js.keep_final);
+            srv_sweeps_observe(app, j);
+        }
     }
     if (!j || srv_registry_add(app->registry, j, &e) != SRV_OK) {
         srv_problem(r, 500, "internal-error",
@@ -324,7 +330,8 @@ void srv_api_jobs_list(struct srv_app *app, const struct srv_request *req, struc
     const char *model = srv_uri_param(&req->uri, "model");
     const char *limit_s = srv_uri_param(&req->uri, "limit");
     const char *before_s = srv_uri_param(&req->uri, "before");
-    long long limit = 50, before = 0;
+    const char *sweep_s = srv_uri_param(&req->uri, "sweep");
+    long long limit = 50, before = 0, sweep = 0;
     size_t n, total = 0;
     struct ae_err e;
     enum ae_model_kind kind;
@@ -334,8 +341,8 @@ void srv_api_jobs_list(struct srv_app *app, const struct srv_request *req, struc
         if (!parse_states(state, &f.state_mask, bad, sizeof bad)) {
             char d[200];
             snprintf(d, sizeof d,
-                     "unknown state '%s' in ?state=; use queued, running, succeeded, failed or "
-                     "cancelled (comma-separated for several)",
+                     "unknown state '%s' in ?state=; use queued, running, succeeded, failed, "
+                     "cancelled or stopped (comma-separated for several)",
                      bad);
             srv_problem(r, 400, "invalid-parameter", d, json_pack("{s:s}", "field", "state"));
             return;
@@ -362,7 +369,13 @@ void srv_api_jobs_list(struct srv_app *app, const struct srv_request *req, struc
         srv_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field", "before"));
         return;
     }
+    if (sweep_s &&
+        srv_parse_int(sweep_s, 1, ((long long)1 << 53) - 1, "sweep", &sweep, &e) != SRV_OK) {
+        srv_problem(r, 400, "invalid-parameter", e.msg, json_pack("{s:s}", "field", "sweep"));
+        return;
+    }
     f.before = before;
+    f.sweep = sweep;
     n = srv_registry_list(app->registry, &f, jobs, (size_t)limit + 1, &total);
 
     /* {"jobs":[<job>,...],"total":N,"next":...}: each job's text comes from
@@ -397,6 +410,9 @@ void srv_api_jobs_list(struct srv_app *app, const struct srv_request *req, struc
                         }
                 }
                 if (f.model) w += snprintf(tail + w, sizeof tail - (size_t)w, "&model=%s", f.model);
+                if (f.sweep)
+                    w += snprintf(tail + w, sizeof tail - (size_t)w, "&sweep=%lld",
+                                  (long long)f.sweep);
                 w += snprintf(tail + w, sizeof tail - (size_t)w, "\"}");
             } else {
                 w += snprintf(tail + w, sizeof tail - (size_t)w, "null}");

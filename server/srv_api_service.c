@@ -91,6 +91,47 @@ enum srv_status srv_api_build_models(struct srv_app *app, struct ae_err *err)
     return app->models ? SRV_OK : srv_err_set(err, SRV_ERR_NOMEM, "out of memory");
 }
 
+/* components.schemas.EpochMetrics from ae_metrics(): "epoch" as written in
+ * the document, then one nullable number per metric.  -1 if absent. */
+static int fill_epoch_metrics(json_t *root)
+{
+    size_t n;
+    const struct ae_metric *t = ae_metrics(&n);
+    json_t *schema = json_object_get(
+        json_object_get(json_object_get(root, "components"), "schemas"), "EpochMetrics");
+    json_t *props = json_object_get(schema, "properties"), *epoch = json_object_get(props, "epoch");
+    json_t *fresh = json_object(), *required = json_array();
+
+    if (!json_is_object(props) || !epoch || !fresh || !required) {
+        json_decref(fresh);
+        json_decref(required);
+        return -1;
+    }
+    json_object_set(fresh, "epoch", epoch);
+    json_array_append_new(required, json_string("epoch"));
+    for (size_t i = 0; i < n; i++) {
+        char d[400], models[200];
+        size_t o = 0;
+        json_t *p = json_object();
+        models[0] = '\0';
+        for (int k = 0; k < AE_MODEL_COUNT; k++)
+            if (ae_metric_applies(&t[i], (enum ae_model_kind)k))
+                o += (size_t)snprintf(models + o, o < sizeof models ? sizeof models - o : 0,
+                                      "%s%s", o ? ", " : "", ae_model_name((enum ae_model_kind)k));
+        snprintf(d, sizeof d, "%s (%s%s%smodels: %s; null if not finite)", t[i].help,
+                 t[i].unit[0] ? "unit: " : "", t[i].unit, t[i].unit[0] ? "; " : "", models);
+        json_object_set_new(p, "type", json_string("number"));
+        json_object_set_new(p, "nullable", json_true());
+        json_object_set_new(p, "description", json_string(d));
+        json_object_set_new(fresh, t[i].name, p);
+        if (t[i].models == (1u << AE_MODEL_COUNT) - 1)
+            json_array_append_new(required, json_string(t[i].name));
+    }
+    json_object_set_new(schema, "properties", fresh);
+    json_object_set_new(schema, "required", required);
+    return 0;
+}
+
 enum srv_status srv_api_build_openapi(struct srv_app *app, const char *doc, size_t len,
                                       struct ae_err *err)
 {
@@ -159,6 +200,12 @@ enum srv_status srv_api_build_openapi(struct srv_app *app, const char *doc, size
         if (json_is_object(ds)) json_object_set_new(ds, "enum", en);
         else json_decref(en);
     }
+    if (fill_epoch_metrics(root) != 0) {
+        json_decref(root);
+        return srv_err_set(err, SRV_ERR_INTERNAL,
+                           "embedded openapi.json lacks components.schemas.EpochMetrics");
+    }
+    json_object_set_new(json_object_get(root, "info"), "version", json_string(SRV_VERSION));
     app->openapi = json_dumps(root, JSON_INDENT(1));
     json_decref(root);
     if (!app->openapi) return srv_err_set(err, SRV_ERR_NOMEM, "out of memory");

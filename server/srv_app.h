@@ -22,11 +22,12 @@
 #include "srv_registry.h"
 #include "srv_store.h"
 
-#define SRV_VERSION "1.0.0"
+#define SRV_VERSION AELAB_VERSION /* meson project() version, see meson.build */
 #define SRV_MAX_BODY_BYTES (64 * 1024)
 
 struct srv_workers;
 struct srv_http;
+struct srv_sweeps;
 
 struct srv_app {
     struct srv_config cfg;
@@ -47,6 +48,7 @@ struct srv_app {
     struct srv_feed *feed;
     struct srv_data *data;
     struct srv_workers *workers;
+    struct srv_sweeps *sweeps;
     struct srv_http *http;
     struct srv_metrics metrics;
 

@@ -26,7 +26,7 @@
 #include "srv_log.h"
 
 static const char *state_names[SRV_JOB_STATE_COUNT] = {
-    "queued", "running", "succeeded", "failed", "cancelled",
+    "queued", "running", "succeeded", "failed", "cancelled", "stopped",
 };
 
 const char *srv_job_state_name(enum srv_job_state s)
@@ -60,6 +60,7 @@ struct srv_job *srv_job_new(int64_t id, const char *name, const char *model, con
     j->created_at = created_at;
     atomic_init(&j->refs, 1);
     atomic_init(&j->cancel_requested, false);
+    atomic_init(&j->stop_requested, false);
     pthread_mutex_init(&j->lock, NULL);
     j->state = state;
     return j;
@@ -82,6 +83,33 @@ void srv_job_unref(struct srv_job *j)
     free(j);
 }
 
+void srv_job_set_sweep(struct srv_job *j, int64_t sweep_id, const char *run_parent)
+{
+    char base[64];
+    j->sweep_id = sweep_id;
+    if (!run_parent || !run_parent[0]) return;
+    srv_run_dir_name(base, sizeof base, j->id, j->model);
+    snprintf(j->run_name, sizeof j->run_name, "%.60s/%s", run_parent, base);
+}
+
+void srv_job_set_keep(struct srv_job *j, bool keep_final)
+{
+    j->keep_final = keep_final;
+}
+
+void srv_job_set_observer(struct srv_job *j, const struct srv_job_observer *o)
+{
+    if (o)
+        j->observer = *o;
+    else
+        memset(&j->observer, 0, sizeof j->observer);
+}
+
+static void notify_final(struct srv_job *j)
+{
+    if (j->observer.on_final) j->observer.on_final(j->observer.ctx, j);
+}
+
 void srv_job_restore(struct srv_job *j, double started_at, double finished_at, const char *error)
 {
     j->version++;
@@ -92,7 +120,7 @@ void srv_job_restore(struct srv_job *j, double started_at, double finished_at, c
 
 /* Insert or replace m in j->rows, keeping epoch order.  Lock held (or the
  * job not shared yet). */
-static enum srv_status put_row_locked(struct srv_job *j, const struct srv_store_metric *m,
+static enum srv_status put_row_locked(struct srv_job *j, const struct ae_epoch_stats *m,
                                       struct ae_err *err)
 {
     int32_t i = j->n_rows;
@@ -104,7 +132,7 @@ static enum srv_status put_row_locked(struct srv_job *j, const struct srv_store_
     }
     if (j->n_rows == j->cap_rows) {
         int32_t cap = j->cap_rows ? j->cap_rows * 2 : 16;
-        struct srv_store_metric *r = realloc(j->rows, (size_t)cap * sizeof *r);
+        struct ae_epoch_stats *r = realloc(j->rows, (size_t)cap * sizeof *r);
         if (!r) return srv_err_set(err, SRV_ERR_NOMEM, "out of memory recording an epoch");
         j->rows = r;
         j->cap_rows = cap;
@@ -115,7 +143,7 @@ static enum srv_status put_row_locked(struct srv_job *j, const struct srv_store_
     return SRV_OK;
 }
 
-enum srv_status srv_job_put_row(struct srv_job *j, const struct srv_store_metric *m,
+enum srv_status srv_job_put_row(struct srv_job *j, const struct ae_epoch_stats *m,
                                 struct ae_err *err)
 {
     enum srv_status st;
@@ -169,8 +197,12 @@ enum srv_status srv_job_finish(struct srv_job *j, struct srv_store *st, struct s
     enum srv_status s = SRV_OK;
     double finished = srv_now_unix();
 
+    bool ended = false;
+
     if (!srv_job_state_final(to))
         return srv_err_set(err, SRV_ERR_ARG, "%s is not a final state", srv_job_state_name(to));
+    /* A sweep's early stop reaches an executor as a cancel. */
+    if (to == SRV_JOB_CANCELLED && atomic_load(&j->stop_requested)) to = SRV_JOB_STOPPED;
     pthread_mutex_lock(&j->lock);
     if (j->state != SRV_JOB_RUNNING && j->state != SRV_JOB_QUEUED) {
         s = srv_err_set(err, SRV_ERR_STATE, "job %lld is already %s", (long long)j->id,
@@ -188,9 +220,11 @@ enum srv_status srv_job_finish(struct srv_job *j, struct srv_store *st, struct s
     j->rate = 0;
     snprintf(j->error, sizeof j->error, "%s", to == SRV_JOB_FAILED && error ? error : "");
     j->version++;
+    ended = true;
     srv_feed_publish(feed, j->id, SRV_FEED_STATE, 0);
 out:
     pthread_mutex_unlock(&j->lock);
+    if (ended) notify_final(j);
     return s;
 }
 
@@ -199,6 +233,7 @@ enum srv_status srv_job_cancel_queued(struct srv_job *j, struct srv_store *st,
 {
     enum srv_status s = SRV_OK;
     double finished = srv_now_unix();
+    bool ended = false;
 
     pthread_mutex_lock(&j->lock);
     if (j->state != SRV_JOB_QUEUED) {
@@ -212,14 +247,28 @@ enum srv_status srv_job_cancel_queued(struct srv_job *j, struct srv_store *st,
     j->finished_at = finished;
     atomic_store(&j->cancel_requested, true);
     j->version++;
+    ended = true;
     srv_feed_publish(feed, j->id, SRV_FEED_STATE, 0);
 out:
     pthread_mutex_unlock(&j->lock);
+    if (ended) notify_final(j);
     return s;
 }
 
 void srv_job_request_cancel(struct srv_job *j, struct srv_feed *feed)
 {
+    atomic_store(&j->stop_requested, false); /* a user's cancel wins over a sweep's stop */
+    atomic_store(&j->cancel_requested, true);
+    pthread_mutex_lock(&j->lock);
+    j->version++;
+    pthread_mutex_unlock(&j->lock);
+    srv_feed_publish(feed, j->id, SRV_FEED_STATE, 0);
+}
+
+void srv_job_request_stop(struct srv_job *j, struct srv_feed *feed)
+{
+    if (atomic_load(&j->cancel_requested)) return; /* already cancelled by a user */
+    atomic_store(&j->stop_requested, true);
     atomic_store(&j->cancel_requested, true);
     pthread_mutex_lock(&j->lock);
     j->version++;
@@ -286,7 +335,7 @@ void srv_job_progress(struct srv_job *j, struct srv_feed *feed, const struct ae_
 }
 
 enum srv_status srv_job_epoch(struct srv_job *j, struct srv_store *st, struct srv_feed *feed,
-                              const struct srv_store_metric *m, struct ae_err *err)
+                              const struct ae_epoch_stats *m, struct ae_err *err)
 {
     enum srv_status s = SRV_OK;
     if (st) s = srv_store_metric_put(st, j->id, m, err);
@@ -299,6 +348,7 @@ enum srv_status srv_job_epoch(struct srv_job *j, struct srv_store *st, struct sr
     j->png_len = 0;
     srv_feed_publish(feed, j->id, SRV_FEED_EPOCH, m->epoch);
     pthread_mutex_unlock(&j->lock);
+    if (s == SRV_OK && j->observer.on_epoch) j->observer.on_epoch(j->observer.ctx, j, m->epoch);
     return s;
 }
 
@@ -306,22 +356,17 @@ enum srv_status srv_job_epoch(struct srv_job *j, struct srv_store *st, struct sr
 /* JSON                                                                     */
 /* ------------------------------------------------------------------------ */
 
-static json_t *row_json(const struct srv_store_metric *m, bool vae)
+/* One epoch: "epoch" and each ae_metrics() row the job's model reports. */
+static json_t *row_json(const struct ae_epoch_stats *m, enum ae_model_kind kind)
 {
+    size_t n;
+    const struct ae_metric *t = ae_metrics(&n);
     json_t *o = json_object();
     if (!o) return NULL;
     json_object_set_new(o, "epoch", json_integer(m->epoch));
-    json_object_set_new(o, "loss", srv_json_real(m->loss));
-    json_object_set_new(o, "val_loss", srv_json_real(m->val_loss));
-    json_object_set_new(o, "seconds", srv_json_real(m->train_seconds));
-    json_object_set_new(o, "val_seconds", srv_json_real(m->val_seconds));
-    if (vae) {
-        json_object_set_new(o, "reconstruction_loss", srv_json_real(m->reconstruction_loss));
-        json_object_set_new(o, "kl_loss", srv_json_real(m->kl_loss));
-        json_object_set_new(o, "val_reconstruction_loss",
-                            srv_json_real(m->val_reconstruction_loss));
-        json_object_set_new(o, "val_kl_loss", srv_json_real(m->val_kl_loss));
-    }
+    for (size_t i = 0; i < n; i++)
+        if (ae_metric_applies(&t[i], kind))
+            json_object_set_new(o, t[i].name, srv_json_real(ae_metric_get(m, i)));
     return o;
 }
 
@@ -354,7 +399,6 @@ json_t *srv_job_to_json(struct srv_job *j, bool full, size_t queue_position, con
 {
     json_t *o = json_object(), *settings = srv_jobspec_settings_json(&j->cfg), *links;
     char path[96];
-    bool vae = j->cfg.model == AE_MODEL_VAE;
     double eta;
 
     if (!o || !settings) {
@@ -368,7 +412,11 @@ json_t *srv_job_to_json(struct srv_job *j, bool full, size_t queue_position, con
     json_object_set_new(o, "model", json_string(j->model));
     json_object_set_new(o, "dataset", json_string(j->dataset));
     json_object_set_new(o, "state", json_string(srv_job_state_name(j->state)));
-    json_object_set_new(o, "cancel_requested", json_boolean(atomic_load(&j->cancel_requested)));
+    json_object_set_new(o, "cancel_requested", json_boolean(atomic_load(&j->cancel_requested) &&
+                                                            !atomic_load(&j->stop_requested)));
+    json_object_set_new(o, "stop_requested", json_boolean(atomic_load(&j->stop_requested)));
+    json_object_set_new(o, "sweep", j->sweep_id ? json_integer(j->sweep_id) : json_null());
+    json_object_set_new(o, "keep", json_string(j->keep_final ? "final" : "all"));
     json_object_set_new(o, "settings", settings);
     json_object_set_new(o, "epoch", json_integer(j->n_rows ? j->rows[j->n_rows - 1].epoch : 0));
     json_object_set_new(o, "epochs", json_integer(j->cfg.epochs));
@@ -419,7 +467,7 @@ json_t *srv_job_to_json(struct srv_job *j, bool full, size_t queue_position, con
     if (full) {
         json_t *rows = json_array();
         for (int32_t i = 0; rows && i < j->n_rows; i++)
-            json_array_append_new(rows, row_json(&j->rows[i], vae));
+            json_array_append_new(rows, row_json(&j->rows[i], j->cfg.model));
         json_object_set_new(o, "metrics", rows ? rows : json_null());
     }
     pthread_mutex_unlock(&j->lock);
@@ -479,7 +527,7 @@ json_t *srv_job_epoch_json(struct srv_job *j, int32_t epoch)
     pthread_mutex_lock(&j->lock);
     for (int32_t i = j->n_rows; i-- > 0;) {
         if (j->rows[i].epoch == epoch) {
-            o = row_json(&j->rows[i], j->cfg.model == AE_MODEL_VAE);
+            o = row_json(&j->rows[i], j->cfg.model);
             if (o) json_object_set_new(o, "id", json_integer(j->id));
             break;
         }

@@ -33,6 +33,7 @@ enum srv_job_state {
     SRV_JOB_SUCCEEDED,
     SRV_JOB_FAILED,
     SRV_JOB_CANCELLED,
+    SRV_JOB_STOPPED, /* a sweep stopped the trial early (not a cancel) */
     SRV_JOB_STATE_COUNT
 };
 
@@ -40,8 +41,22 @@ const char *srv_job_state_name(enum srv_job_state s);
 bool srv_job_state_parse(const char *name, enum srv_job_state *out);
 static inline bool srv_job_state_final(enum srv_job_state s)
 {
-    return s == SRV_JOB_SUCCEEDED || s == SRV_JOB_FAILED || s == SRV_JOB_CANCELLED;
+    return s == SRV_JOB_SUCCEEDED || s == SRV_JOB_FAILED || s == SRV_JOB_CANCELLED ||
+           s == SRV_JOB_STOPPED;
 }
+
+struct srv_job;
+
+/* Who hears about a job's epochs and its end, whatever runs it (a sweep,
+ * the keep=final pruning).  Set with srv_job_set_observer before the job
+ * is shared.  Both are called after the change is committed and published,
+ * outside job->lock, in the thread that made the change; they must not
+ * block for long. */
+struct srv_job_observer {
+    void (*on_epoch)(void *ctx, struct srv_job *j, int32_t epoch);
+    void (*on_final)(void *ctx, struct srv_job *j);
+    void *ctx;
+};
 
 struct srv_job {
     /* Immutable after srv_job_new. */
@@ -50,11 +65,19 @@ struct srv_job {
     char model[16];
     char dataset[32];
     struct ae_config cfg;
-    char run_name[64]; /* "0007-conv": the run directory under the log dir */
+    char run_name[128]; /* "0007-conv" or "sweep-0003-lr/0007-conv": the run
+                         * directory under the log dir */
     double created_at; /* Unix time */
+    int64_t sweep_id;  /* the sweep this job is a trial of; 0 = none */
+    bool keep_final;   /* "keep": "final": prune the run directory at the end */
+    struct srv_job_observer observer;
 
     atomic_int refs;
     atomic_bool cancel_requested; /* set by cancel; the worker stops at the next batch */
+    /* Set by a sweep's early stop.  It also sets cancel_requested, so an
+     * executor that watches only that flag stops the job too; srv_job_finish
+     * turns the resulting "cancelled" into "stopped". */
+    atomic_bool stop_requested;
 
     pthread_mutex_t lock;
     /* Guarded by lock. */
@@ -73,7 +96,7 @@ struct srv_job {
     double last_batch_t;          /* monotonic time of the last batch report */
     int64_t last_batch_samples;
     double last_publish_t;        /* monotonic time progress was last published */
-    struct srv_store_metric *rows; /* completed epochs, in epoch order */
+    struct ae_epoch_stats *rows; /* completed epochs, in epoch order */
     int32_t n_rows, cap_rows;
     /* Latest reconstructions.png (for the latest epoch only). */
     uint8_t *png;
@@ -101,10 +124,17 @@ struct srv_job *srv_job_new(int64_t id, const char *name, const char *model, con
 struct srv_job *srv_job_ref(struct srv_job *j);
 void srv_job_unref(struct srv_job *j); /* NULL-safe */
 
+/* Before the job is shared: make it a trial of sweep sweep_id, whose run
+ * directory is <run_parent>/<id>-<model> (run_parent NULL keeps the
+ * default), say what it keeps, and who observes it (NULL for nobody). */
+void srv_job_set_sweep(struct srv_job *j, int64_t sweep_id, const char *run_parent);
+void srv_job_set_keep(struct srv_job *j, bool keep_final);
+void srv_job_set_observer(struct srv_job *j, const struct srv_job_observer *o);
+
 /* Restore fields loaded from the database (start-up only, before sharing). */
 void srv_job_restore(struct srv_job *j, double started_at, double finished_at, const char *error);
 /* Add or replace an epoch row in memory only (start-up loading). */
-enum srv_status srv_job_put_row(struct srv_job *j, const struct srv_store_metric *m,
+enum srv_status srv_job_put_row(struct srv_job *j, const struct ae_epoch_stats *m,
                                 struct ae_err *err);
 
 /* State changes.  Each commits to store first (store may be NULL in unit
@@ -114,7 +144,9 @@ enum srv_status srv_job_put_row(struct srv_job *j, const struct srv_store_metric
 /* queued -> running, or a suspended/restarted running job running again. */
 enum srv_status srv_job_start(struct srv_job *j, struct srv_store *st, struct srv_feed *feed,
                               int32_t start_epoch, struct ae_err *err);
-/* running -> succeeded | failed | cancelled (error text for failed). */
+/* running -> succeeded | failed | cancelled | stopped (error text for
+ * failed).  "cancelled" becomes "stopped" when stop_requested is set and
+ * the job was never cancelled by a user.  Calls the observer's on_final. */
 enum srv_status srv_job_finish(struct srv_job *j, struct srv_store *st, struct srv_feed *feed,
                                enum srv_job_state to, const char *error, struct ae_err *err);
 /* queued -> cancelled (the caller removed it from the queue). */
@@ -122,6 +154,9 @@ enum srv_status srv_job_cancel_queued(struct srv_job *j, struct srv_store *st,
                                       struct srv_feed *feed, struct ae_err *err);
 /* Ask a running job to stop at its next batch (memory only). */
 void srv_job_request_cancel(struct srv_job *j, struct srv_feed *feed);
+/* Ask a running (or queued) job to stop early for its sweep: it ends
+ * "stopped" (memory only; the sweep's decision table is the record). */
+void srv_job_request_stop(struct srv_job *j, struct srv_feed *feed);
 /* Mark a running job suspended by shutdown (memory only). */
 void srv_job_suspend(struct srv_job *j, struct srv_feed *feed);
 /* Mark deleted: event streams end (memory only). */
@@ -130,9 +165,10 @@ void srv_job_mark_removed(struct srv_job *j, struct srv_feed *feed);
 /* After every batch (memory only; never blocks on readers; publishes at
  * most every 0.25 s). */
 void srv_job_progress(struct srv_job *j, struct srv_feed *feed, const struct ae_progress *p);
-/* After an epoch: commit the row (upsert), then publish it. */
+/* After an epoch: commit the row (upsert), publish it, then call the
+ * observer's on_epoch. */
 enum srv_status srv_job_epoch(struct srv_job *j, struct srv_store *st, struct srv_feed *feed,
-                              const struct srv_store_metric *m, struct ae_err *err);
+                              const struct ae_epoch_stats *m, struct ae_err *err);
 
 /* The job as the API shows it (lock taken inside).  full adds the per-epoch
  * rows.  queue_position is 1-based for queued jobs, else 0.  run_dir is the

@@ -73,10 +73,10 @@ static json_t *valid_fields(enum ae_model_kind kind, bool kind_known, char *list
     size_t n, o = 0;
     const struct ae_setting *t = ae_settings(&n);
     json_t *arr = json_array();
-    const char *fixed[] = {"model", "dataset", "name"};
+    const char *fixed[] = {"model", "dataset", "name", "keep"};
 
     list[0] = '\0';
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         json_array_append_new(arr, json_string(fixed[i]));
         o += (size_t)snprintf(list + o, o < len ? len - o : 0, "%s%s", o ? ", " : "", fixed[i]);
     }
@@ -230,6 +230,24 @@ static void check_name(const json_t *spec, struct problems *p, struct srv_jobspe
     out->name[len] = '\0';
 }
 
+/* "keep": "all" (default: every epoch's weights and the checkpoint stay)
+ * or "final" (when the job ends, only its last weights and its event files
+ * stay).  Not a setting of the engine: it says what the daemon keeps. */
+static void check_keep(const json_t *spec, struct problems *p, struct srv_jobspec *out)
+{
+    const json_t *k = json_object_get(spec, "keep");
+    out->keep_final = false;
+    if (!k || json_is_null(k)) return;
+    if (json_is_string(k) && !strcmp(json_string_value(k), "all")) return;
+    if (json_is_string(k) && !strcmp(json_string_value(k), "final")) {
+        out->keep_final = true;
+        return;
+    }
+    add_problem(p, "keep", "invalid-value", json_pack("[ss]", "all", "final"),
+                "\"keep\" must be \"all\" (keep every epoch's weights and the checkpoint) or "
+                "\"final\" (keep the last weights and the event files only)");
+}
+
 static void check_settings(const json_t *spec, struct problems *p, enum ae_model_kind kind,
                            bool kind_known, struct srv_jobspec *out)
 {
@@ -243,7 +261,9 @@ static void check_settings(const json_t *spec, struct problems *p, enum ae_model
         char models[120];
         size_t o = 0;
 
-        if (!strcmp(key, "model") || !strcmp(key, "dataset") || !strcmp(key, "name")) continue;
+        if (!strcmp(key, "model") || !strcmp(key, "dataset") || !strcmp(key, "name") ||
+            !strcmp(key, "keep"))
+            continue;
         s = ae_setting_find(key);
         if (!s) {
             add_problem(p, key, "unknown-field", valid_fields(kind, kind_known, list, sizeof list),
@@ -303,6 +323,7 @@ enum srv_status srv_jobspec_validate(const json_t *spec, const struct srv_jobspe
     check_settings(spec, &p, kind, kind_known, out);
     check_dataset(spec, env, &p, out);
     check_name(spec, &p, out);
+    check_keep(spec, &p, out);
     if (!p.first_code[0] && kind_known) {
         struct ae_err e = {0};
         if (ae_config_check(&out->cfg, &e) != AE_OK)

@@ -5,8 +5,8 @@
  * globals), so it is unit-tested and fuzzed directly.  The settings, their
  * types, defaults and ranges all come from the engine's table
  * (ae_settings, ae_config_set), so the API accepts exactly what the CLI
- * accepts.  Besides the settings a spec has "model" (required), "dataset"
- * and "name".
+ * accepts.  Besides the settings a spec has "model" (required), "dataset",
+ * "name" and "keep" ("all" or "final": what stays on disk when it ends).
  */
 #ifndef SRV_JOBSPEC_H
 #define SRV_JOBSPEC_H
@@ -38,6 +38,7 @@ struct srv_jobspec {
     char model[16];
     char dataset[32];
     char name[SRV_JOB_NAME_MAX + 1]; /* "" when not given */
+    bool keep_final;                 /* "keep": "final" (default "all") */
 };
 
 /* Validate a parsed spec.  On success fills out.  On failure returns
@@ -45,7 +46,7 @@ struct srv_jobspec {
  * *problem (when problem is not NULL) receives a new object with
  * "code" (first problem's kind: "not-an-object", "missing-model",
  * "unknown-model", "unknown-field", "wrong-type", "invalid-setting",
- * "unknown-dataset", "dataset-not-installed", "invalid-name"), "field",
+ * "unknown-dataset", "dataset-not-installed", "invalid-name", "invalid-value"), "field",
  * "valid" where a list applies, and "errors": [{field, code, detail}].
  * Thread-safe. */
 enum srv_status srv_jobspec_validate(const json_t *spec, const struct srv_jobspec_env *env,

@@ -34,6 +34,7 @@
 #include "srv_job.h"
 #include "srv_latent.h"
 #include "srv_log.h"
+#include "srv_sweeps.h"
 #include "srv_testhook.h"
 #include "srv_worker.h"
 
@@ -200,6 +201,8 @@ static int on_load_job(void *user, const struct srv_store_job *r)
                     st == SRV_JOB_RUNNING ? SRV_JOB_QUEUED : st, r->created_at);
     if (!j) return 1;
     srv_job_restore(j, r->started_at, r->finished_at, r->error);
+    srv_job_set_sweep(j, r->sweep_id, r->run_parent);
+    srv_job_set_keep(j, r->keep_final);
     if (bad && !srv_job_state_final(st)) {
         /* Memory only here (the store is busy loading); written below. */
         srv_job_finish(j, NULL, NULL, SRV_JOB_FAILED, "stored settings could not be read", NULL);
@@ -235,7 +238,7 @@ static int on_load_job(void *user, const struct srv_store_job *r)
     return 0;
 }
 
-static int on_load_metric(void *user, int64_t id, const struct srv_store_metric *m)
+static int on_load_metric(void *user, int64_t id, const struct ae_epoch_stats *m)
 {
     struct load_ctx *c = user;
     struct srv_job *j = srv_registry_get(c->app->registry, id);
@@ -320,6 +323,7 @@ static void free_app(struct srv_app *app)
     if (app->queue)
         while ((j = srv_queue_drain(app->queue)) != NULL) srv_job_unref(j);
     srv_registry_free(app->registry);
+    srv_sweeps_free(app->sweeps);
     srv_queue_free(app->queue);
     srv_feed_free(app->feed);
     srv_store_close(app->store);
@@ -441,7 +445,8 @@ int main(int argc, char **argv)
     if (srv_store_open(app.cfg.db_path, &app.store, &e) != SRV_OK ||
         srv_registry_new(&app.registry, &e) != SRV_OK ||
         srv_queue_new((size_t)app.cfg.max_queued, &app.queue, &e) != SRV_OK ||
-        srv_feed_new(4096, &app.feed, &e) != SRV_OK || load_jobs(&app, &e) != SRV_OK) {
+        srv_feed_new(4096, &app.feed, &e) != SRV_OK || srv_sweeps_new(&app.sweeps, &e) != SRV_OK ||
+        load_jobs(&app, &e) != SRV_OK || srv_sweeps_load(&app, &e) != SRV_OK) {
         fprintf(stderr, "aelabd: %s\n", e.msg);
         goto fail;
     }

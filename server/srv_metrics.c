@@ -14,6 +14,7 @@
 
 #include "srv_app.h"
 #include "srv_job.h"
+#include "srv_sweeps.h"
 #include "srv_log.h"
 
 void srv_metrics_init(struct srv_metrics *m)
@@ -90,6 +91,15 @@ char *srv_metrics_render(struct srv_app *app, size_t *len)
     for (int s = 0; s < SRV_JOB_STATE_COUNT; s++)
         put(&b, "aelab_jobs{state=\"%s\"} %zu\n", srv_job_state_name((enum srv_job_state)s),
             counts[s]);
+    {
+        static const char *sweep_states[3] = {"running", "succeeded", "cancelled"};
+        size_t sc[3];
+        srv_sweeps_count(app, sc);
+        put(&b, "# HELP aelab_sweeps Sweeps known to the daemon, by state.\n"
+                "# TYPE aelab_sweeps gauge\n");
+        for (int k = 0; k < 3; k++)
+            put(&b, "aelab_sweeps{state=\"%s\"} %zu\n", sweep_states[k], sc[k]);
+    }
     put(&b, "# HELP aelab_queue_depth Jobs waiting for a worker.\n# TYPE aelab_queue_depth gauge\n"
             "aelab_queue_depth %zu\n",
         srv_queue_length(app->queue));

@@ -111,6 +111,7 @@ struct srv_job *srv_registry_remove(struct srv_registry *r, int64_t id)
 static bool matches(struct srv_job *j, const struct srv_job_filter *f)
 {
     if (f->model && strcmp(f->model, j->model) != 0) return false;
+    if (f->sweep && j->sweep_id != f->sweep) return false;
     if (f->state_mask) {
         enum srv_job_state s = srv_job_get_state(j);
         if (!(f->state_mask & (1u << s))) return false;

@@ -33,6 +33,7 @@ struct srv_job_filter {
     unsigned state_mask;
     const char *model;
     int64_t before; /* only ids below this; 0 = no bound */
+    int64_t sweep;  /* only trials of this sweep; 0 = any job */
 };
 
 /* Newest first: up to max matching jobs (new references in out), and the

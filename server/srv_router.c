@@ -40,6 +40,13 @@ static const struct route_def routes[] = {
     {SRV_ROUTE_HEALTH, "GET", {"api", "health", NULL}},
     {SRV_ROUTE_OPENAPI, "GET", {"api", "openapi.json", NULL}},
     {SRV_ROUTE_PROMETHEUS, "GET", {"metrics", NULL}},
+    {SRV_ROUTE_SWEEPS_CREATE, "POST", {"api", "sweeps", NULL}},
+    {SRV_ROUTE_SWEEPS_LIST, "GET", {"api", "sweeps", NULL}},
+    {SRV_ROUTE_SWEEP_GET, "GET", {"api", "sweeps", ID, NULL}},
+    {SRV_ROUTE_SWEEP_DELETE, "DELETE", {"api", "sweeps", ID, NULL}},
+    {SRV_ROUTE_SWEEP_CANCEL, "POST", {"api", "sweeps", ID, "cancel", NULL}},
+    {SRV_ROUTE_SWEEP_EVENTS, "GET", {"api", "sweeps", ID, "events", NULL}},
+    {SRV_ROUTE_SWEEP_METRICS, "GET", {"api", "sweeps", ID, "metrics", NULL}},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -49,7 +56,8 @@ const char *srv_route_name(enum srv_route_id id)
         "none", "jobs_create", "jobs_list", "job_get", "job_delete", "job_cancel",
         "job_reconstructions", "job_latent", "job_manifold", "job_samples", "job_metrics",
         "job_summary", "job_weights", "job_events", "events",
-        "models", "health", "openapi", "prometheus", "static",
+        "models", "health", "openapi", "prometheus", "sweeps_create", "sweeps_list",
+        "sweep_get", "sweep_delete", "sweep_cancel", "sweep_events", "sweep_metrics", "static",
     };
     return (id >= 0 && id < SRV_ROUTE_COUNT) ? names[id] : "none";
 }
@@ -143,8 +151,8 @@ void srv_router_match(const char *method, const struct srv_uri *u, struct srv_ro
             r->id = SRV_ROUTE_NONE;
             r->status = 400;
             snprintf(r->detail, sizeof r->detail,
-                     "'%.40s' is not a job id: ids are positive whole numbers such as 7",
-                     u->seg[id_seg]);
+                     "'%.40s' is not a %s id: ids are positive whole numbers such as 7",
+                     u->seg[id_seg], strcmp(u->seg[1], "sweeps") == 0 ? "sweep" : "job");
             return;
         }
         r->id = routes[i].id;

@@ -36,13 +36,20 @@ enum srv_route_id {
     SRV_ROUTE_HEALTH,      /* GET    /api/health */
     SRV_ROUTE_OPENAPI,     /* GET    /api/openapi.json */
     SRV_ROUTE_PROMETHEUS,  /* GET    /metrics */
+    SRV_ROUTE_SWEEPS_CREATE, /* POST /api/sweeps */
+    SRV_ROUTE_SWEEPS_LIST, /* GET    /api/sweeps */
+    SRV_ROUTE_SWEEP_GET,   /* GET    /api/sweeps/{id} */
+    SRV_ROUTE_SWEEP_DELETE, /* DELETE /api/sweeps/{id} */
+    SRV_ROUTE_SWEEP_CANCEL, /* POST  /api/sweeps/{id}/cancel */
+    SRV_ROUTE_SWEEP_EVENTS, /* GET   /api/sweeps/{id}/events (SSE) */
+    SRV_ROUTE_SWEEP_METRICS, /* GET  /api/sweeps/{id}/metrics (JSON or CSV) */
     SRV_ROUTE_STATIC,      /* GET    anything else: a file under the web root */
     SRV_ROUTE_COUNT
 };
 
 struct srv_route {
     enum srv_route_id id;
-    int64_t job_id;     /* for /api/jobs/{id}... routes */
+    int64_t job_id;     /* for /api/jobs/{id}... and /api/sweeps/{id}... routes */
     bool mutating;      /* POST or DELETE: needs the token when one is set */
     /* When id == SRV_ROUTE_NONE: 400 (malformed id), 404 or 405. */
     int status;

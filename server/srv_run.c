@@ -114,7 +114,18 @@ static enum ae_status write_experiment(struct job *j, double t, struct ae_err *e
     return st;
 }
 
-/* This job's values of the experiment's hparams. */
+/* Is run_dir a sweep's trial (its parent holds SRV_RUN_SWEEP_MARKER)? */
+static bool in_sweep_dir(const char *run_dir)
+{
+    char path[4600];
+    const char *slash = strrchr(run_dir, '/');
+    if (!slash) return false;
+    snprintf(path, sizeof path, "%.*s/%s", (int)(slash - run_dir), run_dir, SRV_RUN_SWEEP_MARKER);
+    return access(path, F_OK) == 0;
+}
+
+/* This job's values of the experiment's hparams: only the settings its
+ * model uses (a conv job has no latent_dim), plus model and dataset. */
 static enum ae_status write_session_start(struct job *j, double t, struct ae_err *err)
 {
     size_t n_set = 0;
@@ -127,7 +138,7 @@ static enum ae_status write_session_start(struct job *j, double t, struct ae_err
     vals[n++] = (struct tb_hparam_value){.name = "dataset", .kind = TB_VALUE_STRING,
                                          .s = j->o->dataset_name};
     for (size_t k = 0; k < n_set; k++) {
-        if (!tab[k].hparam) continue;
+        if (!tab[k].hparam || !(tab[k].models & (1u << (unsigned)j->o->cfg->model))) continue;
         double v = 0;
         ae_config_get(j->o->cfg, tab[k].name, &v);
         if (tab[k].type == AE_SETTING_INT)
@@ -257,22 +268,15 @@ static enum ae_status write_epoch(struct job *j, const struct ae_epoch_stats *s,
     struct tb_err terr = {0};
     double t = wall_now(j);
     int64_t step = s->epoch;
-    struct {
-        const char *tag;
-        double v;
-    } scalars[7] = {
-        {"loss", s->loss},
-        {"val_loss", s->val_loss},
-        {"epoch_seconds", s->train_seconds + s->val_seconds},
-        {"reconstruction_loss", s->reconstruction_loss},
-        {"kl_loss", s->kl_loss},
-        {"val_reconstruction_loss", s->val_reconstruction_loss},
-        {"val_kl_loss", s->val_kl_loss},
-    };
-    int n_scalars = j->o->cfg->model == AE_MODEL_VAE ? 7 : 3;
-    for (int k = 0; k < n_scalars; k++)
-        if (tb_writer_add_scalar(j->w, t, step, scalars[k].tag, (float)scalars[k].v, &terr) != TB_OK)
-            return tb_fail(err, &terr, scalars[k].tag);
+    size_t n_metrics;
+    const struct ae_metric *tab = ae_metrics(&n_metrics);
+    /* One scalar per ae_metrics() row of the model, tagged with its name. */
+    for (size_t k = 0; k < n_metrics; k++) {
+        if (!ae_metric_applies(&tab[k], j->o->cfg->model)) continue;
+        if (tb_writer_add_scalar(j->w, t, step, tab[k].name, (float)ae_metric_get(s, k), &terr) !=
+            TB_OK)
+            return tb_fail(err, &terr, tab[k].name);
+    }
 
     if (m) {
         uint8_t *png = NULL;
@@ -420,7 +424,9 @@ enum ae_status srv_run_job(const struct srv_run_opts *o, const struct srv_run_ho
             st = tb_fail(err, &terr, "event file");
             goto fail;
         }
-        if ((st = write_experiment(&j, t0, err)) != AE_OK) goto fail;
+        /* A sweep's trial leaves the definition to the sweep's directory
+         * (its domains are the swept ones): TensorBoard needs one. */
+        if (!in_sweep_dir(o->run_dir) && (st = write_experiment(&j, t0, err)) != AE_OK) goto fail;
         if ((st = write_session_start(&j, t0, err)) != AE_OK) goto fail;
         session_started = true;
         if ((st = write_text_summary(&j, t0, err)) != AE_OK) goto fail;
@@ -528,5 +534,49 @@ enum ae_status srv_run_mkdirs(const char *path, struct ae_err *err)
     if (stat(path, &sb) != 0)
         return ae_err_set(err, AE_ERR_IO, "%s: %s", path, strerror(errno));
     if (!S_ISDIR(sb.st_mode)) return ae_err_set(err, AE_ERR_IO, "%s: not a directory", path);
+    return AE_OK;
+}
+
+/* The epoch of a weights file's name "epoch-NNNN.aew", or -1. */
+static int weights_epoch(const char *name)
+{
+    char *end;
+    long ep;
+    if (strncmp(name, "epoch-", 6) != 0) return -1;
+    ep = strtol(name + 6, &end, 10);
+    if (end == name + 6 || strcmp(end, ".aew") != 0 || ep < 0 || ep > 1000000) return -1;
+    return (int)ep;
+}
+
+enum ae_status srv_run_prune(const char *run_dir, struct ae_err *err)
+{
+    char path[4600];
+    struct dirent *e;
+    DIR *d;
+    int last = -1;
+
+    snprintf(path, sizeof path, "%s/%s", run_dir, CHECKPOINT_NAME);
+    if (unlink(path) != 0 && errno != ENOENT)
+        return ae_err_set(err, AE_ERR_IO, "%s: %s", path, strerror(errno));
+    snprintf(path, sizeof path, "%s/weights", run_dir);
+    d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? AE_OK
+                               : ae_err_set(err, AE_ERR_IO, "%s: %s", path, strerror(errno));
+    /* Two passes: find the last epoch, then remove the others. */
+    while ((e = readdir(d)) != NULL)
+        if (weights_epoch(e->d_name) > last) last = weights_epoch(e->d_name);
+    rewinddir(d);
+    while ((e = readdir(d)) != NULL) {
+        int ep = weights_epoch(e->d_name);
+        if (ep < 0 || ep == last) continue;
+        snprintf(path, sizeof path, "%s/weights/%s", run_dir, e->d_name);
+        if (unlink(path) != 0 && errno != ENOENT) {
+            enum ae_status st = ae_err_set(err, AE_ERR_IO, "%s: %s", path, strerror(errno));
+            closedir(d);
+            return st;
+        }
+    }
+    closedir(d);
     return AE_OK;
 }

@@ -74,6 +74,16 @@ enum ae_status srv_run_grid_png(const struct ae_model *m, const struct ae_datase
                                 int32_t n, uint8_t **png, size_t *png_len,
                                 int32_t *width, int32_t *height, struct ae_err *err);
 
+/* A sweep's directory holds this file (the sweep as submitted) and the
+ * sweep's hparams experiment; a run directly inside it writes no experiment
+ * of its own, so TensorBoard finds one definition there. */
+#define SRV_RUN_SWEEP_MARKER "sweep.json"
+
+/* keep=final: remove run_dir's checkpoint and every weights/epoch-N.aew
+ * but the highest N; event files stay.  A missing file or directory is
+ * fine.  AE_ERR_IO names the file that could not be removed. */
+enum ae_status srv_run_prune(const char *run_dir, struct ae_err *err);
+
 /* mkdir -p: create path and any missing parents (mode 0777 before umask).
  * Existing directories are fine.  Errors: AE_ERR_IO naming the directory
  * that could not be created and the errno text, or path naming something

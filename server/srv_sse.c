@@ -1,6 +1,6 @@
 /*
- * srv_sse.c - Server-Sent Events: /api/jobs/{id}/events (one job) and
- * /api/events (every job).
+ * srv_sse.c - Server-Sent Events: /api/jobs/{id}/events (one job),
+ * /api/events (every job) and /api/sweeps/{id}/events (one sweep).
  *
  * Owns the event names and payloads of both streams.  It does not decide
  * when things change: workers and handlers publish to the feed
@@ -22,13 +22,19 @@
 #include "srv_job.h"
 #include "srv_log.h"
 #include "srv_response.h"
+#include "srv_sweeps.h"
 
 #define HEARTBEAT_SECONDS 15.0
+/* A sweep's own changes (its end, a trial's decision) are not feed
+ * records: its stream looks at the sweep at least this often. */
+#define SWEEP_POLL_SECONDS 0.5
 #define BATCH 64
 
 struct stream {
     struct srv_app *app;
-    struct srv_job *job; /* NULL: every job */
+    struct srv_job *job; /* NULL: every job (or a sweep's) */
+    int64_t sweep;       /* a sweep's stream: its id */
+    uint64_t sweep_version;
     uint64_t cursor;
     bool started, ended;
     char *buf;           /* pending output */
@@ -85,7 +91,22 @@ static void start(struct stream *s)
     s->started = true;
     s->cursor = srv_feed_head(s->app->feed); /* before the snapshot: nothing is missed */
     emit(s, "retry: 3000\n\n");
-    if (s->job) {
+    if (s->sweep) {
+        json_t *o = srv_sweeps_get_json(s->app, s->sweep);
+        bool fin = false;
+        srv_sweeps_version(s->app, s->sweep, &s->sweep_version, &fin);
+        if (!o) {
+            s->ended = true;
+            return;
+        }
+        emit_json(s, s->cursor, "snapshot", json_incref(o));
+        if (fin) {
+            emit(s, "id: %llu\nevent: end\ndata: {\"state\":\"%s\"}\n\n",
+                 (unsigned long long)s->cursor, json_string_value(json_object_get(o, "state")));
+            s->ended = true;
+        }
+        json_decref(o);
+    } else if (s->job) {
         enum srv_job_state st = srv_job_get_state(s->job);
         emit_json(s, s->cursor, "snapshot", job_json(s, s->job, true));
         if (srv_job_state_final(st)) {
@@ -164,6 +185,64 @@ static void all_events(struct stream *s, const struct srv_feed_event *ev, size_t
     }
 }
 
+/* The trial entry of the sweep's JSON for job id (new reference) or NULL. */
+static json_t *trial_of(json_t *sweep, int64_t job_id)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(sweep, "trials"), i, t)
+        if (json_integer_value(json_object_get(t, "job")) == job_id) return json_incref(t);
+    return NULL;
+}
+
+static void sweep_events(struct stream *s, const struct srv_feed_event *ev, size_t n, bool lost)
+{
+    json_t *o = srv_sweeps_get_json(s->app, s->sweep);
+    uint64_t version = 0;
+    bool fin = false;
+
+    if (!o) { /* deleted */
+        emit(s, "id: %llu\nevent: deleted\ndata: {\"id\":%lld}\n\n", (unsigned long long)s->cursor,
+             (long long)s->sweep);
+        s->ended = true;
+        return;
+    }
+    srv_sweeps_version(s->app, s->sweep, &version, &fin);
+    if (lost) emit_json(s, s->cursor, "snapshot", json_incref(o));
+    for (size_t i = 0; i < n; i++) {
+        json_t *t = trial_of(o, ev[i].job_id);
+        if (!t) continue; /* not one of this sweep's trials */
+        if (ev[i].kind == SRV_FEED_EPOCH) {
+            struct srv_job *j = srv_registry_get(s->app->registry, ev[i].job_id);
+            json_t *row = j ? srv_job_epoch_json(j, ev[i].epoch) : NULL;
+            srv_job_unref(j);
+            if (row) {
+                json_object_del(row, "id");
+                json_object_set(row, "trial", json_object_get(t, "trial"));
+                json_object_set(row, "job", json_object_get(t, "job"));
+                emit_json(s, ev[i].seq, "epoch", row);
+            }
+        } else if (ev[i].kind == SRV_FEED_STATE || ev[i].kind == SRV_FEED_CREATED) {
+            emit_json(s, ev[i].seq, "trial", json_incref(t));
+        }
+        json_decref(t);
+    }
+    if (version != s->sweep_version) {
+        s->sweep_version = version;
+        emit_json(s, s->cursor, "state",
+                  json_pack("{s:O,s:O,s:O,s:O,s:O}", "id", json_object_get(o, "id"), "state",
+                            json_object_get(o, "state"), "best", json_object_get(o, "best"),
+                            "epochs_trained", json_object_get(o, "epochs_trained"), "finished_at",
+                            json_object_get(o, "finished_at")));
+    }
+    if (fin) {
+        emit(s, "id: %llu\nevent: end\ndata: {\"state\":\"%s\"}\n\n", (unsigned long long)s->cursor,
+             json_string_value(json_object_get(o, "state")));
+        s->ended = true;
+    }
+    json_decref(o);
+}
+
 static long stream_read(void *cls, uint64_t pos, char *out, size_t max)
 {
     struct stream *s = cls;
@@ -193,9 +272,12 @@ static long stream_read(void *cls, uint64_t pos, char *out, size_t max)
                 emit(s, ": ping\n\n");
                 continue;
             }
+            if (s->sweep && wait > SWEEP_POLL_SECONDS) wait = SWEEP_POLL_SECONDS;
             n = srv_feed_wait(s->app->feed, &s->cursor, ev, BATCH, wait, &lost, &closed);
             if (closed) return SRV_STREAM_END;
-            if (s->job)
+            if (s->sweep)
+                sweep_events(s, ev, n, lost);
+            else if (s->job)
                 job_events(s, ev, n, lost);
             else
                 all_events(s, ev, n, lost);
@@ -211,6 +293,25 @@ static void stream_free(void *cls)
     srv_job_unref(s->job);
     free(s->buf);
     free(s);
+}
+
+static void stream_response(struct srv_app *app, struct srv_job *j, const struct srv_request *req,
+                            struct srv_response *r);
+
+void srv_api_sweep_events(struct srv_app *app, const struct srv_request *req,
+                          struct srv_response *r)
+{
+    uint64_t v;
+    bool fin;
+    char d[120];
+    if (!srv_sweeps_version(app, req->route.job_id, &v, &fin)) {
+        snprintf(d, sizeof d, "no sweep %lld; GET /api/sweeps lists them",
+                 (long long)req->route.job_id);
+        srv_problem(r, 404, "not-found", d, NULL);
+        return;
+    }
+    stream_response(app, NULL, req, r);
+    if (r->stream) ((struct stream *)r->stream_cls)->sweep = req->route.job_id;
 }
 
 static void stream_response(struct srv_app *app, struct srv_job *j, const struct srv_request *req,

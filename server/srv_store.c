@@ -40,7 +40,9 @@ enum stmt_id {
     ST_COUNT
 };
 
-static const char *stmt_sql[ST_COUNT] = {
+_Static_assert(ST_COUNT <= 32, "srv_store_priv.h: struct srv_store's st[] is too small");
+
+static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -48,21 +50,46 @@ static const char *stmt_sql[ST_COUNT] = {
     [ST_IDEM_PUT] = "INSERT INTO idempotency(key, request_sha256, job_id, created_at) "
                     "VALUES (?1, ?2, ?3, ?4)",
     [ST_JOB_INSERT] = "INSERT INTO jobs(name, model, dataset, settings, state, created_at, "
-                      "started_at, finished_at, error) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                      "started_at, finished_at, error, sweep_id, keep, run_parent) "
+                      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
     [ST_JOB_UPDATE] = "UPDATE jobs SET state = ?2, started_at = ?3, finished_at = ?4, error = ?5 "
                       "WHERE id = ?1",
     [ST_JOB_CANCEL] = "UPDATE jobs SET cancel_requested = 1 WHERE id = ?1",
     [ST_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
-    [ST_METRIC_PUT] = "INSERT OR REPLACE INTO metrics(job_id, epoch, loss, val_loss, "
-                      "train_seconds, val_seconds, reconstruction_loss, kl_loss, "
-                      "val_reconstruction_loss, val_kl_loss) "
-                      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    /* ST_METRIC_PUT and ST_METRICS_ALL: built from ae_metrics() (metric_sql). */
     [ST_JOBS_ALL] = "SELECT id, name, model, dataset, settings, state, created_at, started_at, "
-                    "finished_at, error, cancel_requested FROM jobs ORDER BY id",
-    [ST_METRICS_ALL] = "SELECT job_id, epoch, loss, val_loss, train_seconds, val_seconds, "
-                       "reconstruction_loss, kl_loss, val_reconstruction_loss, val_kl_loss "
-                       "FROM metrics ORDER BY job_id, epoch",
+                    "finished_at, error, cancel_requested, sweep_id, keep, run_parent "
+                    "FROM jobs ORDER BY id",
 };
+
+/* The sweeps' tables (schema version 3 here; v5 once the steps of the
+ * metric renames (v3) and the executors (v4) are merged before it).
+ * sweep_decisions holds every epoch result of every trial in the order
+ * they arrived (seq), with the decision taken then: the table a restart
+ * replays to take the same decisions. */
+#define SWEEP_TABLES_SQL \
+    "CREATE TABLE IF NOT EXISTS sweeps(" \
+    " id INTEGER PRIMARY KEY AUTOINCREMENT," \
+    " name TEXT NOT NULL," \
+    " spec TEXT NOT NULL," \
+    " state TEXT NOT NULL CHECK (state IN ('running','succeeded','cancelled'))," \
+    " seed INTEGER NOT NULL," \
+    " created_at REAL NOT NULL," \
+    " finished_at REAL);" \
+    "CREATE TABLE IF NOT EXISTS sweep_trials(" \
+    " sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE," \
+    " trial INTEGER NOT NULL," \
+    " job_id INTEGER NOT NULL," \
+    " params TEXT NOT NULL," \
+    " PRIMARY KEY (sweep_id, trial)) WITHOUT ROWID;" \
+    "CREATE TABLE IF NOT EXISTS sweep_decisions(" \
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT," \
+    " sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE," \
+    " trial INTEGER NOT NULL," \
+    " epoch INTEGER NOT NULL," \
+    " value REAL," \
+    " decision TEXT NOT NULL CHECK (decision IN ('none','continue','stop'))," \
+    " UNIQUE (sweep_id, trial, epoch));"
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS jobs("
@@ -72,32 +99,119 @@ static const char schema_sql[] =
     " dataset TEXT NOT NULL,"
     " settings TEXT NOT NULL,"
     " state TEXT NOT NULL CHECK (state IN "
-    "  ('queued','running','succeeded','failed','cancelled')),"
+    "  ('queued','running','succeeded','failed','cancelled','stopped')),"
     " created_at REAL NOT NULL,"
     " started_at REAL,"
     " finished_at REAL,"
     " error TEXT,"
-    " cancel_requested INTEGER NOT NULL DEFAULT 0);"
+    " cancel_requested INTEGER NOT NULL DEFAULT 0,"
+    " sweep_id INTEGER,"
+    " keep TEXT NOT NULL DEFAULT 'all',"
+    " run_parent TEXT);"
     "CREATE TABLE IF NOT EXISTS metrics("
     " job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
-    " epoch INTEGER NOT NULL,"
-    " loss REAL, val_loss REAL, train_seconds REAL, val_seconds REAL,"
-    " reconstruction_loss REAL, kl_loss REAL,"
-    " val_reconstruction_loss REAL, val_kl_loss REAL,"
+    " epoch INTEGER NOT NULL," /* then one REAL column per ae_metrics() row */
     " PRIMARY KEY (job_id, epoch)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS idempotency("
     " key TEXT PRIMARY KEY,"
     " request_sha256 TEXT NOT NULL,"
     " job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
-    " created_at REAL NOT NULL);";
+    " created_at REAL NOT NULL);"
+    SWEEP_TABLES_SQL;
 
-/* The schema's version in PRAGMA user_version, and the steps from each
- * older one.  Version 1 lacked jobs.cancel_requested (a running job's
- * cancel was kept in memory only, so a crash lost it). */
-enum { SCHEMA_VERSION = 2 };
+/* The schema's version in PRAGMA user_version, and the step from each
+ * older one (migrate_step(v) brings version v to v + 1).  A new database is
+ * made at SCHEMA_VERSION by schema_sql.  The metrics table has one REAL
+ * column per row of ae_metrics(), named as the row: a column the table
+ * lacks (a new database, or a metric added since) is added by
+ * add_metric_columns, so adding a metric needs no version step; renaming
+ * one would.
+ *   1 -> 2  jobs.cancel_requested (a running job's cancel was kept in
+ *           memory only, so a crash lost it).
+ *   2 -> 3  sweeps (to be renumbered after the executors' step, CONTRACTS
+ *           C: v5): the state "stopped" in jobs' CHECK (a rebuild of the
+ *           table), jobs.sweep_id, keep, run_parent, and the sweeps'
+ *           tables. */
+enum { SCHEMA_VERSION = 3 };
 
 static const char migrate_1_to_2[] =
     "ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;";
+
+/* The sweeps step's columns of jobs (added when missing, so the step can
+ * run again on a database whose user_version was set back by hand). */
+static const char *const sweep_job_columns[][2] = {
+    {"sweep_id", "INTEGER"},
+    {"keep", "TEXT NOT NULL DEFAULT 'all'"},
+    {"run_parent", "TEXT"},
+};
+
+static int add_column_if_missing(sqlite3 *db, const char *table, const char *col,
+                                 const char *decl, char **emsg)
+{
+    char sql[200];
+    sqlite3_stmt *q;
+    bool have;
+    int rc;
+    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name = ?1", table);
+    rc = sqlite3_prepare_v2(db, sql, -1, &q, NULL);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_text(q, 1, col, -1, SQLITE_STATIC);
+    have = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (have) return SQLITE_OK;
+    snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", table, col, decl);
+    return sqlite3_exec(db, sql, NULL, NULL, emsg);
+}
+
+static int migrate_sweeps(sqlite3 *db, char **emsg)
+{
+    int rc = SQLITE_OK;
+    size_t n = sizeof sweep_job_columns / sizeof *sweep_job_columns;
+    for (size_t i = 0; rc == SQLITE_OK && i < n; i++)
+        rc = add_column_if_missing(db, "jobs", sweep_job_columns[i][0], sweep_job_columns[i][1],
+                                   emsg);
+    return rc == SQLITE_OK ? sqlite3_exec(db, SWEEP_TABLES_SQL, NULL, NULL, emsg) : rc;
+}
+
+/* SQLite cannot change a CHECK constraint in place: make a copy of jobs
+ * whose CREATE text has the new state list, copy every row (whatever
+ * columns earlier steps added), drop the old table and rename the copy.
+ * Foreign keys are off during the migration (srv_store_open turns them on
+ * after it), so metrics and idempotency rows keep pointing at "jobs". */
+static int rebuild_jobs_with_stopped(sqlite3 *db, char **emsg)
+{
+    sqlite3_stmt *q = NULL;
+    char *create = NULL, *sql = NULL;
+    const char *old = "'cancelled')", *at;
+    int rc = sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE type='table' AND "
+                                    "name='jobs'", -1, &q, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+        create = strdup((const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    if (rc != SQLITE_OK) return rc;
+    if (!create) return SQLITE_CORRUPT;
+    at = strstr(create, old);
+    if (!at) { /* already allows "stopped" (or has no such CHECK) */
+        free(create);
+        return SQLITE_OK;
+    }
+    {
+        const char *body = strchr(create, '(');
+        size_t n_head = (size_t)(at - body), n = strlen(create) + 64;
+        sql = body ? malloc(n) : NULL;
+        if (sql)
+            snprintf(sql, n, "CREATE TABLE jobs_v_new%.*s'cancelled','stopped')%s", (int)n_head,
+                     body, at + strlen(old));
+    }
+    free(create);
+    if (!sql) return SQLITE_NOMEM;
+    rc = sqlite3_exec(db, sql, NULL, NULL, emsg);
+    free(sql);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, "INSERT INTO jobs_v_new SELECT * FROM jobs; DROP TABLE jobs; "
+                              "ALTER TABLE jobs_v_new RENAME TO jobs;", NULL, NULL, emsg);
+    return rc;
+}
 
 static int schema_version(sqlite3 *db)
 {
@@ -109,8 +223,44 @@ static int schema_version(sqlite3 *db)
     return v;
 }
 
+/* The step from version v to v + 1. */
+static int migrate_step(sqlite3 *db, int v, char **emsg)
+{
+    int rc;
+    switch (v) {
+    case 1: return sqlite3_exec(db, migrate_1_to_2, NULL, NULL, emsg);
+    case 2:
+        rc = rebuild_jobs_with_stopped(db, emsg);
+        return rc == SQLITE_OK ? migrate_sweeps(db, emsg) : rc;
+    default: return SQLITE_MISMATCH;
+    }
+}
+
+/* Add a REAL column for each ae_metrics() row the metrics table lacks. */
+static int add_metric_columns(sqlite3 *db, char **emsg)
+{
+    size_t n;
+    const struct ae_metric *t = ae_metrics(&n);
+    for (size_t i = 0; i < n; i++) {
+        char sql[160];
+        sqlite3_stmt *q;
+        bool have = false;
+        int rc = sqlite3_prepare_v2(
+            db, "SELECT 1 FROM pragma_table_info('metrics') WHERE name = ?1", -1, &q, NULL);
+        if (rc != SQLITE_OK) return rc;
+        sqlite3_bind_text(q, 1, t[i].name, -1, SQLITE_STATIC);
+        have = sqlite3_step(q) == SQLITE_ROW;
+        sqlite3_finalize(q);
+        if (have) continue;
+        snprintf(sql, sizeof sql, "ALTER TABLE metrics ADD COLUMN %s REAL", t[i].name);
+        rc = sqlite3_exec(db, sql, NULL, NULL, emsg);
+        if (rc != SQLITE_OK) return rc;
+    }
+    return SQLITE_OK;
+}
+
 /* Create the tables of a new database, or bring an older one up to
- * SCHEMA_VERSION, in one transaction. */
+ * SCHEMA_VERSION step by step, in one transaction. */
 static int schema_setup(sqlite3 *db, char **emsg)
 {
     int v, rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, emsg);
@@ -118,10 +268,11 @@ static int schema_setup(sqlite3 *db, char **emsg)
     v = schema_version(db);
     if (v == 0)
         rc = sqlite3_exec(db, schema_sql, NULL, NULL, emsg);
-    else if (v == 1)
-        rc = sqlite3_exec(db, migrate_1_to_2, NULL, NULL, emsg);
     else if (v < 0 || v > SCHEMA_VERSION)
         rc = SQLITE_MISMATCH; /* unreadable, or written by a newer aelabd */
+    else
+        for (int k = v; rc == SQLITE_OK && k < SCHEMA_VERSION; k++) rc = migrate_step(db, k, emsg);
+    if (rc == SQLITE_OK) rc = add_metric_columns(db, emsg);
     if (rc == SQLITE_OK && v != SCHEMA_VERSION) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SCHEMA_VERSION);
@@ -132,12 +283,27 @@ static int schema_setup(sqlite3 *db, char **emsg)
     return rc;
 }
 
-struct srv_store {
-    sqlite3 *db;
-    pthread_mutex_t lock;
-    sqlite3_stmt *st[ST_COUNT];
-    char path[512];
-};
+#include "srv_store_priv.h"
+
+/* The metric statements, with the columns of ae_metrics() in table order:
+ * put binds job_id, epoch, then metric i at 3 + i; all selects job_id,
+ * epoch, then metric i at column 2 + i. */
+static void metric_sql(char *put, size_t put_cap, char *all, size_t all_cap)
+{
+    size_t n, p, a, v;
+    const struct ae_metric *t = ae_metrics(&n);
+    char vals[512];
+    p = (size_t)snprintf(put, put_cap, "INSERT OR REPLACE INTO metrics(job_id, epoch");
+    a = (size_t)snprintf(all, all_cap, "SELECT job_id, epoch");
+    v = (size_t)snprintf(vals, sizeof vals, "?1, ?2");
+    for (size_t i = 0; i < n; i++) {
+        if (p < put_cap) p += (size_t)snprintf(put + p, put_cap - p, ", %s", t[i].name);
+        if (a < all_cap) a += (size_t)snprintf(all + a, all_cap - a, ", %s", t[i].name);
+        if (v < sizeof vals) v += (size_t)snprintf(vals + v, sizeof vals - v, ", ?%zu", i + 3);
+    }
+    if (p < put_cap) snprintf(put + p, put_cap - p, ") VALUES (%s)", vals);
+    if (a < all_cap) snprintf(all + a, all_cap - a, " FROM metrics ORDER BY job_id, epoch");
+}
 
 static enum srv_status db_error(struct srv_store *s, int rc, const char *what, struct ae_err *err)
 {
@@ -150,6 +316,12 @@ static enum srv_status db_error(struct srv_store *s, int rc, const char *what, s
     if ((rc & 0xff) == SQLITE_NOMEM) st = SRV_ERR_NOMEM;
     return srv_err_set(err, st, "database %s: %s failed: %s (SQLite code %d)", s->path, what, msg,
                        ext);
+}
+
+enum srv_status srv_store_db_error(struct srv_store *s, int rc, const char *what,
+                                   struct ae_err *err)
+{
+    return db_error(s, rc, what, err);
 }
 
 static double now_unix(void)
@@ -204,6 +376,7 @@ enum srv_status srv_store_open(const char *path, struct srv_store **out, struct 
     struct srv_store *s;
     enum srv_status st;
     char *emsg = NULL;
+    char put_sql[1024], all_sql[1024];
     int rc;
 
     *out = NULL;
@@ -221,14 +394,16 @@ enum srv_status srv_store_open(const char *path, struct srv_store **out, struct 
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, 5000);
     rc = sqlite3_exec(s->db,
-                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
                       NULL, NULL, &emsg);
     if (rc != SQLITE_OK) {
         sqlite3_free(emsg);
         st = db_error(s, rc, "setting WAL mode", err);
         goto fail;
     }
+    /* Foreign keys go on after the migration (a table rebuild needs them off). */
     rc = schema_setup(s->db, &emsg);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(s->db, "PRAGMA foreign_keys=ON;", NULL, NULL, &emsg);
     if (rc != SQLITE_OK) {
         sqlite3_free(emsg);
         st = rc == SQLITE_MISMATCH
@@ -237,8 +412,12 @@ enum srv_status srv_store_open(const char *path, struct srv_store **out, struct 
                  : db_error(s, rc, "creating the schema", err);
         goto fail;
     }
+    metric_sql(put_sql, sizeof put_sql, all_sql, sizeof all_sql);
     for (int i = 0; i < ST_COUNT; i++) {
-        rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+        const char *sql = i == ST_METRIC_PUT    ? put_sql
+                          : i == ST_METRICS_ALL ? all_sql
+                                                : stmt_sql[i];
+        rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
         if (rc != SQLITE_OK) {
             st = db_error(s, rc, "preparing a statement", err);
             goto fail;
@@ -324,12 +503,28 @@ enum srv_status srv_store_job_insert(struct srv_store *s, const struct srv_store
         sqlite3_bind_text(q, 9, j->error, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(q, 9);
+    if (j->sweep_id > 0)
+        sqlite3_bind_int64(q, 10, j->sweep_id);
+    else
+        sqlite3_bind_null(q, 10);
+    sqlite3_bind_text(q, 11, j->keep_final ? "final" : "all", -1, SQLITE_STATIC);
+    if (j->run_parent && j->run_parent[0])
+        sqlite3_bind_text(q, 12, j->run_parent, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 12);
     rc = step_done(q);
     if (rc != SQLITE_OK) {
         st = db_error(s, rc, "inserting a job", err);
         goto rollback;
     }
     *id = sqlite3_last_insert_rowid(s->db);
+    if (j->sweep_id > 0 && j->trial_params) {
+        rc = srv_store_trial_put_locked(s, j->sweep_id, j->trial, *id, j->trial_params);
+        if (rc != SQLITE_OK) {
+            st = db_error(s, rc, "recording a sweep's trial", err);
+            goto rollback;
+        }
+    }
     if (idem_key) {
         q = s->st[ST_IDEM_PUT];
         sqlite3_bind_text(q, 1, idem_key, -1, SQLITE_STATIC);
@@ -424,24 +619,19 @@ enum srv_status srv_store_job_cancel(struct srv_store *s, int64_t id, struct ae_
 }
 
 enum srv_status srv_store_metric_put(struct srv_store *s, int64_t id,
-                                     const struct srv_store_metric *m, struct ae_err *err)
+                                     const struct ae_epoch_stats *m, struct ae_err *err)
 {
     enum srv_status st = SRV_OK;
     sqlite3_stmt *q;
+    size_t n_metrics;
     int rc;
 
+    ae_metrics(&n_metrics);
     pthread_mutex_lock(&s->lock);
     q = s->st[ST_METRIC_PUT];
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int(q, 2, m->epoch);
-    bind_real(q, 3, m->loss);
-    bind_real(q, 4, m->val_loss);
-    bind_real(q, 5, m->train_seconds);
-    bind_real(q, 6, m->val_seconds);
-    bind_real(q, 7, m->reconstruction_loss);
-    bind_real(q, 8, m->kl_loss);
-    bind_real(q, 9, m->val_reconstruction_loss);
-    bind_real(q, 10, m->val_kl_loss);
+    for (size_t i = 0; i < n_metrics; i++) bind_real(q, 3 + (int)i, ae_metric_get(m, i));
     rc = step_done(q);
     if (rc != SQLITE_OK) st = db_error(s, rc, "storing epoch metrics", err);
     pthread_mutex_unlock(&s->lock);
@@ -471,7 +661,7 @@ enum srv_status srv_store_job_delete(struct srv_store *s, int64_t id, struct ae_
 /* Rows copied out of SQLite, so callbacks run without the store's lock. */
 struct loaded_job {
     struct srv_store_job j;
-    char *strs[6];
+    char *strs[7];
 };
 
 static char *dup_text(sqlite3_stmt *q, int i)
@@ -483,24 +673,26 @@ static char *dup_text(sqlite3_stmt *q, int i)
 static void free_loaded(struct loaded_job *jobs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < 6; k++) free(jobs[i].strs[k]);
+        for (int k = 0; k < 7; k++) free(jobs[i].strs[k]);
     free(jobs);
 }
 
 enum srv_status srv_store_load(struct srv_store *s,
                                int (*on_job)(void *user, const struct srv_store_job *j),
                                int (*on_metric)(void *user, int64_t id,
-                                                const struct srv_store_metric *m),
+                                                const struct ae_epoch_stats *m),
                                void *user, struct ae_err *err)
 {
     enum srv_status st = SRV_OK;
     struct loaded_job *jobs = NULL;
-    struct srv_store_metric *ms = NULL;
+    struct ae_epoch_stats *ms = NULL;
     int64_t *mids = NULL;
+    size_t n_metrics;
     size_t n_jobs = 0, cap_jobs = 0, n_ms = 0, cap_ms = 0;
     sqlite3_stmt *q;
     int rc;
 
+    ae_metrics(&n_metrics);
     pthread_mutex_lock(&s->lock);
     q = s->st[ST_JOBS_ALL];
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -523,6 +715,7 @@ enum srv_status srv_store_load(struct srv_store *s,
         l->strs[3] = dup_text(q, 4);
         l->strs[4] = dup_text(q, 5);
         l->strs[5] = dup_text(q, 9);
+        l->strs[6] = dup_text(q, 13);
         l->j = (struct srv_store_job){
             .id = sqlite3_column_int64(q, 0),
             .name = l->strs[0] ? l->strs[0] : "",
@@ -535,6 +728,9 @@ enum srv_status srv_store_load(struct srv_store *s,
             .started_at = col_real(q, 7, 0),
             .finished_at = col_real(q, 8, 0),
             .cancel_requested = sqlite3_column_int(q, 10) != 0,
+            .sweep_id = sqlite3_column_int64(q, 11),
+            .keep_final = col_text(q, 12) && !strcmp(col_text(q, 12), "final"),
+            .run_parent = l->strs[6],
         };
         n_jobs++;
     }
@@ -545,7 +741,7 @@ enum srv_status srv_store_load(struct srv_store *s,
     while (st == SRV_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (n_ms == cap_ms) {
             size_t cap = cap_ms ? cap_ms * 2 : 256;
-            struct srv_store_metric *p = realloc(ms, cap * sizeof *p);
+            struct ae_epoch_stats *p = realloc(ms, cap * sizeof *p);
             int64_t *pi = realloc(mids, cap * sizeof *pi);
             if (p) ms = p;
             if (pi) mids = pi;
@@ -556,17 +752,9 @@ enum srv_status srv_store_load(struct srv_store *s,
             cap_ms = cap;
         }
         mids[n_ms] = sqlite3_column_int64(q, 0);
-        ms[n_ms] = (struct srv_store_metric){
-            .epoch = sqlite3_column_int(q, 1),
-            .loss = col_real(q, 2, NAN),
-            .val_loss = col_real(q, 3, NAN),
-            .train_seconds = col_real(q, 4, NAN),
-            .val_seconds = col_real(q, 5, NAN),
-            .reconstruction_loss = col_real(q, 6, NAN),
-            .kl_loss = col_real(q, 7, NAN),
-            .val_reconstruction_loss = col_real(q, 8, NAN),
-            .val_kl_loss = col_real(q, 9, NAN),
-        };
+        ms[n_ms] = (struct ae_epoch_stats){.epoch = sqlite3_column_int(q, 1)};
+        for (size_t i = 0; i < n_metrics; i++)
+            ae_metric_set(&ms[n_ms], i, col_real(q, 2 + (int)i, NAN));
         n_ms++;
     }
     sqlite3_reset(q);

@@ -1,6 +1,6 @@
 /*
- * srv_store.h - the daemon's SQLite database: jobs, per-epoch metrics and
- * idempotency keys.
+ * srv_store.h - the daemon's SQLite database: jobs, per-epoch metrics,
+ * idempotency keys, and sweeps (their trials and decisions).
  *
  * Every write is its own committed transaction before the call returns, so
  * "committed before reported" is just "call the store, then answer".  One
@@ -29,15 +29,17 @@ struct srv_store_job {
     const char *error;    /* NULL unless failed */
     double created_at, started_at, finished_at; /* Unix time; 0 = not yet */
     bool cancel_requested; /* a cancel was accepted while it ran */
+    int64_t sweep_id;      /* 0 = not a sweep's trial */
+    bool keep_final;       /* "keep": "final" */
+    const char *run_parent; /* a sweep trial: its run directory is <run_parent>/<id>-<model> */
+    /* Insert only: with sweep_id, the trial row (index, sampled params JSON)
+     * is recorded in the same transaction as the job. */
+    int32_t trial;
+    const char *trial_params;
 };
 
-/* One epoch's figures (NaN is stored as NULL and read back as NaN). */
-struct srv_store_metric {
-    int32_t epoch;
-    double loss, val_loss;
-    double train_seconds, val_seconds;
-    double reconstruction_loss, kl_loss, val_reconstruction_loss, val_kl_loss;
-};
+/* One epoch's figures are a struct ae_epoch_stats: one column per row of
+ * ae_metrics() (NaN is stored as NULL and read back as NaN). */
 
 /* Open or create the database at path (WAL, synchronous=FULL,
  * busy_timeout, schema created if missing).  Caller frees with
@@ -71,7 +73,7 @@ enum srv_status srv_store_job_cancel(struct srv_store *s, int64_t id, struct ae_
 
 /* Insert or replace one epoch's metrics for a job. */
 enum srv_status srv_store_metric_put(struct srv_store *s, int64_t id,
-                                     const struct srv_store_metric *m, struct ae_err *err);
+                                     const struct ae_epoch_stats *m, struct ae_err *err);
 
 /* Delete a job with its metrics and idempotency keys.  SRV_ERR_NOTFOUND if
  * there is no such job. */
@@ -84,8 +86,62 @@ enum srv_status srv_store_job_delete(struct srv_store *s, int64_t id, struct ae_
 enum srv_status srv_store_load(struct srv_store *s,
                                int (*on_job)(void *user, const struct srv_store_job *j),
                                int (*on_metric)(void *user, int64_t id,
-                                                const struct srv_store_metric *m),
+                                                const struct ae_epoch_stats *m),
                                void *user, struct ae_err *err);
+
+/* ------------------------------------------------------------------------
+ * Sweeps (srv_store_sweeps.c).  A sweep row keeps its validated spec as
+ * JSON text; its trials' rows are written with their jobs
+ * (srv_store_job_insert); its decisions are every epoch result of every
+ * trial in arrival order (seq) with the decision taken then.
+ * ------------------------------------------------------------------------ */
+struct srv_store_sweep {
+    int64_t id;
+    const char *name;
+    const char *spec;   /* JSON object text: the request as accepted */
+    const char *state;  /* "running", "succeeded", "cancelled" */
+    uint64_t seed;
+    double created_at, finished_at; /* 0 = not yet */
+};
+
+struct srv_store_trial {
+    int64_t sweep_id;
+    int32_t trial;
+    int64_t job_id;
+    const char *params; /* JSON object text */
+};
+
+struct srv_store_decision {
+    int64_t seq;
+    int64_t sweep_id;
+    int32_t trial, epoch;
+    double value;         /* NaN when not finite */
+    const char *decision; /* "none" (not a rung), "continue", "stop" */
+};
+
+/* Insert a sweep (sw->id ignored); *id receives its id. */
+enum srv_status srv_store_sweep_insert(struct srv_store *s, const struct srv_store_sweep *sw,
+                                       int64_t *id, struct ae_err *err);
+/* Set a sweep's state and finished_at. */
+enum srv_status srv_store_sweep_update(struct srv_store *s, int64_t id, const char *state,
+                                       double finished_at, struct ae_err *err);
+/* Delete a sweep with its trial and decision rows (not its jobs).
+ * SRV_ERR_NOTFOUND if there is none. */
+enum srv_status srv_store_sweep_delete(struct srv_store *s, int64_t id, struct ae_err *err);
+/* Record one epoch result and its decision.  A second row for the same
+ * (sweep, trial, epoch) is ignored (*seq then 0): the first decision stands. */
+enum srv_status srv_store_decision_put(struct srv_store *s, const struct srv_store_decision *d,
+                                       int64_t *seq, struct ae_err *err);
+/* Call on_sweep for every sweep (id order), then on_trial for every trial
+ * ((sweep, trial) order), then on_decision for every decision (seq order).
+ * Callbacks run with the store's lock held: they must not call the store.
+ * A callback returning non-zero stops with SRV_ERR_INTERNAL. */
+enum srv_status srv_store_sweeps_load(struct srv_store *s,
+                                      int (*on_sweep)(void *user, const struct srv_store_sweep *sw),
+                                      int (*on_trial)(void *user, const struct srv_store_trial *t),
+                                      int (*on_decision)(void *user,
+                                                         const struct srv_store_decision *d),
+                                      void *user, struct ae_err *err);
 
 /* PRAGMA integrity_check; SRV_OK when it says "ok". */
 enum srv_status srv_store_check(struct srv_store *s, struct ae_err *err);

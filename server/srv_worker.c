@@ -60,25 +60,18 @@ static enum ae_status hook_epoch(void *user, const struct ae_epoch_stats *s, str
 {
     struct run_ctx *c = user;
     struct ae_err e = {0};
-    struct srv_store_metric m = {
-        .epoch = s->epoch,
-        .loss = s->loss,
-        .val_loss = s->val_loss,
-        .train_seconds = s->train_seconds,
-        .val_seconds = s->val_seconds,
-        .reconstruction_loss = s->reconstruction_loss,
-        .kl_loss = s->kl_loss,
-        .val_reconstruction_loss = s->val_reconstruction_loss,
-        .val_kl_loss = s->val_kl_loss,
-    };
-    if (c->job->cfg.model != AE_MODEL_VAE) {
-        m.reconstruction_loss = m.kl_loss = m.val_reconstruction_loss = m.val_kl_loss = NAN;
-    }
+    struct ae_epoch_stats m = *s;
+    size_t n;
+    const struct ae_metric *t = ae_metrics(&n);
+    /* A figure the model does not report is stored as NULL. */
+    for (size_t i = 0; i < n; i++)
+        if (!ae_metric_applies(&t[i], c->job->cfg.model)) ae_metric_set(&m, i, NAN);
     c->last_samples = 0;
     if (srv_job_epoch(c->job, c->app->store, c->app->feed, &m, &e) != SRV_OK)
         return ae_err_set(err, AE_ERR_IO, "recording epoch %d: %s", s->epoch, e.msg);
     atomic_fetch_add(&c->app->metrics.epochs_total, 1);
-    srv_log(SRV_LOG_INFO, c->job->id, "msg=\"epoch\" epoch=%d/%d loss=%.6f val_loss=%.6f seconds=%.2f",
+    srv_log(SRV_LOG_INFO, c->job->id,
+            "msg=\"epoch\" epoch=%d/%d loss=%.6f val_loss=%.6f train_seconds=%.2f",
             s->epoch, c->job->cfg.epochs, s->loss, s->val_loss, s->train_seconds);
     return AE_OK;
 }

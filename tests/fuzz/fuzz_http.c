@@ -263,7 +263,7 @@ static void open_state(void)
     struct ae_err e = {0};
     struct ae_config c = job1_cfg(), cv;
     struct srv_job *j;
-    struct srv_store_metric m = {.epoch = 1, .loss = 0.25, .val_loss = 0.24,
+    struct ae_epoch_stats m = {.epoch = 1, .loss = 0.25, .val_loss = 0.24,
                                  .train_seconds = 1.5, .val_seconds = 0.1};
     struct ae_progress p = {.epoch = 1, .n_epochs = 5, .batch = 3, .n_batches = 10,
                             .samples = 384, .loss = 0.4};

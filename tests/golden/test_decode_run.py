@@ -56,7 +56,7 @@ def main():
                 what, r.returncode, "success" if expect_ok else "failure", r.stdout, r.stderr))
             return json.load(open(summary)) if os.path.exists(summary) else {}
 
-        full = ["--scalars", "loss,val_loss,epoch_seconds", "--images", "reconstructions=280x56",
+        full = ["--scalars", "loss,val_loss,train_seconds,val_seconds", "--images", "reconstructions=280x56",
                 "--text", "summary", "--hparam", "model=conv", "--hparam", "dataset=mnist",
                 "--hparam", "batch_size=128", "--hparam", "learning_rate=0.001",
                 "--experiment", "model,dataset,epochs,batch_size,learning_rate",

@@ -9,8 +9,8 @@
  * A fresh job (no --resume-from) writes, in its first file: file_version,
  * SessionLog START at step 0, the custom-scalars layout, the hparams
  * experiment and session start (step 0), the text summary; then per epoch
- * e = 1..N at step e: loss, val_loss, epoch_seconds and a 280x56 grayscale
- * PNG `reconstructions`, and a flush; at the end session_end_info and fsync.
+ * e = 1..N at step e: loss, val_loss, train_seconds, val_seconds and a
+ * 280x56 grayscale PNG `reconstructions`, and a flush; at the end session_end_info and fsync.
  * --crash-in E stops in epoch E after writing only its `loss` (what a crash
  * mid-epoch leaves) and writes no end record.  --resume-from E opens a NEW
  * file (wall time T0 + 1000, so its name sorts after the first) with START at
@@ -141,7 +141,8 @@ int main(int argc, char **argv)
             _exit(0);
         }
         TRY("val_loss", tb_writer_add_scalar(w, t, e, "val_loss", 0.32f / (float)e + bump, &err));
-        TRY("epoch_seconds", tb_writer_add_scalar(w, t, e, "epoch_seconds", 1.5f, &err));
+        TRY("train_seconds", tb_writer_add_scalar(w, t, e, "train_seconds", 1.5f, &err));
+        TRY("val_seconds", tb_writer_add_scalar(w, t, e, "val_seconds", 0.25f, &err));
         uint8_t *png = NULL;
         size_t png_len = 0;
         grid[e % 56 * 280] = (uint8_t)e;

@@ -390,7 +390,7 @@ def decode_run(ctx, run_dir, *expect):
         SKIPPED.append(f"decode_run.py missing, {run_dir} not decoded")
         return None
     out = os.path.join(ctx.tmp, "decode.json")
-    common = ["--scalars", "loss,val_loss,epoch_seconds", "--text", "summary",
+    common = ["--scalars", "loss,val_loss,train_seconds,val_seconds", "--text", "summary",
               "--experiment", HPARAMS, "--metrics", "loss,val_loss",
               "--layout-regex", "^(val_)?loss$", "--layout-matches", "loss,val_loss"]
     p = subprocess.run([sys.executable, script, run_dir, *common, *expect, "--summary-json", out],

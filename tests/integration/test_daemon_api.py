@@ -19,7 +19,13 @@ API_ROUTES = {
     ("get", "/api/jobs/{id}/summary"), ("get", "/api/jobs/{id}/weights"),
     ("get", "/api/jobs/{id}/events"), ("get", "/api/events"), ("get", "/api/models"),
     ("get", "/api/health"), ("get", "/api/openapi.json"), ("get", "/metrics"),
+    ("post", "/api/sweeps"), ("get", "/api/sweeps"), ("get", "/api/sweeps/{id}"),
+    ("delete", "/api/sweeps/{id}"), ("post", "/api/sweeps/{id}/cancel"),
+    ("get", "/api/sweeps/{id}/events"), ("get", "/api/sweeps/{id}/metrics"),
 }
+# The engine's per-epoch metrics (core/ae_metrics.c): every model's, and the vae's parts.
+EPOCH_METRICS = {"loss", "val_loss", "train_seconds", "val_seconds"}
+VAE_METRICS = {"reconstruction_loss", "kl_loss", "val_reconstruction_loss", "val_kl_loss"}
 
 
 def problem(r, status, code=None, *needles):
@@ -36,6 +42,22 @@ def problem(r, status, code=None, *needles):
     for n in needles:
         ok &= check(n in j.get("detail", ""), "detail %r contains %r" % (j.get("detail"), n))
     return j
+
+
+def test_version(d, version):
+    """One version (meson's project() version, passed in by meson) for
+    aelab --version, aelabd --version, /api/health and openapi.json."""
+    check(bool(version), "AELAB_VERSION is set by meson")
+    check_eq(d.get("/api/health").json()["version"], version, "/api/health version")
+    check_eq(d.get("/api/openapi.json").json()["info"]["version"], version,
+             "openapi.json info.version")
+    out = subprocess.run([AELABD, "--version"], capture_output=True, text=True, timeout=30)
+    check_eq(out.stdout.strip(), "aelabd " + version, "aelabd --version")
+    cli = os.environ.get("AELAB_CLI", "")
+    check(os.path.exists(cli), "AELAB_CLI %r is built" % cli)
+    if os.path.exists(cli):
+        out = subprocess.run([cli, "--version"], capture_output=True, text=True, timeout=30)
+        check_eq(out.stdout.strip(), "aelab " + version, "aelab --version")
 
 
 def test_service(d):
@@ -72,9 +94,15 @@ def test_service(d):
     check_eq(routes, API_ROUTES, "the document lists exactly the API's routes")
     props = doc["components"]["schemas"]["JobSpec"]["properties"]
     settings = {s["name"] for x in m["models"] for s in x["settings"]}
-    check_eq(set(props) - {"model", "dataset", "name"}, settings,
+    check_eq(set(props) - {"model", "dataset", "name", "keep"}, settings,
              "JobSpec has exactly the engine's settings")
     check_eq(props["epochs"]["minimum"], 1, "JobSpec ranges come from the engine")
+    em = doc["components"]["schemas"]["EpochMetrics"]
+    check_eq(set(em["properties"]), {"epoch"} | EPOCH_METRICS | VAE_METRICS,
+             "EpochMetrics has exactly the engine's per-epoch metrics")
+    check_eq(set(em["required"]), {"epoch"} | EPOCH_METRICS, "every model reports these")
+    check(all(em["properties"][k]["type"] == "number" for k in EPOCH_METRICS | VAE_METRICS),
+          "metrics are numbers")
 
     r = d.get("/metrics")
     check_eq(r.status, 200, "/metrics")
@@ -290,6 +318,7 @@ def main():
         d = Daemon(root, "--web-root", web).start()
         try:
             test_service(d)
+            test_version(d, os.environ.get("AELAB_VERSION", ""))
             test_bad_submissions(d)
             test_bad_paths(d)
             test_static(d, root)

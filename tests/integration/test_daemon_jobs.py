@@ -17,6 +17,9 @@ from aelabd_harness import (AELAB_CLI, MNIST, SSE, Daemon, check, check_eq, clea
 
 SPEC = {"model": "simple", "epochs": 3, "train_size": 2000, "test_size": 300,
         "batch_size": 100, "threads": 1, "name": "small simple"}
+# The per-epoch metrics of a non-vae model, one name each in the API's JSON,
+# CSV, SSE and the TensorBoard tags (issue 13: train_seconds, not seconds).
+EPOCH_METRICS = {"loss", "val_loss", "train_seconds", "val_seconds"}
 
 
 def collect(sse, out, until=("end", "deleted")):
@@ -59,6 +62,8 @@ def test_train_and_follow(d):
     epochs = [e[1]["epoch"] for e in events if e[0] == "epoch"]
     snap_epochs = [m["epoch"] for m in events[0][1]["metrics"]]
     check_eq(sorted(set(epochs + snap_epochs)), [1, 2, 3], "every epoch seen once via SSE")
+    check(all(set(e[1]) == {"id", "epoch"} | EPOCH_METRICS for e in events if e[0] == "epoch"),
+          "SSE epoch events carry the table's names: %r" % [e for e in events if e[0] == "epoch"][:1])
     states = [e[1]["state"] for e in events if e[0] == "state"]
     check(states and states[-1] == "succeeded", "final state event %r" % states)
     check_eq(events[-1][1], {"state": "succeeded"}, "end payload")
@@ -75,7 +80,10 @@ def test_train_and_follow(d):
     check_eq([m["epoch"] for m in j["metrics"]], [1, 2, 3], "per-epoch rows")
     losses = [m["loss"] for m in j["metrics"]]
     check(losses[2] < losses[0], "loss falls %r" % losses)
-    check(all(m["val_loss"] > 0 and m["seconds"] > 0 for m in j["metrics"]), "val_loss, seconds")
+    check(all(m["val_loss"] > 0 and m["train_seconds"] > 0 and m["val_seconds"] > 0
+              for m in j["metrics"]), "val_loss, train_seconds, val_seconds")
+    check(all(set(m) == {"epoch"} | EPOCH_METRICS for m in j["metrics"]),
+          "rows carry exactly epoch + the table's names: %r" % j["metrics"][0])
     check(j["loss"] == losses[-1] and j["val_loss"] == j["metrics"][-1]["val_loss"], "latest")
     check(j["finished_at"] and j["started_at"] and j["duration_seconds"] > 0, "times")
     check(j["eta_seconds"] is None and j["error"] is None, "no eta/error when done")
@@ -97,7 +105,7 @@ def test_artifacts(d, jid, j):
     r = d.get("/api/jobs/%d/metrics" % jid, headers={"Accept": "text/csv"})
     check(r.header("content-type").startswith("text/csv"), "csv type")
     lines = r.body.decode().strip().split("\n")
-    check_eq(lines[0], "epoch,loss,val_loss,seconds,val_seconds", "csv header")
+    check_eq(lines[0], "epoch,loss,val_loss,train_seconds,val_seconds", "csv header")
     check_eq(len(lines), 4, "csv rows")
     check(abs(float(lines[3].split(",")[1]) - j["metrics"][2]["loss"]) < 1e-8, "csv loss")
     check_eq(d.get("/api/jobs/%d/metrics?format=csv" % jid).body, r.body, "?format=csv")
@@ -146,6 +154,9 @@ def test_event_files(j):
     val = {r["step"]: r["values"]["val_loss"] for r in recs if "val_loss" in r["values"]}
     check_eq(sorted(loss), sorted(val), "loss and val_loss at the same steps")
     check_eq(len(loss), 3, "one loss per epoch")
+    scalar_tags = {k for r in recs for k, v in r["values"].items() if isinstance(v, float)}
+    check(EPOCH_METRICS <= scalar_tags and "epoch_seconds" not in scalar_tags,
+          "TensorBoard scalar tags are the table's names: %r" % sorted(scalar_tags))
     api = [m["loss"] for m in j["metrics"]]
     check(all(abs(a - b) < 1e-5 for a, b in zip([loss[k] for k in sorted(loss)], api)),
           "event file losses equal the API's: %r vs %r" % (loss, api))

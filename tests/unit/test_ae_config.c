@@ -1,8 +1,40 @@
-/* test_ae_config.c - settings table, defaults, range errors, model names. */
+/* test_ae_config.c - settings table, defaults, range errors, model names, and the
+ * per-epoch metrics table (ae_metrics). */
 #include <string.h>
 
 #include "check.h"
 #include "core/ae.h"
+
+/* The per-epoch metrics table: unique names, each row reads and writes its
+ * own field, every model has loss, val_loss and both timings, only vae its
+ * loss parts. */
+static void test_metrics_table(void)
+{
+    size_t n = 0;
+    const struct ae_metric *t = ae_metrics(&n);
+    struct ae_epoch_stats s = {0};
+    CHECK(n >= 4);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(ae_metric_find(t[i].name) == &t[i]);
+        ae_metric_set(&s, i, 100.0 + (double)i);
+    }
+    for (size_t i = 0; i < n; i++) CHECK_NEAR(ae_metric_get(&s, i), 100.0 + (double)i, 0);
+    CHECK(ae_metric_find("seconds") == NULL && ae_metric_find("epoch_seconds") == NULL);
+    CHECK_NEAR(s.train_seconds, 100.0 + (double)(ae_metric_find("train_seconds") - t), 0);
+    CHECK_NEAR(s.val_kl_loss, 100.0 + (double)(ae_metric_find("val_kl_loss") - t), 0);
+    for (int k = 0; k < AE_MODEL_COUNT; k++) {
+        bool vae = k == AE_MODEL_VAE;
+        CHECK(ae_metric_applies(ae_metric_find("loss"), (enum ae_model_kind)k));
+        CHECK(ae_metric_applies(ae_metric_find("val_loss"), (enum ae_model_kind)k));
+        CHECK(ae_metric_applies(ae_metric_find("train_seconds"), (enum ae_model_kind)k));
+        CHECK(ae_metric_applies(ae_metric_find("val_seconds"), (enum ae_model_kind)k));
+        CHECK_EQ_INT(ae_metric_applies(ae_metric_find("kl_loss"), (enum ae_model_kind)k), vae);
+        CHECK_EQ_INT(ae_metric_applies(ae_metric_find("reconstruction_loss"),
+                                       (enum ae_model_kind)k), vae);
+    }
+    CHECK_EQ_STR(ae_metric_find("train_seconds")->unit, "s");
+    CHECK_EQ_STR(ae_metric_find("loss")->unit, "");
+}
 
 int main(void)
 {
@@ -81,5 +113,6 @@ int main(void)
     CHECK(ae_err_set(&err, AE_ERR_IO, "x %d", 3) == AE_ERR_IO);
     CHECK_EQ_STR(err.msg, "x 3");
     CHECK(ae_err_set(NULL, AE_ERR_IO, "no crash") == AE_ERR_IO);
+    test_metrics_table();
     return check_summary("test_ae_config");
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,7 +40,7 @@ static int on_job(void *user, const struct srv_store_job *j)
     return 0;
 }
 
-static int on_metric(void *user, int64_t id, const struct srv_store_metric *m)
+static int on_metric(void *user, int64_t id, const struct ae_epoch_stats *m)
 {
     struct loaded *l = user;
     (void)id;
@@ -50,6 +51,115 @@ static int on_metric(void *user, int64_t id, const struct srv_store_metric *m)
     }
     l->n_metrics++;
     return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sweeps: a sweep, its trials (written with their jobs), its decisions in
+ * arrival order, the first decision of an (trial, epoch) standing, and a
+ * delete that takes the trial and decision rows with it. */
+
+struct sweeps_seen {
+    int n_sweeps, n_trials, n_decisions;
+    char state[16];
+    uint64_t seed;
+    int64_t trial_job[4];
+    char params[64];
+    int64_t seqs[8];
+    char decisions[8][12];
+    int32_t epochs[8];
+};
+
+static int on_sweep(void *user, const struct srv_store_sweep *sw)
+{
+    struct sweeps_seen *x = user;
+    x->n_sweeps++;
+    snprintf(x->state, sizeof x->state, "%s", sw->state);
+    x->seed = sw->seed;
+    return 0;
+}
+
+static int on_trial(void *user, const struct srv_store_trial *t)
+{
+    struct sweeps_seen *x = user;
+    if (t->trial >= 0 && t->trial < 4) x->trial_job[t->trial] = t->job_id;
+    snprintf(x->params, sizeof x->params, "%s", t->params);
+    x->n_trials++;
+    return 0;
+}
+
+static int on_decision(void *user, const struct srv_store_decision *d)
+{
+    struct sweeps_seen *x = user;
+    if (x->n_decisions < 8) {
+        x->seqs[x->n_decisions] = d->seq;
+        x->epochs[x->n_decisions] = d->epoch;
+        snprintf(x->decisions[x->n_decisions], 12, "%s", d->decision);
+    }
+    x->n_decisions++;
+    return 0;
+}
+
+static void test_sweeps(const char *path)
+{
+    struct srv_store *s = NULL;
+    struct ae_err e = {0};
+    struct sweeps_seen x = {0};
+    int64_t sid = 0, jid = 0, seq = 0, seq2 = 0;
+    bool replayed = false;
+    struct srv_store_sweep sw = {.name = "lr", .spec = "{\"name\":\"lr\"}", .state = "running",
+                                 .seed = 42, .created_at = 1000};
+
+    CHECK_EQ_INT(srv_store_open(path, &s, &e), SRV_OK);
+    CHECK_EQ_INT(srv_store_sweep_insert(s, &sw, &sid, &e), SRV_OK);
+    CHECK(sid > 0);
+    {
+        struct srv_store_job j = {.name = "lr-0", .model = "simple", .dataset = "mnist",
+                                  .settings = "{}", .state = "queued", .sweep_id = sid,
+                                  .keep_final = true, .run_parent = "sweep-0001-lr", .trial = 0,
+                                  .trial_params = "{\"learning_rate\":0.001}"};
+        CHECK_EQ_INT(srv_store_job_insert(s, &j, NULL, NULL, &jid, &replayed, &e), SRV_OK);
+    }
+    {
+        struct srv_store_decision d1 = {.sweep_id = sid, .trial = 0, .epoch = 1, .value = 0.5,
+                                        .decision = "continue"};
+        struct srv_store_decision d2 = {.sweep_id = sid, .trial = 0, .epoch = 3, .value = NAN,
+                                        .decision = "stop"};
+        struct srv_store_decision again = d1;
+        again.decision = "stop";
+        CHECK_EQ_INT(srv_store_decision_put(s, &d1, &seq, &e), SRV_OK);
+        CHECK(seq > 0);
+        CHECK_EQ_INT(srv_store_decision_put(s, &d2, &seq2, &e), SRV_OK);
+        CHECK(seq2 > seq);
+        /* The same (trial, epoch) again: ignored, the first decision stands. */
+        CHECK_EQ_INT(srv_store_decision_put(s, &again, &seq, &e), SRV_OK);
+        CHECK_EQ_INT((int)seq, 0);
+    }
+    CHECK_EQ_INT(srv_store_sweep_update(s, sid, "succeeded", 2000, &e), SRV_OK);
+    srv_store_close(s);
+
+    /* Reopened: everything as written, decisions in arrival order. */
+    CHECK_EQ_INT(srv_store_open(path, &s, &e), SRV_OK);
+    CHECK_EQ_INT(srv_store_sweeps_load(s, on_sweep, on_trial, on_decision, &x, &e), SRV_OK);
+    CHECK_EQ_INT(x.n_sweeps, 1);
+    CHECK_EQ_STR(x.state, "succeeded");
+    CHECK(x.seed == 42);
+    CHECK_EQ_INT(x.n_trials, 1);
+    CHECK(x.trial_job[0] == jid);
+    CHECK_EQ_STR(x.params, "{\"learning_rate\":0.001}");
+    CHECK_EQ_INT(x.n_decisions, 2);
+    CHECK_EQ_INT(x.epochs[0], 1);
+    CHECK_EQ_STR(x.decisions[0], "continue");
+    CHECK_EQ_STR(x.decisions[1], "stop");
+    CHECK(x.seqs[0] < x.seqs[1]);
+
+    /* Delete: the sweep's rows go; the job stays (the API deletes it). */
+    CHECK_EQ_INT(srv_store_sweep_delete(s, sid, &e), SRV_OK);
+    CHECK_EQ_INT(srv_store_sweep_delete(s, sid, &e), SRV_ERR_NOTFOUND);
+    memset(&x, 0, sizeof x);
+    CHECK_EQ_INT(srv_store_sweeps_load(s, on_sweep, on_trial, on_decision, &x, &e), SRV_OK);
+    CHECK_EQ_INT(x.n_sweeps + x.n_trials + x.n_decisions, 0);
+    CHECK_EQ_INT(srv_store_job_delete(s, jid, &e), SRV_OK);
+    srv_store_close(s);
 }
 
 int main(void)
@@ -86,7 +196,7 @@ int main(void)
 
     CHECK_EQ_INT(srv_store_job_update(s, id1, "running", 100.0, 0, NULL, &e), SRV_OK);
     {
-        struct srv_store_metric m = {.epoch = 1, .loss = 0.25, .val_loss = NAN,
+        struct ae_epoch_stats m = {.epoch = 1, .loss = 0.25, .val_loss = NAN,
                                      .train_seconds = 1.5};
         CHECK_EQ_INT(srv_store_metric_put(s, id1, &m, &e), SRV_OK);
         m.loss = 0.2; /* upsert replaces */
@@ -129,6 +239,11 @@ int main(void)
     }
     srv_store_close(s);
     s = NULL;
+    {
+        char sp[400];
+        snprintf(sp, sizeof sp, "%s/sweeps.db", dir);
+        test_sweeps(sp);
+    }
 
     /* A directory we cannot write: a clear error naming the path. */
     if (geteuid() != 0) {

@@ -204,13 +204,28 @@ static void test_router(void)
     route("GET", "/metrics/x", &r);
     CHECK_EQ_INT(r.id, SRV_ROUTE_STATIC);
 
+    /* Sweeps: the same id rules as jobs, with the word "sweep". */
+    route("POST", "/api/sweeps", &r);
+    CHECK_EQ_INT(r.id, SRV_ROUTE_SWEEPS_CREATE);
+    CHECK(r.mutating);
+    route("GET", "/api/sweeps/3/metrics", &r);
+    CHECK_EQ_INT(r.id, SRV_ROUTE_SWEEP_METRICS);
+    CHECK_EQ_INT((int)r.job_id, 3);
+    route("DELETE", "/api/sweeps/3", &r);
+    CHECK_EQ_INT(r.id, SRV_ROUTE_SWEEP_DELETE);
+    route("GET", "/api/sweeps/x", &r);
+    CHECK_EQ_INT(r.status, 400);
+    CHECK(strstr(r.detail, "'x' is not a sweep id") != NULL);
+    route("PUT", "/api/sweeps/3/cancel", &r);
+    CHECK_EQ_INT(r.status, 405);
+
     /* The template list covers every API route once. */
     {
         int n = 0;
         const char *m;
         char path[96];
         while (srv_router_template(n, &m, path, sizeof path)) n++;
-        CHECK_EQ_INT(n, 18);
+        CHECK_EQ_INT(n, 25);
         CHECK(srv_router_template(4, &m, path, sizeof path));
         CHECK_EQ_STR(m, "POST");
         CHECK_EQ_STR(path, "/api/jobs/{id}/cancel");

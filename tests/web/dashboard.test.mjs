@@ -26,6 +26,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as fmt from '../../web/js/format.js';
 
 // ---- arguments and environment ---------------------------------------------
 function arg(name) {
@@ -545,6 +546,16 @@ test('the compare page draws several jobs: the tutorial\'s five models', { timeo
     for (const [i, id] of made.entries()) {
         const m = (await api(`/api/jobs/${id}`)).body.metrics;
         assert.equal(finals[i], m[m.length - 1].val_loss.toFixed(4), `final val_loss of job ${id}`);
+    }
+    // Training time is the sum of the API's train_seconds (the metrics table's name).
+    const times = await page.$$eval('#compare-figures tbody tr', rs => {
+        const r = rs.find(x => x.children[0].textContent === 'training time');
+        return [...r.children].slice(1).map(c => c.textContent);
+    });
+    for (const [i, id] of made.entries()) {
+        const m = (await api(`/api/jobs/${id}`)).body.metrics;
+        assert.ok(m.every(x => typeof x.train_seconds === 'number' && x.train_seconds > 0), `train_seconds of job ${id}`);
+        assert.equal(times[i], fmt.duration(m.reduce((s, x) => s + x.train_seconds, 0)), `training time of job ${id}`);
     }
     for (const id of made) {
         const job = (await api(`/api/jobs/${id}`)).body;

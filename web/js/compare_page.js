@@ -136,7 +136,7 @@ export function mount(main, route, ctx) {
         const last = m.length ? m[m.length - 1] : null;
         let best = null;
         for (const x of m) if (typeof x.val_loss === 'number' && (!best || x.val_loss < best.val_loss)) best = x;
-        const train = m.reduce((s, x) => s + (typeof x.seconds === 'number' ? x.seconds : 0), 0);
+        const train = m.reduce((s, x) => s + (typeof x.train_seconds === 'number' ? x.train_seconds : 0), 0);
         return {
             model: j.model,
             'data set': j.dataset,

@@ -267,6 +267,28 @@ struct ae_epoch_stats {
     double train_seconds, val_seconds;
 };
 
+/* Description of one per-epoch figure of struct ae_epoch_stats (epoch itself
+ * is the key, not a row): the single source of truth for its name in the
+ * CLI's JSON, the SQLite columns, the API's JSON, CSV and OpenAPI schema and
+ * the TensorBoard scalar tags.  Every figure is a double. */
+struct ae_metric {
+    const char *name;  /* "loss", "train_seconds", ... */
+    const char *unit;  /* "s" for seconds, "" for a loss */
+    const char *help;  /* one line for the API documentation */
+    unsigned models;   /* bit (1u << kind) for each model that reports it */
+};
+
+/* The metrics table in reporting order; *n receives its length.  Static,
+ * thread-safe. */
+const struct ae_metric *ae_metrics(size_t *n);
+/* Look up a metric by name; NULL if unknown. */
+const struct ae_metric *ae_metric_find(const char *name);
+/* Whether model kind reports metric m. */
+bool ae_metric_applies(const struct ae_metric *m, enum ae_model_kind kind);
+/* Read or write row i of the table (0 <= i < n) in s. */
+double ae_metric_get(const struct ae_epoch_stats *s, size_t i);
+void ae_metric_set(struct ae_epoch_stats *s, size_t i, double v);
+
 /* Called from the thread that runs ae_trainer_run_epoch.  All may be NULL. */
 struct ae_hooks {
     void (*on_batch)(void *user, const struct ae_progress *p);

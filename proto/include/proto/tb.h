@@ -200,6 +200,10 @@ struct tb_hparam_info {
     /* FLOAT64: the interval [min_value, max_value] when has_interval. */
     bool has_interval;
     double min_value, max_value;
+    /* FLOAT64 without an interval: a discrete domain of numbers (written in
+     * the given order, as hp.Discrete keeps them); n_num_values 0 = none. */
+    const double *num_values;
+    int32_t n_num_values;
 };
 
 /* hparams.DatasetType values. */
