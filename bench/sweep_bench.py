@@ -207,12 +207,14 @@ def run_mode(a, mode):
             trials.append({"sweep_trial": t, "job_state": job.get("state"),
                            "job_sweep": job.get("sweep"), "run_dir": job.get("run_dir"),
                            "metrics": [{"epoch": m["epoch"], "val_loss": m.get("val_loss"),
-                                        "loss": m.get("loss"), "seconds": m.get("seconds"),
+                                        "loss": m.get("loss"),
+                                        "seconds": m.get("train_seconds", m.get("seconds")),
                                         "val_seconds": m.get("val_seconds")}
                                        for m in job.get("metrics") or []]})
         smetrics = d.get(loc + "/metrics", timeout=60)
         sweep_rows = smetrics.json() if smetrics.status == 200 else None
-        listed = d.get("/api/jobs?sweep=%d&limit=1000" % sw["id"]).json()
+        lr = d.get("/api/jobs?sweep=%d&limit=500" % sw["id"])
+        listed = lr.json() if lr.status == 200 else None
         kinds, per_dir = disk_usage(sweep_dir)
         rc, _secs = d.stop()
         return {"mode": mode, "request": body, "sweep": sw, "trials": trials,
@@ -293,6 +295,7 @@ def summarise(a, res, problems):
     if best[0] is not None and not close(b.get("val_loss"), best[0]):
         bad("sweep best val_loss %s (trial %s), metrics' min %s (trial %s)"
             % (b.get("val_loss"), b.get("trial"), best[0], best[1]))
+    check_decisions(a, mode, sw.get("decisions"), bad)
     rows = res["sweep_metrics"]
     if isinstance(rows, dict):
         rows = rows.get("rows") or rows.get("metrics")
@@ -332,6 +335,32 @@ def summarise(a, res, problems):
             "seconds": {t["sweep_trial"]["trial"]: [(m["seconds"] or 0) + (m["val_seconds"] or 0)
                                                     for m in t["metrics"]]
                         for t in res["trials"]}}
+
+
+def check_decisions(a, mode, decisions, bad):
+    """The sweep lists every result in arrival order with the decision
+    taken; take each again with this script's copy of the rule, from the
+    results that arrived before it."""
+    if mode == "none":
+        return
+    if not isinstance(decisions, list):
+        bad("the sweep JSON has no decisions list")
+        return
+    table, wrong = {}, 0
+    for x in decisions:
+        e, t, v = x.get("epoch"), x.get("trial"), x.get("val_loss")
+        if x.get("decision") in ("continue", "stop"):
+            want = "continue" if decide(mode, a, table, t, e, v) else "stop"
+            if want != x["decision"]:
+                wrong += 1
+                if wrong <= 3:
+                    bad("trial %s epoch %s val_loss %s: the daemon decided %s, the rule says %s"
+                        % (t, e, v, x["decision"], want))
+        if finite(v):
+            old = table.setdefault(e, {}).get(t)
+            table[e][t] = v if old is None else min(old, v)
+    if wrong > 3:
+        bad("%d decisions in all differ from the rule" % wrong)
 
 
 def close(x, y, rel=1e-6):
