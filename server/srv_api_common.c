@@ -74,3 +74,19 @@ void srv_api_weights_path(struct srv_app *app, struct srv_job *j, int32_t epoch,
     srv_app_run_dir(app, j, run_dir, sizeof run_dir);
     snprintf(buf, len, "%s/weights/epoch-%04d.aew", run_dir, epoch);
 }
+
+bool srv_api_parse_body(const struct srv_request *req, json_t **out, struct srv_response *r)
+{
+    struct ae_err e = {0};
+    int line = 0, col = 0;
+
+    if (srv_response_parse_json(req->body, req->body_len, out, &line, &col, &e) == SRV_OK)
+        return true;
+    json_t *x = json_object();
+    if (x && line > 0) {
+        json_object_set_new(x, "line", json_integer(line));
+        json_object_set_new(x, "column", json_integer(col));
+    }
+    srv_response_problem(r, 400, "malformed-json", e.msg, x);
+    return false;
+}

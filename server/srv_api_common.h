@@ -43,6 +43,10 @@ int32_t srv_api_pick_epoch(struct srv_job *j, const struct srv_request *req, str
 void srv_api_weights_path(struct srv_app *app, struct srv_job *j, int32_t epoch, char *buf,
                           size_t len);
 
+/* Parse req's body as JSON into *out (new reference); false with r set to
+ * 400 "malformed-json" (with the "line" and "column" where known). */
+bool srv_api_parse_body(const struct srv_request *req, json_t **out, struct srv_response *r);
+
 /* The job a /api/jobs/{id}/... request names (new reference), or NULL
  * with r set to 404. */
 struct srv_job *srv_api_find_job(struct srv_app *app, const struct srv_request *req,

@@ -131,16 +131,9 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
     const char *key = req->idempotency_key;
     bool reserved = false, replayed = false, locked = false;
     int64_t id = 0;
-    int line = 0, col = 0;
     struct srv_job *j = NULL;
 
-    if (srv_response_parse_json(req->body, req->body_len, &spec, &line, &col, &e) != SRV_OK) {
-        json_t *x = json_object();
-        if (x && line > 0) {
-            json_object_set_new(x, "line", json_integer(line));
-            json_object_set_new(x, "column", json_integer(col));
-        }
-        srv_response_problem(r, 400, "malformed-json", e.msg, x);
+    if (!srv_api_parse_body(req, &spec, r)) {
         goto out;
     }
 

@@ -30,15 +30,8 @@ void srv_api_sweeps_create(struct srv_app *app, const struct srv_request *req,
     json_t *body = NULL, *problem = NULL, *out = NULL;
     struct ae_err e = {0};
     enum srv_status st;
-    int line = 0, col = 0;
 
-    if (srv_response_parse_json(req->body, req->body_len, &body, &line, &col, &e) != SRV_OK) {
-        json_t *x = json_object();
-        if (x && line > 0) {
-            json_object_set_new(x, "line", json_integer(line));
-            json_object_set_new(x, "column", json_integer(col));
-        }
-        srv_response_problem(r, 400, "malformed-json", e.msg, x);
+    if (!srv_api_parse_body(req, &body, r)) {
         return;
     }
     st = srv_sweeps_create(app, body, &out, &problem, &e);

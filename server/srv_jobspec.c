@@ -15,20 +15,19 @@
 #include <stdio.h>
 #include <string.h>
 
-struct problems {
-    json_t *errors;     /* array of {field, code, detail} */
-    json_t *first_valid; /* "valid" list of the first problem, or NULL */
-    char msg[sizeof ((struct ae_err *)0)->msg];
-    size_t msg_len;
-    char first_code[32];
-    char first_field[64];
-};
+/* ------------------------------------------------------------------------ */
+/* Problems (shared with srv_sweepspec.c)                                    */
+/* ------------------------------------------------------------------------ */
 
-static void add_problem(struct problems *p, const char *field, const char *code, json_t *valid,
-                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+bool srv_problems_init(struct srv_problems *p)
+{
+    memset(p, 0, sizeof *p);
+    p->errors = json_array();
+    return p->errors != NULL;
+}
 
-static void add_problem(struct problems *p, const char *field, const char *code, json_t *valid,
-                        const char *fmt, ...)
+void srv_problem_add(struct srv_problems *p, const char *field, const char *code, json_t *valid,
+                         const char *fmt, ...)
 {
     char detail[400];
     va_list ap;
@@ -60,6 +59,51 @@ static void add_problem(struct problems *p, const char *field, const char *code,
         json_array_append_new(p->errors, e);
     }
 }
+
+enum srv_status srv_problems_fail(struct srv_problems *p, json_t **problem, struct ae_err *err)
+{
+    srv_err_set(err, SRV_ERR_ARG, "%s", p->msg);
+    if (problem) {
+        json_t *x = json_object();
+        if (x) {
+            json_object_set_new(x, "code", json_string(p->first_code));
+            json_object_set_new(x, "field",
+                                p->first_field[0] ? json_string(p->first_field) : json_null());
+            if (p->first_valid) json_object_set(x, "valid", p->first_valid);
+            json_object_set(x, "errors", p->errors);
+        }
+        *problem = x;
+    }
+    srv_problems_fini(p);
+    return SRV_ERR_ARG;
+}
+
+void srv_problems_fini(struct srv_problems *p)
+{
+    json_decref(p->first_valid);
+    json_decref(p->errors);
+    p->first_valid = NULL;
+    p->errors = NULL;
+}
+
+const char *srv_json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "something else";
+}
+
+/* ------------------------------------------------------------------------ */
+/* The job spec                                                              */
+/* ------------------------------------------------------------------------ */
 
 bool srv_setting_applies(const struct ae_setting *s, enum ae_model_kind kind)
 {
@@ -122,22 +166,7 @@ static bool in_list(const char *s, const char *const *names, size_t n)
     return false;
 }
 
-static const char *json_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "something else";
-}
-
-static void check_model(const json_t *spec, struct problems *p, enum ae_model_kind *kind,
+static void check_model(const json_t *spec, struct srv_problems *p, enum ae_model_kind *kind,
                         bool *known, struct srv_jobspec *out)
 {
     char list[200];
@@ -145,25 +174,27 @@ static void check_model(const json_t *spec, struct problems *p, enum ae_model_ki
 
     *known = false;
     if (!m) {
-        add_problem(p, "model", "missing-model", model_names(list, sizeof list),
-                    "\"model\" is required; choose one of %s", list);
+        srv_problem_add(p, "model", "missing-model", model_names(list, sizeof list),
+                        "\"model\" is required; choose one of %s", list);
         return;
     }
     if (!json_is_string(m)) {
-        add_problem(p, "model", "wrong-type", model_names(list, sizeof list),
-                    "\"model\" must be a string, one of %s (got %s)", list, json_type_name(m));
+        srv_problem_add(p, "model", "wrong-type", model_names(list, sizeof list),
+                        "\"model\" must be a string, one of %s (got %s)", list,
+                        srv_json_type_name(m));
         return;
     }
     if (!ae_model_parse(json_string_value(m), kind)) {
-        add_problem(p, "model", "unknown-model", model_names(list, sizeof list),
-                    "unknown model '%.40s'; choose one of %s", json_string_value(m), list);
+        srv_problem_add(p, "model", "unknown-model", model_names(list, sizeof list),
+                        "unknown model '%.40s'; choose one of %s", json_string_value(m), list);
         return;
     }
     *known = true;
     snprintf(out->model, sizeof out->model, "%s", ae_model_name(*kind));
 }
 
-static void check_dataset(const json_t *spec, const struct srv_jobspec_env *env, struct problems *p,
+static void check_dataset(const json_t *spec, const struct srv_jobspec_env *env,
+                          struct srv_problems *p,
                           struct srv_jobspec *out)
 {
     char list[200];
@@ -172,33 +203,33 @@ static void check_dataset(const json_t *spec, const struct srv_jobspec_env *env,
 
     if (d && !json_is_null(d)) {
         if (!json_is_string(d)) {
-            add_problem(p, "dataset", "wrong-type",
-                        name_list(env->known, env->n_known, list, sizeof list),
-                        "\"dataset\" must be a string, one of %s (got %s)", list,
-                        json_type_name(d));
+            srv_problem_add(p, "dataset", "wrong-type",
+                            name_list(env->known, env->n_known, list, sizeof list),
+                            "\"dataset\" must be a string, one of %s (got %s)", list,
+                            srv_json_type_name(d));
             return;
         }
         name = json_string_value(d);
         if (env->canonical && env->canonical(name)) name = env->canonical(name);
     }
     if (!in_list(name, env->known, env->n_known)) {
-        add_problem(p, "dataset", "unknown-dataset",
-                    name_list(env->known, env->n_known, list, sizeof list),
-                    "unknown data set '%.40s'; choose one of %s", name, list);
+        srv_problem_add(p, "dataset", "unknown-dataset",
+                        name_list(env->known, env->n_known, list, sizeof list),
+                        "unknown data set '%.40s'; choose one of %s", name, list);
         return;
     }
     if (!in_list(name, env->installed, env->n_installed)) {
-        add_problem(p, "dataset", "dataset-not-installed",
-                    name_list(env->installed, env->n_installed, list, sizeof list),
-                    "data set '%s' is not installed on this server (its four IDX files were not "
-                    "found); installed: %s",
-                    name, list);
+        srv_problem_add(p, "dataset", "dataset-not-installed",
+                        name_list(env->installed, env->n_installed, list, sizeof list),
+                        "data set '%s' is not installed on this server (its four IDX files were "
+                        "not found); installed: %s",
+                        name, list);
         return;
     }
     snprintf(out->dataset, sizeof out->dataset, "%s", name);
 }
 
-static void check_name(const json_t *spec, struct problems *p, struct srv_jobspec *out)
+static void check_name(const json_t *spec, struct srv_problems *p, struct srv_jobspec *out)
 {
     const json_t *n = json_object_get(spec, "name");
     const char *s;
@@ -207,22 +238,22 @@ static void check_name(const json_t *spec, struct problems *p, struct srv_jobspe
     out->name[0] = '\0';
     if (!n || json_is_null(n)) return;
     if (!json_is_string(n)) {
-        add_problem(p, "name", "wrong-type", NULL, "\"name\" must be a string (got %s)",
-                    json_type_name(n));
+        srv_problem_add(p, "name", "wrong-type", NULL, "\"name\" must be a string (got %s)",
+                        srv_json_type_name(n));
         return;
     }
     s = json_string_value(n);
     len = json_string_length(n);
     if (len > SRV_JOB_NAME_MAX) {
-        add_problem(p, "name", "invalid-name", NULL,
-                    "\"name\" is %zu bytes long; the limit is %d", len, SRV_JOB_NAME_MAX);
+        srv_problem_add(p, "name", "invalid-name", NULL,
+                        "\"name\" is %zu bytes long; the limit is %d", len, SRV_JOB_NAME_MAX);
         return;
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f) {
-            add_problem(p, "name", "invalid-name", NULL,
-                        "\"name\" must not contain control characters (byte %zu)", i);
+            srv_problem_add(p, "name", "invalid-name", NULL,
+                            "\"name\" must not contain control characters (byte %zu)", i);
             return;
         }
     }
@@ -233,7 +264,7 @@ static void check_name(const json_t *spec, struct problems *p, struct srv_jobspe
 /* "keep": "all" (default: every epoch's weights and the checkpoint stay)
  * or "final" (when the job ends, only its last weights and its event files
  * stay).  Not a setting of the engine: it says what the daemon keeps. */
-static void check_keep(const json_t *spec, struct problems *p, struct srv_jobspec *out)
+static void check_keep(const json_t *spec, struct srv_problems *p, struct srv_jobspec *out)
 {
     const json_t *k = json_object_get(spec, "keep");
     out->keep_final = false;
@@ -243,12 +274,12 @@ static void check_keep(const json_t *spec, struct problems *p, struct srv_jobspe
         out->keep_final = true;
         return;
     }
-    add_problem(p, "keep", "invalid-value", json_pack("[ss]", "all", "final"),
-                "\"keep\" must be \"all\" (keep every epoch's weights and the checkpoint) or "
-                "\"final\" (keep the last weights and the event files only)");
+    srv_problem_add(p, "keep", "invalid-value", json_pack("[ss]", "all", "final"),
+                    "\"keep\" must be \"all\" (keep every epoch's weights and the checkpoint) or "
+                    "\"final\" (keep the last weights and the event files only)");
 }
 
-static void check_settings(const json_t *spec, struct problems *p, enum ae_model_kind kind,
+static void check_settings(const json_t *spec, struct srv_problems *p, enum ae_model_kind kind,
                            bool kind_known, struct srv_jobspec *out)
 {
     const char *key;
@@ -266,9 +297,10 @@ static void check_settings(const json_t *spec, struct problems *p, enum ae_model
             continue;
         s = ae_setting_find(key);
         if (!s) {
-            add_problem(p, key, "unknown-field", valid_fields(kind, kind_known, list, sizeof list),
-                        "unknown field '%.40s'; valid fields%s%s are: %s", key,
-                        kind_known ? " for model " : "", kind_known ? out->model : "", list);
+            srv_problem_add(p, key, "unknown-field",
+                            valid_fields(kind, kind_known, list, sizeof list),
+                            "unknown field '%.40s'; valid fields%s%s are: %s", key,
+                            kind_known ? " for model " : "", kind_known ? out->model : "", list);
             continue;
         }
         if (!kind_known) continue; /* can't check applicability or range yet */
@@ -279,19 +311,21 @@ static void check_settings(const json_t *spec, struct problems *p, enum ae_model
                     o += (size_t)snprintf(models + o, o < sizeof models ? sizeof models - o : 0,
                                           "%s%s", o ? ", " : "",
                                           ae_model_name((enum ae_model_kind)k));
-            add_problem(p, key, "unknown-field", valid_fields(kind, true, list, sizeof list),
-                        "'%s' does not apply to model %s (only to %s); valid fields for %s are: %s",
-                        key, out->model, models, out->model, list);
+            srv_problem_add(p, key, "unknown-field", valid_fields(kind, true, list, sizeof list),
+                            "'%s' does not apply to model %s (only to %s); valid fields for %s "
+                            "are: %s",
+                            key, out->model, models, out->model, list);
             continue;
         }
         if (json_is_null(v)) continue; /* null keeps the default */
         if (!json_is_number(v)) {
-            add_problem(p, key, "wrong-type", NULL, "'%s' must be a number from %g to %g (got %s)",
-                        key, s->min, s->max, json_type_name(v));
+            srv_problem_add(p, key, "wrong-type", NULL,
+                            "'%s' must be a number from %g to %g (got %s)",
+                            key, s->min, s->max, srv_json_type_name(v));
             continue;
         }
         if (ae_config_set(&out->cfg, key, json_number_value(v), &e) != AE_OK)
-            add_problem(p, key, "invalid-setting", NULL, "%s", e.msg);
+            srv_problem_add(p, key, "invalid-setting", NULL, "%s", e.msg);
     }
 }
 
@@ -299,20 +333,19 @@ enum srv_status srv_jobspec_validate(const json_t *spec, const struct srv_jobspe
                                      struct srv_jobspec *out, json_t **problem,
                                      struct ae_err *err)
 {
-    struct problems p;
+    struct srv_problems p;
     enum ae_model_kind kind = AE_MODEL_SIMPLE;
     bool kind_known = false;
 
     if (problem) *problem = NULL;
     memset(out, 0, sizeof *out);
-    memset(&p, 0, sizeof p);
-    p.errors = json_array();
-    if (!p.errors) return srv_err_set(err, SRV_ERR_NOMEM, "out of memory validating the job");
+    if (!srv_problems_init(&p))
+        return srv_err_set(err, SRV_ERR_NOMEM, "out of memory validating the job");
 
     if (!json_is_object(spec)) {
-        add_problem(&p, NULL, "not-an-object", NULL,
-                    "the body must be a JSON object such as {\"model\": \"conv\"} (got %s)",
-                    spec ? json_type_name(spec) : "nothing");
+        srv_problem_add(&p, NULL, "not-an-object", NULL,
+                        "the body must be a JSON object such as {\"model\": \"conv\"} (got %s)",
+                        spec ? srv_json_type_name(spec) : "nothing");
         goto fail;
     }
     check_model(spec, &p, &kind, &kind_known, out);
@@ -327,29 +360,15 @@ enum srv_status srv_jobspec_validate(const json_t *spec, const struct srv_jobspe
     if (!p.first_code[0] && kind_known) {
         struct ae_err e = {0};
         if (ae_config_check(&out->cfg, &e) != AE_OK)
-            add_problem(&p, NULL, "invalid-setting", NULL, "%s", e.msg);
+            srv_problem_add(&p, NULL, "invalid-setting", NULL, "%s", e.msg);
     }
     if (!p.first_code[0]) {
-        json_decref(p.errors);
+        srv_problems_fini(&p);
         return SRV_OK;
     }
 
 fail:
-    srv_err_set(err, SRV_ERR_ARG, "%s", p.msg);
-    if (problem) {
-        json_t *x = json_object();
-        if (x) {
-            json_object_set_new(x, "code", json_string(p.first_code));
-            json_object_set_new(x, "field",
-                                p.first_field[0] ? json_string(p.first_field) : json_null());
-            if (p.first_valid) json_object_set(x, "valid", p.first_valid);
-            json_object_set(x, "errors", p.errors);
-        }
-        *problem = x;
-    }
-    json_decref(p.first_valid);
-    json_decref(p.errors);
-    return SRV_ERR_ARG;
+    return srv_problems_fail(&p, problem, err);
 }
 
 json_t *srv_jobspec_settings_json(const struct ae_config *cfg)

@@ -39,6 +39,7 @@
 #include "srv_latent.h"
 #include "srv_log.h"
 #include "srv_run.h"
+#include "srv_slurm_cmd.h"
 #include "srv_sweeps.h"
 #include "srv_testhook.h"
 
@@ -57,32 +58,11 @@ static int cpu_count(void)
     return n > 0 ? (int)n : 1;
 }
 
-/* mkdir -p */
-/* Is there an executable called name in a directory of $PATH? */
-static bool on_path(const char *name)
-{
-    const char *path = getenv("PATH");
-    if (!path || !*path) return false;
-    while (*path) {
-        size_t n = strcspn(path, ":");
-        char full[PATH_MAX];
-        /* An empty entry means the current directory. */
-        int w = n ? snprintf(full, sizeof full, "%.*s/%s", (int)n, path, name)
-                  : snprintf(full, sizeof full, "./%s", name);
-        struct stat sb;
-        if (w > 0 && (size_t)w < sizeof full && stat(full, &sb) == 0 && S_ISREG(sb.st_mode) &&
-            access(full, X_OK) == 0)
-            return true;
-        path += n;
-        if (*path == ':') path++;
-    }
-    return false;
-}
-
 /* How to get TensorBoard (Debian 12 does not package it): said at start-up
  * when it is not on the PATH, and in README.md. */
 #define TB_INSTALL_LINE "pip install tensorboard (or pipx install tensorboard), any 2.x"
 
+/* mkdir -p */
 static int make_dirs(const char *path)
 {
     char buf[4096];
@@ -491,7 +471,7 @@ int main(int argc, char **argv)
             srv_log(SRV_LOG_INFO, 0, "msg=\"data set\" name=%s installed=%s", srv_data_names[i],
                     inst[i] ? "true" : "false");
     }
-    bool have_tb = on_path("tensorboard");
+    bool have_tb = srv_cmd_on_path("tensorboard");
     if (!have_tb)
         srv_log(SRV_LOG_WARN, 0, "msg=\"tensorboard not found on the PATH\" install=\"%s\"",
                 TB_INSTALL_LINE);

@@ -32,7 +32,8 @@ bool srv_cmd_unreachable(const struct srv_cmd *r);
  * error: " prefixes are kept, newlines become "; ". */
 void srv_cmd_message(const struct srv_cmd *r, char *buf, size_t len);
 
-/* Is name an executable file in a directory of $PATH? */
+/* Is name an executable file in a directory of $PATH?  (An empty entry is
+ * the current directory.)  Also how aelabd looks for tensorboard. */
 bool srv_cmd_on_path(const char *name);
 
 #endif /* SRV_SLURM_CMD_H */
