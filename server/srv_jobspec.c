@@ -19,15 +19,16 @@
 /* Problems (shared with srv_sweepspec.c)                                    */
 /* ------------------------------------------------------------------------ */
 
-bool srv_problems_init(struct srv_problems *p)
+bool srv_jobspec_problems_init(struct srv_jobspec_problems *p)
 {
     memset(p, 0, sizeof *p);
     p->errors = json_array();
     return p->errors != NULL;
 }
 
-void srv_problem_add(struct srv_problems *p, const char *field, const char *code, json_t *valid,
-                         const char *fmt, ...)
+void srv_jobspec_problem_add(struct srv_jobspec_problems *p, const char *field, const char *code,
+                             json_t *valid,
+                             const char *fmt, ...)
 {
     char detail[400];
     va_list ap;
@@ -60,7 +61,8 @@ void srv_problem_add(struct srv_problems *p, const char *field, const char *code
     }
 }
 
-enum srv_status srv_problems_fail(struct srv_problems *p, json_t **problem, struct ae_err *err)
+enum srv_status srv_jobspec_problems_fail(struct srv_jobspec_problems *p, json_t **problem,
+                                          struct ae_err *err)
 {
     srv_err_set(err, SRV_ERR_ARG, "%s", p->msg);
     if (problem) {
@@ -74,11 +76,11 @@ enum srv_status srv_problems_fail(struct srv_problems *p, json_t **problem, stru
         }
         *problem = x;
     }
-    srv_problems_fini(p);
+    srv_jobspec_problems_fini(p);
     return SRV_ERR_ARG;
 }
 
-void srv_problems_fini(struct srv_problems *p)
+void srv_jobspec_problems_fini(struct srv_jobspec_problems *p)
 {
     json_decref(p->first_valid);
     json_decref(p->errors);
@@ -86,7 +88,7 @@ void srv_problems_fini(struct srv_problems *p)
     p->errors = NULL;
 }
 
-const char *srv_json_type_name(const json_t *v)
+const char *srv_jobspec_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "an object";
@@ -166,7 +168,8 @@ static bool in_list(const char *s, const char *const *names, size_t n)
     return false;
 }
 
-static void check_model(const json_t *spec, struct srv_problems *p, enum ae_model_kind *kind,
+static void check_model(const json_t *spec, struct srv_jobspec_problems *p,
+                        enum ae_model_kind *kind,
                         bool *known, struct srv_jobspec *out)
 {
     char list[200];
@@ -174,18 +177,18 @@ static void check_model(const json_t *spec, struct srv_problems *p, enum ae_mode
 
     *known = false;
     if (!m) {
-        srv_problem_add(p, "model", "missing-model", model_names(list, sizeof list),
+        srv_jobspec_problem_add(p, "model", "missing-model", model_names(list, sizeof list),
                         "\"model\" is required; choose one of %s", list);
         return;
     }
     if (!json_is_string(m)) {
-        srv_problem_add(p, "model", "wrong-type", model_names(list, sizeof list),
+        srv_jobspec_problem_add(p, "model", "wrong-type", model_names(list, sizeof list),
                         "\"model\" must be a string, one of %s (got %s)", list,
-                        srv_json_type_name(m));
+                        srv_jobspec_type_name(m));
         return;
     }
     if (!ae_model_parse(json_string_value(m), kind)) {
-        srv_problem_add(p, "model", "unknown-model", model_names(list, sizeof list),
+        srv_jobspec_problem_add(p, "model", "unknown-model", model_names(list, sizeof list),
                         "unknown model '%.40s'; choose one of %s", json_string_value(m), list);
         return;
     }
@@ -194,7 +197,7 @@ static void check_model(const json_t *spec, struct srv_problems *p, enum ae_mode
 }
 
 static void check_dataset(const json_t *spec, const struct srv_jobspec_env *env,
-                          struct srv_problems *p,
+                          struct srv_jobspec_problems *p,
                           struct srv_jobspec *out)
 {
     char list[200];
@@ -203,23 +206,23 @@ static void check_dataset(const json_t *spec, const struct srv_jobspec_env *env,
 
     if (d && !json_is_null(d)) {
         if (!json_is_string(d)) {
-            srv_problem_add(p, "dataset", "wrong-type",
+            srv_jobspec_problem_add(p, "dataset", "wrong-type",
                             name_list(env->known, env->n_known, list, sizeof list),
                             "\"dataset\" must be a string, one of %s (got %s)", list,
-                            srv_json_type_name(d));
+                            srv_jobspec_type_name(d));
             return;
         }
         name = json_string_value(d);
         if (env->canonical && env->canonical(name)) name = env->canonical(name);
     }
     if (!in_list(name, env->known, env->n_known)) {
-        srv_problem_add(p, "dataset", "unknown-dataset",
+        srv_jobspec_problem_add(p, "dataset", "unknown-dataset",
                         name_list(env->known, env->n_known, list, sizeof list),
                         "unknown data set '%.40s'; choose one of %s", name, list);
         return;
     }
     if (!in_list(name, env->installed, env->n_installed)) {
-        srv_problem_add(p, "dataset", "dataset-not-installed",
+        srv_jobspec_problem_add(p, "dataset", "dataset-not-installed",
                         name_list(env->installed, env->n_installed, list, sizeof list),
                         "data set '%s' is not installed on this server (its four IDX files were "
                         "not found); installed: %s",
@@ -229,7 +232,7 @@ static void check_dataset(const json_t *spec, const struct srv_jobspec_env *env,
     snprintf(out->dataset, sizeof out->dataset, "%s", name);
 }
 
-static void check_name(const json_t *spec, struct srv_problems *p, struct srv_jobspec *out)
+static void check_name(const json_t *spec, struct srv_jobspec_problems *p, struct srv_jobspec *out)
 {
     const json_t *n = json_object_get(spec, "name");
     const char *s;
@@ -238,21 +241,21 @@ static void check_name(const json_t *spec, struct srv_problems *p, struct srv_jo
     out->name[0] = '\0';
     if (!n || json_is_null(n)) return;
     if (!json_is_string(n)) {
-        srv_problem_add(p, "name", "wrong-type", NULL, "\"name\" must be a string (got %s)",
-                        srv_json_type_name(n));
+        srv_jobspec_problem_add(p, "name", "wrong-type", NULL, "\"name\" must be a string (got %s)",
+                        srv_jobspec_type_name(n));
         return;
     }
     s = json_string_value(n);
     len = json_string_length(n);
     if (len > SRV_JOB_NAME_MAX) {
-        srv_problem_add(p, "name", "invalid-name", NULL,
+        srv_jobspec_problem_add(p, "name", "invalid-name", NULL,
                         "\"name\" is %zu bytes long; the limit is %d", len, SRV_JOB_NAME_MAX);
         return;
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f) {
-            srv_problem_add(p, "name", "invalid-name", NULL,
+            srv_jobspec_problem_add(p, "name", "invalid-name", NULL,
                             "\"name\" must not contain control characters (byte %zu)", i);
             return;
         }
@@ -264,7 +267,7 @@ static void check_name(const json_t *spec, struct srv_problems *p, struct srv_jo
 /* "keep": "all" (default: every epoch's weights and the checkpoint stay)
  * or "final" (when the job ends, only its last weights and its event files
  * stay).  Not a setting of the engine: it says what the daemon keeps. */
-static void check_keep(const json_t *spec, struct srv_problems *p, struct srv_jobspec *out)
+static void check_keep(const json_t *spec, struct srv_jobspec_problems *p, struct srv_jobspec *out)
 {
     const json_t *k = json_object_get(spec, "keep");
     out->keep_final = false;
@@ -274,12 +277,13 @@ static void check_keep(const json_t *spec, struct srv_problems *p, struct srv_jo
         out->keep_final = true;
         return;
     }
-    srv_problem_add(p, "keep", "invalid-value", json_pack("[ss]", "all", "final"),
+    srv_jobspec_problem_add(p, "keep", "invalid-value", json_pack("[ss]", "all", "final"),
                     "\"keep\" must be \"all\" (keep every epoch's weights and the checkpoint) or "
                     "\"final\" (keep the last weights and the event files only)");
 }
 
-static void check_settings(const json_t *spec, struct srv_problems *p, enum ae_model_kind kind,
+static void check_settings(const json_t *spec, struct srv_jobspec_problems *p,
+                           enum ae_model_kind kind,
                            bool kind_known, struct srv_jobspec *out)
 {
     const char *key;
@@ -297,7 +301,7 @@ static void check_settings(const json_t *spec, struct srv_problems *p, enum ae_m
             continue;
         s = ae_setting_find(key);
         if (!s) {
-            srv_problem_add(p, key, "unknown-field",
+            srv_jobspec_problem_add(p, key, "unknown-field",
                             valid_fields(kind, kind_known, list, sizeof list),
                             "unknown field '%.40s'; valid fields%s%s are: %s", key,
                             kind_known ? " for model " : "", kind_known ? out->model : "", list);
@@ -311,7 +315,8 @@ static void check_settings(const json_t *spec, struct srv_problems *p, enum ae_m
                     o += (size_t)snprintf(models + o, o < sizeof models ? sizeof models - o : 0,
                                           "%s%s", o ? ", " : "",
                                           ae_model_name((enum ae_model_kind)k));
-            srv_problem_add(p, key, "unknown-field", valid_fields(kind, true, list, sizeof list),
+            srv_jobspec_problem_add(p, key, "unknown-field", valid_fields(kind, true, list,
+                                    sizeof list),
                             "'%s' does not apply to model %s (only to %s); valid fields for %s "
                             "are: %s",
                             key, out->model, models, out->model, list);
@@ -319,13 +324,13 @@ static void check_settings(const json_t *spec, struct srv_problems *p, enum ae_m
         }
         if (json_is_null(v)) continue; /* null keeps the default */
         if (!json_is_number(v)) {
-            srv_problem_add(p, key, "wrong-type", NULL,
+            srv_jobspec_problem_add(p, key, "wrong-type", NULL,
                             "'%s' must be a number from %g to %g (got %s)",
-                            key, s->min, s->max, srv_json_type_name(v));
+                            key, s->min, s->max, srv_jobspec_type_name(v));
             continue;
         }
         if (ae_config_set(&out->cfg, key, json_number_value(v), &e) != AE_OK)
-            srv_problem_add(p, key, "invalid-setting", NULL, "%s", e.msg);
+            srv_jobspec_problem_add(p, key, "invalid-setting", NULL, "%s", e.msg);
     }
 }
 
@@ -333,19 +338,19 @@ enum srv_status srv_jobspec_validate(const json_t *spec, const struct srv_jobspe
                                      struct srv_jobspec *out, json_t **problem,
                                      struct ae_err *err)
 {
-    struct srv_problems p;
+    struct srv_jobspec_problems p;
     enum ae_model_kind kind = AE_MODEL_SIMPLE;
     bool kind_known = false;
 
     if (problem) *problem = NULL;
     memset(out, 0, sizeof *out);
-    if (!srv_problems_init(&p))
+    if (!srv_jobspec_problems_init(&p))
         return srv_err_set(err, SRV_ERR_NOMEM, "out of memory validating the job");
 
     if (!json_is_object(spec)) {
-        srv_problem_add(&p, NULL, "not-an-object", NULL,
+        srv_jobspec_problem_add(&p, NULL, "not-an-object", NULL,
                         "the body must be a JSON object such as {\"model\": \"conv\"} (got %s)",
-                        spec ? srv_json_type_name(spec) : "nothing");
+                        spec ? srv_jobspec_type_name(spec) : "nothing");
         goto fail;
     }
     check_model(spec, &p, &kind, &kind_known, out);
@@ -360,15 +365,15 @@ enum srv_status srv_jobspec_validate(const json_t *spec, const struct srv_jobspe
     if (!p.first_code[0] && kind_known) {
         struct ae_err e = {0};
         if (ae_config_check(&out->cfg, &e) != AE_OK)
-            srv_problem_add(&p, NULL, "invalid-setting", NULL, "%s", e.msg);
+            srv_jobspec_problem_add(&p, NULL, "invalid-setting", NULL, "%s", e.msg);
     }
     if (!p.first_code[0]) {
-        srv_problems_fini(&p);
+        srv_jobspec_problems_fini(&p);
         return SRV_OK;
     }
 
 fail:
-    return srv_problems_fail(&p, problem, err);
+    return srv_jobspec_problems_fail(&p, problem, err);
 }
 
 json_t *srv_jobspec_settings_json(const struct ae_config *cfg)

@@ -71,7 +71,7 @@ bool srv_setting_applies(const struct ae_setting *s, enum ae_model_kind kind);
 /* collect, every problem rather than the first.                             */
 /* ------------------------------------------------------------------------ */
 
-struct srv_problems {
+struct srv_jobspec_problems {
     json_t *errors;      /* array of {field, code, detail} */
     json_t *first_valid; /* "valid" list of the first problem, or NULL */
     char msg[sizeof ((struct ae_err *)0)->msg]; /* every detail, joined with "; " */
@@ -81,24 +81,26 @@ struct srv_problems {
 };
 
 /* Start an empty list (zeroes p).  False when out of memory. */
-bool srv_problems_init(struct srv_problems *p);
+bool srv_jobspec_problems_init(struct srv_jobspec_problems *p);
 
 /* Record one problem for field (NULL: the whole body) with a printf-style
  * detail; steals valid (may be NULL), kept as the answer's "valid" when this
  * is the first problem. */
-void srv_problem_add(struct srv_problems *p, const char *field, const char *code, json_t *valid,
-                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void srv_jobspec_problem_add(struct srv_jobspec_problems *p, const char *field, const char *code,
+                             json_t *valid,
+                             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* End a list holding at least one problem: err gets SRV_ERR_ARG and every
  * detail, *problem (when problem is not NULL) a new object with "code" and
  * "field" of the first problem, its "valid" if any, and "errors"; p is
  * released.  Returns SRV_ERR_ARG. */
-enum srv_status srv_problems_fail(struct srv_problems *p, json_t **problem, struct ae_err *err);
+enum srv_status srv_jobspec_problems_fail(struct srv_jobspec_problems *p, json_t **problem,
+                                          struct ae_err *err);
 
 /* Release a list without answering (no problem, or nothing to report). */
-void srv_problems_fini(struct srv_problems *p);
+void srv_jobspec_problems_fini(struct srv_jobspec_problems *p);
 
 /* "an object", "a string", "a number", ... for error messages. */
-const char *srv_json_type_name(const json_t *v);
+const char *srv_jobspec_type_name(const json_t *v);
 
 #endif /* SRV_JOBSPEC_H */

@@ -4,7 +4,7 @@
  * Owns what a sweep body may contain and the wording of its errors; it does
  * not create trials, store sweeps or decide early stopping.  Design: like
  * srv_jobspec.c, collect every problem into one RFC 9457 "errors" list
- * (srv_jobspec.h's struct srv_problems);
+ * (srv_jobspec.h's struct srv_jobspec_problems);
  * the job is checked by srv_jobspec_validate itself and the values of the
  * parameters by the engine's ae_config_set, so the range messages are the
  * ones a bad job gets.
@@ -34,20 +34,20 @@ static bool present(const json_t *v)
 /* An optional whole number in [lo, hi] at obj[key]; *out keeps its default
  * when absent or null.  Returns false (and records why) when bad. */
 static bool get_int(const json_t *obj, const char *key, const char *field, double lo, double hi,
-                    int64_t *out, struct srv_problems *p)
+                    int64_t *out, struct srv_jobspec_problems *p)
 {
     const json_t *v = json_object_get(obj, key);
     double d;
     if (!present(v)) return true;
     if (!json_is_number(v)) {
-        srv_problem_add(p, field, "wrong-type", NULL,
+        srv_jobspec_problem_add(p, field, "wrong-type", NULL,
                         "'%s' must be a whole number from %.0f to %.0f (got %s)", field, lo, hi,
-                        srv_json_type_name(v));
+                        srv_jobspec_type_name(v));
         return false;
     }
     d = json_number_value(v);
     if (d != floor(d) || d < lo || d > hi) {
-        srv_problem_add(p, field, "invalid-value", NULL,
+        srv_jobspec_problem_add(p, field, "invalid-value", NULL,
                         "'%s' must be a whole number from %.0f to %.0f (got %g)", field, lo, hi, d);
         return false;
     }
@@ -58,7 +58,7 @@ static bool get_int(const json_t *obj, const char *key, const char *field, doubl
 /* An optional string at obj[key] that must be one of valid[n]; returns its
  * index, def when absent or null, -1 (recorded) when bad. */
 static int get_choice(const json_t *obj, const char *key, const char *field,
-                      const char *const *valid, size_t n, int def, struct srv_problems *p)
+                      const char *const *valid, size_t n, int def, struct srv_jobspec_problems *p)
 {
     const json_t *v = json_object_get(obj, key);
     char list[200];
@@ -70,21 +70,22 @@ static int get_choice(const json_t *obj, const char *key, const char *field,
         o += (size_t)snprintf(list + o, o < sizeof list ? sizeof list - o : 0, "%s%s",
                               i ? ", " : "", valid[i]);
     if (!json_is_string(v)) {
-        srv_problem_add(p, field, "wrong-type", strings(valid, n),
+        srv_jobspec_problem_add(p, field, "wrong-type", strings(valid, n),
                         "'%s' must be a string, one of %s (got %s)", field, list,
-                        srv_json_type_name(v));
+                        srv_jobspec_type_name(v));
         return -1;
     }
     for (size_t i = 0; i < n; i++)
         if (strcmp(json_string_value(v), valid[i]) == 0) return (int)i;
-    srv_problem_add(p, field, "invalid-value", strings(valid, n), "'%s' must be one of %s (got "
+    srv_jobspec_problem_add(p, field, "invalid-value", strings(valid, n),
+                            "'%s' must be one of %s (got "
                     "'%.40s')", field, list, json_string_value(v));
     return -1;
 }
 
 /* Every member of obj must be in allowed[n]. */
 static void check_members(const json_t *obj, const char *prefix, const char *const *allowed,
-                          size_t n, struct srv_problems *p)
+                          size_t n, struct srv_jobspec_problems *p)
 {
     const char *key;
     json_t *v;
@@ -100,7 +101,7 @@ static void check_members(const json_t *obj, const char *prefix, const char *con
         for (size_t i = 0; i < n && !ok; i++) ok = strcmp(key, allowed[i]) == 0;
         if (ok) continue;
         snprintf(field, sizeof field, "%s%.40s", prefix, key);
-        srv_problem_add(p, field, "unknown-field", strings(allowed, n),
+        srv_jobspec_problem_add(p, field, "unknown-field", strings(allowed, n),
                         "unknown field '%s'; valid fields are: %s", field, list);
     }
 }
@@ -109,27 +110,28 @@ static void check_members(const json_t *obj, const char *prefix, const char *con
 /* Members                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static void check_name(const json_t *body, struct srv_sweepspec *out, struct srv_problems *p)
+static void check_name(const json_t *body, struct srv_sweepspec *out,
+                       struct srv_jobspec_problems *p)
 {
     const json_t *n = json_object_get(body, "name");
     const char *s;
     size_t len;
 
     if (!present(n)) {
-        srv_problem_add(p, "name", "missing-field", NULL,
+        srv_jobspec_problem_add(p, "name", "missing-field", NULL,
                         "\"name\" is required: 1 to %d letters, digits, '.', '_' or '-', starting "
                         "with a letter or digit", SRV_SWEEP_NAME_MAX);
         return;
     }
     if (!json_is_string(n)) {
-        srv_problem_add(p, "name", "wrong-type", NULL, "\"name\" must be a string (got %s)",
-                        srv_json_type_name(n));
+        srv_jobspec_problem_add(p, "name", "wrong-type", NULL, "\"name\" must be a string (got %s)",
+                        srv_jobspec_type_name(n));
         return;
     }
     s = json_string_value(n);
     len = json_string_length(n);
     if (len == 0 || len > SRV_SWEEP_NAME_MAX) {
-        srv_problem_add(p, "name", "invalid-name", NULL,
+        srv_jobspec_problem_add(p, "name", "invalid-name", NULL,
                         "\"name\" is %zu bytes long; it must be 1 to %d", len, SRV_SWEEP_NAME_MAX);
         return;
     }
@@ -137,7 +139,7 @@ static void check_name(const json_t *body, struct srv_sweepspec *out, struct srv
         unsigned char c = (unsigned char)s[i];
         bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
         if (alnum || (i > 0 && (c == '.' || c == '_' || c == '-'))) continue;
-        srv_problem_add(p, "name", "invalid-name", NULL,
+        srv_jobspec_problem_add(p, "name", "invalid-name", NULL,
                         "\"name\" may hold only letters, digits, '.', '_' and '-', and must start "
                         "with a letter or digit (byte %zu is not allowed)", i);
         return;
@@ -149,7 +151,7 @@ static void check_name(const json_t *body, struct srv_sweepspec *out, struct srv
 /* Validate "job" with the job validator; its problems come back as
  * "job.<field>".  Returns true when the job is valid. */
 static bool check_job(const json_t *body, const struct srv_jobspec_env *env,
-                      struct srv_sweepspec *out, struct srv_problems *p)
+                      struct srv_sweepspec *out, struct srv_jobspec_problems *p)
 {
     const json_t *job = json_object_get(body, "job");
     json_t *jp = NULL, *e;
@@ -157,15 +159,15 @@ static bool check_job(const json_t *body, const struct srv_jobspec_env *env,
     size_t i;
 
     if (!present(job)) {
-        srv_problem_add(p, "job", "missing-field", NULL,
+        srv_jobspec_problem_add(p, "job", "missing-field", NULL,
                         "\"job\" is required: the job spec every trial starts from, such as "
                         "{\"model\": \"deep\"}");
         return false;
     }
     if (!json_is_object(job)) {
-        srv_problem_add(p, "job", "wrong-type", NULL,
+        srv_jobspec_problem_add(p, "job", "wrong-type", NULL,
                         "\"job\" must be a job spec object such as {\"model\": \"deep\"} (got %s)",
-                        srv_json_type_name(job));
+                        srv_jobspec_type_name(job));
         return false;
     }
     if (srv_jobspec_validate(job, env, &out->base, &jp, &je) == SRV_OK) {
@@ -180,30 +182,31 @@ static bool check_job(const json_t *body, const struct srv_jobspec_env *env,
         char field[96];
         if (f) snprintf(field, sizeof field, "job.%s", f);
         else snprintf(field, sizeof field, "job");
-        srv_problem_add(p, field, c ? c : "invalid-setting", valid, "job: %s", d ? d : je.msg);
+        srv_jobspec_problem_add(p, field, c ? c : "invalid-setting", valid, "job: %s",
+                                d ? d : je.msg);
     }
     if (json_array_size(json_object_get(jp, "errors")) == 0)
-        srv_problem_add(p, "job", "invalid-setting", NULL, "job: %s", je.msg);
+        srv_jobspec_problem_add(p, "job", "invalid-setting", NULL, "job: %s", je.msg);
     json_decref(jp);
     return false;
 }
 
 /* Is v a valid value of setting s (type and range, the engine's words)? */
 static bool value_ok(const struct ae_setting *s, const json_t *v, const char *field,
-                     const char *what, const char *code, struct srv_problems *p)
+                     const char *what, const char *code, struct srv_jobspec_problems *p)
 {
     struct ae_config tmp;
     struct ae_err e = {0};
 
     if (!json_is_number(v)) {
-        srv_problem_add(p, field, "wrong-type", NULL,
+        srv_jobspec_problem_add(p, field, "wrong-type", NULL,
                         "'%s' %s must be a number from %g to %g (got %s)", field, what, s->min,
-                        s->max, srv_json_type_name(v));
+                        s->max, srv_jobspec_type_name(v));
         return false;
     }
     ae_config_defaults(&tmp, AE_MODEL_SIMPLE);
     if (ae_config_set(&tmp, s->name, json_number_value(v), &e) != AE_OK) {
-        srv_problem_add(p, field, code, NULL, "'%s' %s: %s", field, what, e.msg);
+        srv_jobspec_problem_add(p, field, code, NULL, "'%s' %s: %s", field, what, e.msg);
         return false;
     }
     return true;
@@ -212,7 +215,7 @@ static bool value_ok(const struct ae_setting *s, const json_t *v, const char *fi
 static const char *const dist_names[] = {"uniform", "log_uniform", "int_uniform"};
 
 static void check_range(const json_t *pv, const struct ae_setting *s, const char *field,
-                        struct srv_sweep_param *q, struct srv_problems *p)
+                        struct srv_sweep_param *q, struct srv_jobspec_problems *p)
 {
     const json_t *lo = json_object_get(pv, "min"), *hi = json_object_get(pv, "max");
     char f[128];
@@ -223,7 +226,8 @@ static void check_range(const json_t *pv, const struct ae_setting *s, const char
     d = get_choice(pv, "distribution", f, dist_names, 3,
                    s->type == AE_SETTING_INT ? 2 : 0, p);
     if (!present(lo) || !present(hi)) {
-        srv_problem_add(p, field, "missing-field", NULL, "'%s' needs both \"min\" and \"max\"",
+        srv_jobspec_problem_add(p, field, "missing-field", NULL,
+                                "'%s' needs both \"min\" and \"max\"",
                         field);
         return;
     }
@@ -234,25 +238,26 @@ static void check_range(const json_t *pv, const struct ae_setting *s, const char
     q->max = json_number_value(hi);
     q->dist = d == 0 ? SRV_SWEEP_UNIFORM : d == 1 ? SRV_SWEEP_LOG_UNIFORM : SRV_SWEEP_INT_UNIFORM;
     if (q->min > q->max) {
-        srv_problem_add(p, field, "invalid-range", NULL, "'%s': min %g is above max %g", field,
+        srv_jobspec_problem_add(p, field, "invalid-range", NULL, "'%s': min %g is above max %g",
+                                field,
                         q->min, q->max);
         return;
     }
     if (s->type == AE_SETTING_INT && q->dist != SRV_SWEEP_INT_UNIFORM)
-        srv_problem_add(p, f, "invalid-value", strings(&dist_names[2], 1),
+        srv_jobspec_problem_add(p, f, "invalid-value", strings(&dist_names[2], 1),
                         "'%s' is an integer setting: its range must use \"int_uniform\" (or give "
                         "\"values\"), not \"%s\"", s->name, srv_sweep_dist_name(q->dist));
     else if (s->type == AE_SETTING_FLOAT && q->dist == SRV_SWEEP_INT_UNIFORM)
-        srv_problem_add(p, f, "invalid-value", strings(dist_names, 2),
+        srv_jobspec_problem_add(p, f, "invalid-value", strings(dist_names, 2),
                         "'%s' is not an integer setting: use \"uniform\" or \"log_uniform\"",
                         s->name);
     else if (q->dist == SRV_SWEEP_LOG_UNIFORM && !(q->min > 0))
-        srv_problem_add(p, field, "invalid-range", NULL,
+        srv_jobspec_problem_add(p, field, "invalid-range", NULL,
                         "'%s': log_uniform needs min > 0 (got %g)", field, q->min);
 }
 
 static void check_values(const json_t *vals, const struct ae_setting *s, const char *field,
-                         struct srv_sweep_param *q, struct srv_problems *p)
+                         struct srv_sweep_param *q, struct srv_jobspec_problems *p)
 {
     size_t i;
     const json_t *v;
@@ -260,9 +265,10 @@ static void check_values(const json_t *vals, const struct ae_setting *s, const c
 
     if (!json_is_array(vals) || json_array_size(vals) == 0 ||
         json_array_size(vals) > SRV_SWEEP_MAX_VALUES) {
-        srv_problem_add(p, field, json_is_array(vals) ? "invalid-value" : "wrong-type", NULL,
+        srv_jobspec_problem_add(p, field, json_is_array(vals) ? "invalid-value" : "wrong-type",
+                                NULL,
                         "'%s.values' must be a list of 1 to %d numbers (got %s of %zu)", field,
-                        SRV_SWEEP_MAX_VALUES, srv_json_type_name(vals), json_array_size(vals));
+                        SRV_SWEEP_MAX_VALUES, srv_jobspec_type_name(vals), json_array_size(vals));
         return;
     }
     q->dist = SRV_SWEEP_VALUES;
@@ -274,7 +280,7 @@ static void check_values(const json_t *vals, const struct ae_setting *s, const c
 }
 
 static void check_parameters(const json_t *body, struct srv_sweepspec *out, bool job_ok,
-                             struct srv_problems *p)
+                             struct srv_jobspec_problems *p)
 {
     const json_t *params = json_object_get(body, "parameters");
     const char *key;
@@ -283,7 +289,8 @@ static void check_parameters(const json_t *body, struct srv_sweepspec *out, bool
 
     if (!present(params) || !json_is_object(params) || json_object_size(params) == 0 ||
         json_object_size(params) > SRV_SWEEP_MAX_PARAMS) {
-        srv_problem_add(p, "parameters", present(params) ? "invalid-value" : "missing-field", NULL,
+        srv_jobspec_problem_add(p, "parameters",
+                                present(params) ? "invalid-value" : "missing-field", NULL,
                         "\"parameters\" must be an object naming 1 to %d job settings, such as "
                         "{\"learning_rate\": {\"min\": 0.0001, \"max\": 0.01}}",
                         SRV_SWEEP_MAX_PARAMS);
@@ -302,21 +309,21 @@ static void check_parameters(const json_t *body, struct srv_sweepspec *out, bool
             json_t *valid = json_array();
             for (size_t i = 0; valid && i < n; i++)
                 json_array_append_new(valid, json_string(t[i].name));
-            srv_problem_add(p, field, "unknown-field", valid,
+            srv_jobspec_problem_add(p, field, "unknown-field", valid,
                             "'%.40s' is not a job setting; see GET /api/models for the settings",
                             key);
             continue;
         }
         if (job_ok && !srv_setting_applies(s, out->base.cfg.model)) {
-            srv_problem_add(p, field, "unknown-field", NULL,
+            srv_jobspec_problem_add(p, field, "unknown-field", NULL,
                             "'%s' does not apply to model %s", key, out->base.model);
             continue;
         }
         if (!json_is_object(pv)) {
-            srv_problem_add(p, field, "wrong-type", NULL,
+            srv_jobspec_problem_add(p, field, "wrong-type", NULL,
                             "'%s' must be an object with \"values\" or \"min\" and \"max\" "
                             "(got %s)",
-                            field, srv_json_type_name(pv));
+                            field, srv_jobspec_type_name(pv));
             continue;
         }
         snprintf(field, sizeof field, "parameters.%s.", key);
@@ -329,12 +336,12 @@ static void check_parameters(const json_t *body, struct srv_sweepspec *out, bool
         has_range = present(json_object_get(pv, "min")) || present(json_object_get(pv, "max")) ||
                     present(json_object_get(pv, "distribution"));
         if (has_values && has_range) {
-            srv_problem_add(p, field, "conflict", NULL,
+            srv_jobspec_problem_add(p, field, "conflict", NULL,
                             "'%s' gives both \"values\" and a range; choose one", field);
             continue;
         }
         if (!has_values && !has_range) {
-            srv_problem_add(p, field, "missing-field", NULL,
+            srv_jobspec_problem_add(p, field, "missing-field", NULL,
                             "'%s' needs \"values\" or \"min\" and \"max\"", field);
             continue;
         }
@@ -348,7 +355,7 @@ static const char *const stop_names[] = {"none", "asha", "median"};
 
 /* early_stopping; sets out->stopping, asha/median and trial_epochs. */
 static void check_stopping(const json_t *body, struct srv_sweepspec *out, bool job_ok,
-                           struct srv_problems *p)
+                           struct srv_jobspec_problems *p)
 {
     const json_t *es = json_object_get(body, "early_stopping");
     const json_t *job = json_object_get(body, "job");
@@ -362,15 +369,15 @@ static void check_stopping(const json_t *body, struct srv_sweepspec *out, bool j
     out->trial_epochs = job_ok ? out->base.cfg.epochs : 0;
     if (!present(es)) return;
     if (!json_is_object(es)) {
-        srv_problem_add(p, "early_stopping", "wrong-type", strings(stop_names, 3),
+        srv_jobspec_problem_add(p, "early_stopping", "wrong-type", strings(stop_names, 3),
                         "\"early_stopping\" must be an object such as {\"type\": \"asha\"} "
                         "(got %s)",
-                        srv_json_type_name(es));
+                        srv_jobspec_type_name(es));
         return;
     }
     t = get_choice(es, "type", "early_stopping.type", stop_names, 3, -2, p);
     if (t == -2) {
-        srv_problem_add(p, "early_stopping.type", "missing-field", strings(stop_names, 3),
+        srv_jobspec_problem_add(p, "early_stopping.type", "missing-field", strings(stop_names, 3),
                         "\"early_stopping\" needs a \"type\": none, asha or median");
         return;
     }
@@ -395,7 +402,7 @@ static void check_stopping(const json_t *body, struct srv_sweepspec *out, bool j
     if (max_e < 0) {
         max_e = out->base.cfg.epochs;
     } else if (present(json_object_get(job, "epochs")) && max_e != out->base.cfg.epochs) {
-        srv_problem_add(p, "early_stopping.max_epochs", "conflict", NULL,
+        srv_jobspec_problem_add(p, "early_stopping.max_epochs", "conflict", NULL,
                         "early_stopping.max_epochs (%lld) and job.epochs (%d) differ; every "
                         "trial's budget is max_epochs: give one of them, or the same value",
                         (long long)max_e, out->base.cfg.epochs);
@@ -403,11 +410,11 @@ static void check_stopping(const json_t *body, struct srv_sweepspec *out, bool j
     }
     out->trial_epochs = (int32_t)max_e;
     if (t == 1 && min_e > max_e)
-        srv_problem_add(p, "early_stopping.min_epochs", "invalid-range", NULL,
+        srv_jobspec_problem_add(p, "early_stopping.min_epochs", "invalid-range", NULL,
                         "early_stopping.min_epochs (%lld) is above max_epochs (%lld)",
                         (long long)min_e, (long long)max_e);
     if (t == 2 && grace > max_e)
-        srv_problem_add(p, "early_stopping.grace_epochs", "invalid-range", NULL,
+        srv_jobspec_problem_add(p, "early_stopping.grace_epochs", "invalid-range", NULL,
                         "early_stopping.grace_epochs (%lld) is above max_epochs (%lld)",
                         (long long)grace, (long long)max_e);
     out->asha = (struct srv_sweep_asha){(int32_t)min_e, (int32_t)max_e, (int32_t)rf};
@@ -416,7 +423,7 @@ static void check_stopping(const json_t *body, struct srv_sweepspec *out, bool j
 
 /* method, max_trials and the number of trials. */
 static void check_trials(const json_t *body, struct srv_sweepspec *out, bool params_ok,
-                         struct srv_problems *p)
+                         struct srv_jobspec_problems *p)
 {
     static const char *const methods[] = {"grid", "random"};
     int64_t max_trials = -1, size;
@@ -424,7 +431,7 @@ static void check_trials(const json_t *body, struct srv_sweepspec *out, bool par
     bool mt_ok = get_int(body, "max_trials", "max_trials", 1, SRV_SWEEP_MAX_TRIALS, &max_trials, p);
 
     if (m == -2) {
-        srv_problem_add(p, "method", "missing-field", strings(methods, 2),
+        srv_jobspec_problem_add(p, "method", "missing-field", strings(methods, 2),
                         "\"method\" is required: grid or random");
         return;
     }
@@ -440,7 +447,7 @@ static void check_trials(const json_t *body, struct srv_sweepspec *out, bool par
         if (out->params[j].dist != SRV_SWEEP_VALUES) {
             char field[96];
             snprintf(field, sizeof field, "parameters.%s", out->params[j].name);
-            srv_problem_add(p, field, "invalid-value", NULL,
+            srv_jobspec_problem_add(p, field, "invalid-value", NULL,
                             "method grid needs \"values\" for every parameter; '%s' has a range",
                             out->params[j].name);
             return;
@@ -448,13 +455,13 @@ static void check_trials(const json_t *body, struct srv_sweepspec *out, bool par
     out->max_trials = max_trials > 0 ? (int32_t)max_trials : SRV_SWEEP_MAX_TRIALS;
     if (srv_sweep_grid_size(out->params, out->n_params, 1000000000000000ll, &size, NULL) !=
         SRV_OK) {
-        srv_problem_add(p, "max_trials", "too-many-trials", NULL,
+        srv_jobspec_problem_add(p, "max_trials", "too-many-trials", NULL,
                         "grid has more than 1000000000000000 trials, over max_trials %d",
                         out->max_trials);
         return;
     }
     if (size > out->max_trials) {
-        srv_problem_add(p, "max_trials", "too-many-trials", NULL,
+        srv_jobspec_problem_add(p, "max_trials", "too-many-trials", NULL,
                         "grid has %lld trials, over max_trials %d%s", (long long)size,
                         out->max_trials, max_trials > 0 ? "" : " (the limit)");
         return;
@@ -475,21 +482,21 @@ enum srv_status srv_sweepspec_validate(const json_t *body, const struct srv_jobs
                                       "early_stopping"};
     static const char *const metrics[] = {"val_loss"};
     static const char *const keeps[] = {"default", "all"};
-    struct srv_problems p;
+    struct srv_jobspec_problems p;
     int64_t conc = SRV_SWEEP_DEFAULT_CONCURRENT, seed = 1;
     bool job_ok;
     size_t n_before;
 
     if (problem) *problem = NULL;
     memset(out, 0, sizeof *out);
-    if (!srv_problems_init(&p))
+    if (!srv_jobspec_problems_init(&p))
         return srv_err_set(err, SRV_ERR_NOMEM, "out of memory validating the sweep");
 
     if (!json_is_object(body)) {
-        srv_problem_add(&p, NULL, "not-an-object", NULL,
+        srv_jobspec_problem_add(&p, NULL, "not-an-object", NULL,
                         "the body must be a JSON object such as {\"name\": \"lr\", \"job\": "
                         "{\"model\": \"deep\"}, \"parameters\": {...}, \"method\": \"random\"} "
-                        "(got %s)", body ? srv_json_type_name(body) : "nothing");
+                        "(got %s)", body ? srv_jobspec_type_name(body) : "nothing");
         goto fail;
     }
     check_members(body, "", top, sizeof top / sizeof top[0], &p);
@@ -508,11 +515,11 @@ enum srv_status srv_sweepspec_validate(const json_t *body, const struct srv_jobs
     if (out->stopping != SRV_SWEEP_STOP_NONE)
         for (size_t j = 0; j < out->n_params; j++)
             if (strcmp(out->params[j].name, "epochs") == 0)
-                srv_problem_add(&p, "parameters.epochs", "conflict", NULL,
+                srv_jobspec_problem_add(&p, "parameters.epochs", "conflict", NULL,
                                 "\"epochs\" cannot be swept with early stopping: every trial's "
                                 "budget is early_stopping.max_epochs");
     if (!p.first_code[0]) {
-        srv_problems_fini(&p);
+        srv_jobspec_problems_fini(&p);
         if (job_ok && !out->job) {
             srv_sweepspec_fini(out);
             return srv_err_set(err, SRV_ERR_NOMEM, "out of memory validating the sweep");
@@ -522,7 +529,7 @@ enum srv_status srv_sweepspec_validate(const json_t *body, const struct srv_jobs
 
 fail:
     srv_sweepspec_fini(out);
-    return srv_problems_fail(&p, problem, err);
+    return srv_jobspec_problems_fail(&p, problem, err);
 }
 
 void srv_sweepspec_fini(struct srv_sweepspec *s)
