@@ -9,9 +9,9 @@
  * before the first thread starts and inherited), and the main thread
  * waits for them with sigwait(): no async-signal handler, no self-pipe.
  * Shutdown order: stop accepting -> ask running jobs to suspend at their
- * next batch -> end event streams -> wake and stop the executor (local:
- * join workers; slurm: its threads, the Slurm jobs keep running) -> close
- * HTTP -> close the database.  A second signal during shutdown kills the
+ * next batch -> end event streams -> close HTTP (handlers read the
+ * executor) -> wake and stop the executor (local: join workers; slurm: its
+ * threads, the Slurm jobs keep running) -> close the database.  A second signal during shutdown kills the
  * process at once (the database and run directories are crash-safe).
  *
  * Start-up order matters for crash safety: jobs left "running" by a crash
@@ -340,7 +340,7 @@ static void free_app(struct srv_app *app)
 {
     void *j;
     srv_http_stop(app->http);
-    srv_executor_stop(app->executor); /* made but not started, on a start-up error */
+    srv_executor_stop(app->executor); /* joins its threads; after HTTP, whose handlers read it */
     app->executor = NULL;
     if (app->queue)
         while ((j = srv_queue_drain(app->queue)) != NULL) srv_job_unref(j);
@@ -541,8 +541,8 @@ stop_workers:
     srv_http_quiesce(app.http);
     if (app.feed) srv_feed_close(app.feed);
     srv_queue_close(app.queue);
-    srv_executor_stop(app.executor);
-    app.executor = NULL;
+    /* free_app stops HTTP (in-flight requests such as /api/health read the
+     * executor) before it joins and frees the executor. */
 fail:
     free_app(&app);
     srv_http_tls_fini(&tls); /* empty once the server took it */
