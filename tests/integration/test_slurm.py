@@ -11,11 +11,11 @@ missing sbatch are clear errors, never a hang.  Skips (77) when not root or Slur
 
 Helpers for more Slurm tests (requeue, node failure, kill -9 of aelabd,
 controller down) are at the top: slurm_daemon(), local_daemon(),
-wait_for(), job_losses(), run_records(), slurm_node_of(), wait_slurm_state().
+job_losses(), run_records(), slurm_node_of(), wait_slurm_state(); wait_for()
+is tests/support/slurm_cluster.py's.
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -24,7 +24,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from aelabd_harness import (AELAB_CLI, SSE, Daemon, check, check_eq, cleanup,  # noqa: E402
                             summary, tmpdir)
-from slurm_cluster import NODES, SlurmCluster  # noqa: E402
+from slurm_cluster import NODES, SlurmCluster, slurm_missing, wait_for  # noqa: E402
 
 MODELS = ("simple", "sparse", "deep", "conv", "denoise", "vae")
 FINAL = ("succeeded", "failed", "cancelled", "stopped")
@@ -39,17 +39,6 @@ LONG = {"model": "simple", "epochs": 400, "train_size": 3000, "test_size": 200, 
 # --------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------
-
-def wait_for(pred, timeout, step=0.1):
-    """pred() until truthy or timeout; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
-
 
 def slurm_daemon(c, root, *extra):
     """aelabd --executor slurm on cluster c (its SLURM_CONF in the env)."""
@@ -375,8 +364,9 @@ def test_refusals(c):
 
 
 def main():
-    if os.geteuid() != 0 or not shutil.which("slurmctld") or not shutil.which("munged"):
-        print("SKIP: needs root, munge and Slurm (scripts/setup.sh)")
+    why = slurm_missing()
+    if why:
+        print("SKIP: " + why)
         return 77
     only = set(sys.argv[1:])  # test names to run (default: all)
 

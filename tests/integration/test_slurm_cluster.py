@@ -9,13 +9,13 @@ sbatch fails within a bounded time.  Prints the timings measured (the
 figures in tests/support/SLURM_NOTES.md).  Skips (77) when not root or Slurm
 is not installed."""
 import os
-import shutil
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from aelabd_harness import check, check_eq, summary  # noqa: E402
-from slurm_cluster import NODES, ClusterError, SlurmCluster, marked_pids  # noqa: E402
+from slurm_cluster import (NODES, ClusterError, SlurmCluster, marked_pids,  # noqa: E402
+                           slurm_missing, wait_for)
 
 T0 = time.monotonic()
 
@@ -30,16 +30,6 @@ def lines(path):
             return [ln.strip() for ln in f if ln.strip()]
     except OSError:
         return []
-
-
-def wait_for(pred, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 def test_spread(c):
@@ -285,8 +275,9 @@ def test_controller_down(c):
 
 
 def main():
-    if os.geteuid() != 0 or not shutil.which("slurmctld") or not shutil.which("munged"):
-        print("SKIP: needs root, munge and Slurm (scripts/setup.sh)")
+    why = slurm_missing()
+    if why:
+        print("SKIP: " + why)
         return 77
     t = time.monotonic()
     with SlurmCluster() as c:

@@ -23,7 +23,6 @@ this host (tests/support/slurm_cluster.py):
 Skips (77) when not root or Slurm is not installed."""
 import os
 import re
-import shutil
 import sqlite3
 import sys
 import time
@@ -31,7 +30,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from aelabd_harness import (AELAB_CLI, Daemon, check, check_eq, cleanup,  # noqa: E402
                             read_events, summary, tmpdir)
-from slurm_cluster import NODES, ClusterError, SlurmCluster  # noqa: E402
+from slurm_cluster import (NODES, ClusterError, SlurmCluster, slurm_missing,  # noqa: E402
+                           wait_for)
 
 # Long enough (~10 s here) to be caught between epochs; conv is the slow model.
 LONG = {"model": "conv", "epochs": 6, "train_size": 24000, "test_size": 300,
@@ -52,16 +52,6 @@ def note(what, secs):
 
 def losses(j):
     return [(m["epoch"], m["loss"], m["val_loss"]) for m in (j or {}).get("metrics", [])]
-
-
-def wait_for(pred, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 def slurm_daemon(c, root, *extra):
@@ -352,8 +342,9 @@ def test_unknown_partition(c):
 
 
 def main():
-    if os.geteuid() != 0 or not shutil.which("slurmctld") or not shutil.which("munged"):
-        print("SKIP: needs root, munge and Slurm (scripts/setup.sh)")
+    why = slurm_missing()
+    if why:
+        print("SKIP: " + why)
         return 77
     t = time.monotonic()
     ref = references(dict([("long", LONG), ("short", SHORT)] + RESTART))

@@ -9,8 +9,9 @@ scancel, sinfo) find the cluster through `cluster.env` (SLURM_CONF).
 close() stops every process it started, by pid, and removes the temp dir, so
 two runs can go on side by side.
 
-Used by tests/integration/test_slurm_cluster.py (Python standard library
-only); facts measured with it are in tests/support/SLURM_NOTES.md.
+Also here: slurm_missing() (the tests' skip check) and wait_for() (poll
+until true).  Used by tests/integration/test_slurm*.py (Python standard
+library only); facts measured with it are in tests/support/SLURM_NOTES.md.
 """
 import os
 import pwd
@@ -192,6 +193,25 @@ def marked_pids(tmp):
         except OSError:
             pass
     return pids
+
+
+def slurm_missing():
+    """Why this host cannot run a private cluster (not root, no munged or
+    slurmctld), or None when it can."""
+    if os.geteuid() != 0 or not shutil.which("slurmctld") or not shutil.which("munged"):
+        return "needs root, munge and Slurm (scripts/setup.sh)"
+    return None
+
+
+def wait_for(pred, timeout, step=0.1):
+    """pred() until truthy or timeout; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
 
 
 def _alive(pid):

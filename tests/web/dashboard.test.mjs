@@ -21,46 +21,20 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as fmt from '../../web/js/format.js';
+import { commonArgs, loadChromium, startWatchdog, sleep, waitFor, apiCall, startAelabd, stopProcess,
+         launchBrowser, watchPage, printOnFailure } from './browser_util.mjs';
 
 // ---- arguments and environment ---------------------------------------------
-function arg(name) {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : null;
-}
-const AELABD = arg('aelabd');
-const SOURCE = arg('source-root');
-const BUILD = arg('build-dir');
-if (!AELABD || !SOURCE || !BUILD) {
-    console.error('usage: node dashboard.test.mjs --aelabd PATH --source-root DIR --build-dir DIR');
-    process.exit(2);
-}
-const WEB_ROOT = path.join(SOURCE, 'web');
-const MNIST = path.join(SOURCE, 'data', 'mnist');
-const SHOTS = path.join(BUILD, 'screenshots');
-const CHROMIUM = process.env.AELAB_CHROMIUM || '/usr/bin/chromium';
-
-let chromium;
-try {
-    chromium = createRequire(path.join(WEB_ROOT, 'package.json'))('playwright-core').chromium;
-} catch (e) {
-    console.error(`playwright-core is not installed in web/node_modules (${e.message}); ` +
-                  'run scripts/setup.sh (it runs `npm ci` in web/)');
-    process.exit(1);
-}
+const { AELABD, WEB_ROOT, MNIST, SHOTS, CHROMIUM } =
+    commonArgs('node dashboard.test.mjs --aelabd PATH --source-root DIR --build-dir DIR');
+const chromium = loadChromium(WEB_ROOT);
 
 // The whole file must finish well inside meson's timeout: past this, fail.
-const WATCHDOG_MS = 240_000;
-const watchdog = setTimeout(() => {
-    console.error(`dashboard.test.mjs: still running after ${WATCHDOG_MS / 1000} s; giving up`);
-    cleanup().finally(() => process.exit(1));
-}, WATCHDOG_MS);
-watchdog.unref();
+startWatchdog('dashboard.test.mjs', 240_000, cleanup);
 
 // ---- shared state ------------------------------------------------------------
 let tmp, base, context, page, daemonLog;
@@ -73,46 +47,13 @@ const consoleLines = [];  // the page's console, printed when something failed
 const figures = {};
 const ids = {};            // named jobs created along the way
 
-async function stopDaemon(d) {
-    if (!d || d.exitCode !== null) return;
-    d.kill('SIGTERM');
-    const exited = await Promise.race([
-        new Promise(r => d.once('exit', () => r(true))),
-        sleep(8000).then(() => false),
-    ]);
-    if (!exited) d.kill('SIGKILL');
-}
-
 async function cleanup() {
     try { if (context) await context.close(); } catch { /* already gone */ }
     context = null;
-    for (const d of daemons) await stopDaemon(d);
+    for (const d of daemons) await stopProcess(d);
 }
 
-const sleep = ms => new Promise(r => setTimeout(r, ms));
-
-async function waitFor(what, fn, timeoutMs = 30_000, everyMs = 100) {
-    const end = Date.now() + timeoutMs;
-    let last;
-    for (;;) {
-        try {
-            last = await fn();
-            if (last) return last;
-        } catch (e) { last = e; }
-        if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
-        await sleep(everyMs);
-    }
-}
-
-async function api(p, opts = {}) {
-    const res = await fetch(base + p, {
-        ...opts,
-        headers: { ...(opts.body ? { 'Content-Type': 'application/json' } : {}), ...(opts.headers || {}) },
-    });
-    const type = res.headers.get('content-type') || '';
-    const body = type.includes('json') ? await res.json() : await res.text();
-    return { status: res.status, body, headers: res.headers };
-}
+const api = (p, opts) => apiCall(base, p, opts);
 
 /** Skip (quickly) a test whose earlier step failed, instead of letting it
  *  wait out its timeouts on a job that was never made. */
@@ -155,25 +96,10 @@ async function imageSize(sel, timeoutMs = 20_000) {
 async function startDaemon(name, extra = []) {
     const dir = path.join(tmp, name);
     fs.mkdirSync(dir);
-    const portFile = path.join(dir, 'port');
-    const logPath = path.join(dir, 'aelabd.log');
-    const log = fs.openSync(logPath, 'w');
-    const proc = spawn(AELABD, [
-        '--listen', '127.0.0.1:0', '--port-file', portFile,
-        '--db', path.join(dir, 'aelab.db'), '--logdir', path.join(dir, 'runs'),
-        '--data-dir', MNIST, '--web-root', WEB_ROOT,
-        '--workers', '2', '--threads-per-job', '1',
-        '--tensorboard-url', 'http://127.0.0.1:6006/',
-        ...extra,
-    ], { stdio: ['ignore', log, log] });
-    fs.closeSync(log);
-    daemons.push(proc);
-    const port = await waitFor(`aelabd (${name}) to write its port`, () => {
-        if (proc.exitCode !== null) throw new Error(`aelabd exited with ${proc.exitCode}: ${fs.readFileSync(logPath, 'utf8')}`);
-        const txt = fs.existsSync(portFile) ? fs.readFileSync(portFile, 'utf8').trim() : '';
-        return /^[0-9]+$/.test(txt) && Number(txt) > 0 ? Number(txt) : null;
-    }, 20_000, 50);
-    return { base: `http://127.0.0.1:${port}`, log: logPath, proc };
+    const d = await startAelabd({ aelabd: AELABD, dir, mnist: MNIST, webRoot: WEB_ROOT, extra,
+                                  name: `aelabd (${name})` });
+    daemons.push(d.proc);
+    return d;
 }
 
 // ---- set-up -----------------------------------------------------------------
@@ -191,40 +117,17 @@ before(async () => {
     base = main.base;
     daemonLog = main.log;
 
-    const profile = fs.mkdtempSync(path.join(tmp, 'chromium-profile-'));
-    context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-               '--disable-background-networking', '--disable-component-update',
-               '--disable-sync', '--disable-quic'],
-        viewport: { width: 1280, height: 800 },
-        timeout: 30_000,
-    });
-    context.setDefaultTimeout(20_000);
-    page = context.pages()[0] || await context.newPage();
-    page.on('pageerror', e => pageErrors.push(String(e)));
-    page.on('console', m => {
-        consoleLines.push(`${m.type()}: ${m.text()}`);
-        if (process.env.AELAB_WEB_DEBUG) console.error(`console ${m.type()}: ${m.text()}`);
-    });
-    if (process.env.AELAB_WEB_DEBUG)
+    ({ context, page } = await launchBrowser(chromium, CHROMIUM, tmp));
+    watchPage(page, base, { offsite, pageErrors, badResponses, consoleLines });
+    if (process.env.AELAB_WEB_DEBUG) {
+        page.on('console', m => console.error(`console ${m.type()}: ${m.text()}`));
         page.on('response', r => console.error(`response ${r.status()} ${r.request().method()} ${r.url()}`));
-    page.on('request', r => {
-        const u = r.url();
-        if (!u.startsWith(base + '/') && !u.startsWith('data:')) offsite.push(u);
-    });
-    page.on('response', r => {
-        if (r.status() >= 400) badResponses.push(`${r.request().method()} ${r.url().slice(base.length)} ${r.status()}`);
-    });
+    }
 });
 
 after(async () => {
     await cleanup();
-    if (process.exitCode && consoleLines.length)
-        console.error(`--- page console (last 40 lines) ---\n${consoleLines.slice(-40).join('\n')}`);
-    if (process.exitCode && daemonLog && fs.existsSync(daemonLog))
-        console.error(`--- aelabd log (last 40 lines) ---\n${fs.readFileSync(daemonLog, 'utf8').split('\n').slice(-40).join('\n')}`);
+    printOnFailure(consoleLines, daemonLog);
     console.log(`# figures: ${JSON.stringify(figures)}`);
     try { fs.rmSync(tmp, { recursive: true, force: true }); } catch { /* best effort */ }
 });

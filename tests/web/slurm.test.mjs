@@ -22,24 +22,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { arg, commonArgs, loadChromium, startWatchdog, waitFor, apiCall, launchBrowser, watchPage,
+         printOnFailure } from './browser_util.mjs';
 
-function arg(name) {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : null;
-}
-const AELABD = arg('aelabd');
-const SOURCE = arg('source-root');
-const BUILD = arg('build-dir');
+const { AELABD, SOURCE, WEB_ROOT, SHOTS, CHROMIUM } =
+    commonArgs('node slurm.test.mjs --aelabd PATH --source-root DIR --build-dir DIR [--python PATH]');
 const PYTHON = arg('python') || 'python3';
-if (!AELABD || !SOURCE || !BUILD) {
-    console.error('usage: node slurm.test.mjs --aelabd PATH --source-root DIR --build-dir DIR [--python PATH]');
-    process.exit(2);
-}
 
 const haveCmd = c => spawnSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' }).status === 0;
 if (process.getuid() !== 0 || !haveCmd('slurmctld') || !haveCmd('munged')) {
@@ -47,34 +39,19 @@ if (process.getuid() !== 0 || !haveCmd('slurmctld') || !haveCmd('munged')) {
     process.exit(77);
 }
 
-const WEB_ROOT = path.join(SOURCE, 'web');
-const SHOTS = path.join(BUILD, 'screenshots');
-const CHROMIUM = process.env.AELAB_CHROMIUM || '/usr/bin/chromium';
 const FINAL = ['succeeded', 'failed', 'cancelled', 'stopped'];
 // Tiny, yet long enough on Slurm to be caught running (batch_size 10: 60
 // batches an epoch, each with its progress event).
 const SPEC = { model: 'simple', epochs: 2, train_size: 600, test_size: 200, batch_size: 10,
                threads: 1, name: 'on slurm' };
 
-let chromium;
-try {
-    chromium = createRequire(path.join(WEB_ROOT, 'package.json'))('playwright-core').chromium;
-} catch (e) {
-    console.error(`playwright-core is not installed in web/node_modules (${e.message}); run scripts/setup.sh`);
-    process.exit(1);
-}
+const chromium = loadChromium(WEB_ROOT);
 
-const WATCHDOG_MS = 200_000;
-const watchdog = setTimeout(() => {
-    console.error(`slurm.test.mjs: still running after ${WATCHDOG_MS / 1000} s; giving up`);
-    cleanup().finally(() => process.exit(1));
-}, WATCHDOG_MS);
-watchdog.unref();
+startWatchdog('slurm.test.mjs', 200_000, cleanup);
 
 let env, envInfo, envErr = '', tmp, base, context, page;
 const offsite = [], pageErrors = [], badResponses = [], consoleLines = [];
 
-const sleep = ms => new Promise(r => setTimeout(r, ms));
 // A deadline for a race: unref'd, so a lost race does not hold the process.
 const deadline = ms => new Promise(r => setTimeout(r, ms).unref());
 
@@ -91,22 +68,7 @@ async function cleanup() {
     }
 }
 
-async function waitFor(what, fn, timeoutMs = 30_000, everyMs = 100) {
-    const end = Date.now() + timeoutMs;
-    let last;
-    for (;;) {
-        try { last = await fn(); if (last) return last; } catch (e) { last = e; }
-        if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
-        await sleep(everyMs);
-    }
-}
-
-async function api(p, opts = {}) {
-    const res = await fetch(base + p, { ...opts,
-        headers: { ...(opts.body ? { 'Content-Type': 'application/json' } : {}), ...(opts.headers || {}) } });
-    const type = res.headers.get('content-type') || '';
-    return { status: res.status, body: type.includes('json') ? await res.json() : await res.text() };
-}
+const api = (p, opts) => apiCall(base, p, opts);
 
 /** The job page's facts (term -> text) and its state badge, as shown. */
 async function shownFacts() {
@@ -136,26 +98,13 @@ before(async () => {
     if (envInfo.skip) { console.log(`SKIP: ${envInfo.skip}`); process.exit(77); }
     assert.ok(!envInfo.error, `slurm_env.py: ${envInfo.error}\n${envErr}`);
     base = envInfo.base;
-    context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(tmp, 'profile-')), {
-        executablePath: CHROMIUM, headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-               '--disable-component-update', '--disable-sync', '--disable-quic'],
-        viewport: { width: 1280, height: 800 }, timeout: 30_000,
-    });
-    context.setDefaultTimeout(20_000);
-    page = context.pages()[0] || await context.newPage();
-    page.on('pageerror', e => pageErrors.push(String(e)));
-    page.on('console', m => consoleLines.push(`${m.type()}: ${m.text()}`));
-    page.on('request', r => {
-        const u = r.url();
-        if (!u.startsWith(base + '/') && !u.startsWith('data:') && !u.startsWith(`blob:${base}/`)) offsite.push(u);
-    });
-    page.on('response', r => { if (r.status() >= 400) badResponses.push(`${r.request().method()} ${r.url().slice(base.length)} ${r.status()}`); });
+    ({ context, page } = await launchBrowser(chromium, CHROMIUM, tmp));
+    watchPage(page, base, { offsite, pageErrors, badResponses, consoleLines }, { blobOk: true });
 });
 
 after(async () => {
     await cleanup();
-    if (process.exitCode && consoleLines.length) console.error(`--- page console ---\n${consoleLines.slice(-40).join('\n')}`);
+    printOnFailure(consoleLines, null);
     if (process.exitCode && envErr) console.error(`--- slurm_env.py ---\n${envErr.slice(-4000)}`);
     try { fs.rmSync(tmp, { recursive: true, force: true }); } catch { /* best effort */ }
 });

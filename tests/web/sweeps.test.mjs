@@ -23,75 +23,29 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { commonArgs, loadChromium, startWatchdog, sleep, waitFor, apiCall, startAelabd, stopProcess,
+         launchBrowser, watchPage, printOnFailure } from './browser_util.mjs';
 
-function arg(name) {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : null;
-}
-const AELABD = arg('aelabd');
-const SOURCE = arg('source-root');
-const BUILD = arg('build-dir');
-if (!AELABD || !SOURCE || !BUILD) {
-    console.error('usage: node sweeps.test.mjs --aelabd PATH --source-root DIR --build-dir DIR');
-    process.exit(2);
-}
-const WEB_ROOT = path.join(SOURCE, 'web');
-const MNIST = path.join(SOURCE, 'data', 'mnist');
-const SHOTS = path.join(BUILD, 'screenshots');
-const CHROMIUM = process.env.AELAB_CHROMIUM || '/usr/bin/chromium';
+const { AELABD, WEB_ROOT, MNIST, SHOTS, CHROMIUM } =
+    commonArgs('node sweeps.test.mjs --aelabd PATH --source-root DIR --build-dir DIR');
+const chromium = loadChromium(WEB_ROOT);
 
-let chromium;
-try {
-    chromium = createRequire(path.join(WEB_ROOT, 'package.json'))('playwright-core').chromium;
-} catch (e) {
-    console.error(`playwright-core is not installed in web/node_modules (${e.message}); run scripts/setup.sh`);
-    process.exit(1);
-}
-
-const WATCHDOG_MS = 240_000;
-const watchdog = setTimeout(() => {
-    console.error(`sweeps.test.mjs: still running after ${WATCHDOG_MS / 1000} s; giving up`);
-    cleanup().finally(() => process.exit(1));
-}, WATCHDOG_MS);
-watchdog.unref();
+startWatchdog('sweeps.test.mjs', 240_000, cleanup);
 
 let tmp, base, daemon, daemonLog, context, page;
 const offsite = [], pageErrors = [], badResponses = [], expectedBad = [], consoleLines = [];
 const state = {};          // what earlier tests made: sweep id, its final JSON
 
-const sleep = ms => new Promise(r => setTimeout(r, ms));
-
 async function cleanup() {
     try { if (context) await context.close(); } catch { /* gone */ }
     context = null;
-    if (daemon && daemon.exitCode === null) {
-        daemon.kill('SIGTERM');
-        const exited = await Promise.race([new Promise(r => daemon.once('exit', () => r(true))), sleep(8000).then(() => false)]);
-        if (!exited) daemon.kill('SIGKILL');
-    }
+    await stopProcess(daemon);
 }
 
-async function waitFor(what, fn, timeoutMs = 30_000, everyMs = 100) {
-    const end = Date.now() + timeoutMs;
-    let last;
-    for (;;) {
-        try { last = await fn(); if (last) return last; } catch (e) { last = e; }
-        if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
-        await sleep(everyMs);
-    }
-}
-
-async function api(p, opts = {}) {
-    const res = await fetch(base + p, { ...opts,
-        headers: { ...(opts.body ? { 'Content-Type': 'application/json' } : {}), ...(opts.headers || {}) } });
-    const type = res.headers.get('content-type') || '';
-    return { status: res.status, body: type.includes('json') ? await res.json() : await res.text() };
-}
+const api = (p, opts) => apiCall(base, p, opts);
 
 async function shot(name) {
     await page.evaluate(() => document.activeElement && document.activeElement.blur());
@@ -108,44 +62,17 @@ before(async () => {
     for (const p of [AELABD, WEB_ROOT, CHROMIUM]) assert.ok(fs.existsSync(p), `${p} does not exist`);
     fs.mkdirSync(SHOTS, { recursive: true });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aelab-sweepweb-'));
-    const portFile = path.join(tmp, 'port');
-    daemonLog = path.join(tmp, 'aelabd.log');
-    const log = fs.openSync(daemonLog, 'w');
-    daemon = spawn(AELABD, ['--listen', '127.0.0.1:0', '--port-file', portFile,
-        '--db', path.join(tmp, 'aelab.db'), '--logdir', path.join(tmp, 'runs'),
-        '--data-dir', MNIST, '--web-root', WEB_ROOT, '--workers', '2', '--threads-per-job', '1',
-        '--tensorboard-url', 'http://127.0.0.1:6006/'], { stdio: ['ignore', log, log] });
-    fs.closeSync(log);
-    const port = await waitFor('aelabd to write its port', () => {
-        if (daemon.exitCode !== null) throw new Error(`aelabd exited: ${fs.readFileSync(daemonLog, 'utf8')}`);
-        const txt = fs.existsSync(portFile) ? fs.readFileSync(portFile, 'utf8').trim() : '';
-        return /^[0-9]+$/.test(txt) && Number(txt) > 0 ? Number(txt) : null;
-    }, 20_000, 50);
-    base = `http://127.0.0.1:${port}`;
-    context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(tmp, 'profile-')), {
-        executablePath: CHROMIUM, headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-               '--disable-component-update', '--disable-sync', '--disable-quic'],
-        viewport: { width: 1280, height: 800 }, timeout: 30_000,
-    });
-    context.setDefaultTimeout(20_000);
-    page = context.pages()[0] || await context.newPage();
-    page.on('pageerror', e => pageErrors.push(String(e)));
-    page.on('console', m => consoleLines.push(`${m.type()}: ${m.text()}`));
+    const d = await startAelabd({ aelabd: AELABD, dir: tmp, mnist: MNIST, webRoot: WEB_ROOT });
+    ({ base, proc: daemon, log: daemonLog } = d);
+    ({ context, page } = await launchBrowser(chromium, CHROMIUM, tmp));
     // blob: URLs of the page's own origin are in-memory (the best grid).
-    page.on('request', r => {
-        const u = r.url();
-        if (!u.startsWith(base + '/') && !u.startsWith('data:') && !u.startsWith(`blob:${base}/`)) offsite.push(u);
-    });
-    page.on('response', r => { if (r.status() >= 400) badResponses.push(`${r.request().method()} ${r.url().slice(base.length)} ${r.status()}`); });
+    watchPage(page, base, { offsite, pageErrors, badResponses, consoleLines }, { blobOk: true });
     page.on('dialog', d => d.accept());
 });
 
 after(async () => {
     await cleanup();
-    if (process.exitCode && consoleLines.length) console.error(`--- page console ---\n${consoleLines.slice(-40).join('\n')}`);
-    if (process.exitCode && daemonLog && fs.existsSync(daemonLog))
-        console.error(`--- aelabd log ---\n${fs.readFileSync(daemonLog, 'utf8').split('\n').slice(-40).join('\n')}`);
+    printOnFailure(consoleLines, daemonLog);
     try { fs.rmSync(tmp, { recursive: true, force: true }); } catch { /* best effort */ }
 });
 

@@ -16,6 +16,7 @@
 import { api, ApiError, newKey } from './api.js';
 import { h, replace } from './dom.js';
 import * as fmt from './format.js';
+import { clearFormErrors, fillModelChoices } from './form_util.js';
 
 /**
  * mount(container, ctx, {onCreated(job)}) -> clean-up function.
@@ -82,12 +83,7 @@ export function mount(container, ctx, { onCreated } = {}) {
         }));
     }
 
-    function clearErrors() {
-        for (const p of form.querySelectorAll('.field-error')) { p.hidden = true; p.textContent = ''; }
-        for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
-        replace(status);
-        status.className = 'form-status';
-    }
+    function clearErrors() { clearFormErrors(form, status); }
 
     /** Put message next to the field named name; false if there is none. */
     function fieldError(name, message) {
@@ -179,11 +175,7 @@ export function mount(container, ctx, { onCreated } = {}) {
     ctx.models().then(m => {
         if (!alive) return;
         models = m;
-        replace(modelSel, m.models.map(x => h('option', { value: x.name }, x.name)));
-        if (m.models.length) modelSel.value = m.models[0].name;   // the API's order
-        replace(datasetSel, m.datasets.map(d => h('option', { value: d.name, disabled: !d.installed },
-                                                   d.installed ? d.name : `${d.name} (not installed)`)));
-        datasetSel.value = m.default_dataset;
+        fillModelChoices(modelSel, datasetSel, m);
         renderSettings();
         // Not form.dataset: the form's "dataset" field shadows that property.
         form.setAttribute('data-ready', 'true');

@@ -18,6 +18,7 @@
 import { api, ApiError } from './api.js';
 import { h, replace } from './dom.js';
 import * as fmt from './format.js';
+import { clearFormErrors, fillModelChoices } from './form_util.js';
 
 function num(id, value, attrs = {}) {
     return h('input', { id, name: id, type: 'number', step: 'any', value: value === undefined ? '' : String(value), ...attrs });
@@ -126,12 +127,7 @@ export function mount(container, ctx, { onCreated } = {}) {
         renderStopping();
     }
 
-    function clearErrors() {
-        for (const p of form.querySelectorAll('.field-error')) { p.hidden = true; p.textContent = ''; }
-        for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
-        replace(status);
-        status.className = 'form-status';
-    }
+    function clearErrors() { clearFormErrors(form, status); }
 
     /** The element a problem's field names: itself, or the nearest enclosing
      *  name ("parameters.lr.min" -> the lr row; "job.lr" -> the lr row). */
@@ -266,11 +262,7 @@ export function mount(container, ctx, { onCreated } = {}) {
     ctx.models().then(m => {
         if (!alive) return;
         models = m;
-        replace(modelSel, m.models.map(x => h('option', { value: x.name }, x.name)));
-        if (m.models.length) modelSel.value = m.models[0].name;
-        replace(datasetSel, m.datasets.map(d => h('option', { value: d.name, disabled: !d.installed },
-                                                  d.installed ? d.name : `${d.name} (not installed)`)));
-        datasetSel.value = m.default_dataset;
+        fillModelChoices(modelSel, datasetSel, m);
         renderParams();
         form.setAttribute('data-ready', 'true');
     }).catch(err => {
