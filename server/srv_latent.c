@@ -17,6 +17,7 @@
 #include <cairo.h>
 #include <fontconfig/fontconfig.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,8 @@ static void draw_legend(cairo_t *cr, const struct srv_scatter *s)
 /* Scatter                                                                  */
 /* ------------------------------------------------------------------------ */
 
+static pthread_mutex_t cairo_lock = PTHREAD_MUTEX_INITIALIZER;
+
 enum ae_status srv_latent_plot_png(const struct srv_scatter *s, uint8_t **png, size_t *png_len,
                                    struct srv_plot_frame *frame, struct ae_err *err)
 {
@@ -199,6 +202,12 @@ enum ae_status srv_latent_plot_png(const struct srv_scatter *s, uint8_t **png, s
 
     enum ae_status st = AE_OK;
     uint8_t *rgb = NULL;
+    /* One drawing at a time: two workers drawing at once race inside
+     * libcairo's shared caches (font and free-block caches, guarded by
+     * atomics that ThreadSanitizer cannot see; it reports them in
+     * test_faults_kill).  A picture takes ~25 ms once per epoch, so the lock
+     * costs nothing, and it makes the order visible to TSan. */
+    pthread_mutex_lock(&cairo_lock);
     cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
     cairo_t *cr = cairo_create(surf);
     cairo_set_source_rgb(cr, 1, 1, 1);
@@ -260,6 +269,7 @@ fail:
     free(rgb);
     cairo_destroy(cr);
     cairo_surface_destroy(surf);
+    pthread_mutex_unlock(&cairo_lock);
     return st;
 }
 
