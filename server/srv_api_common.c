@@ -9,6 +9,7 @@
  */
 #include "srv_api_common.h"
 
+#include <string.h>
 #include <stdio.h>
 
 #include "srv_response.h"
@@ -88,5 +89,19 @@ bool srv_api_parse_body(const struct srv_request *req, json_t **out, struct srv_
         json_object_set_new(x, "column", json_integer(col));
     }
     srv_response_problem(r, 400, "malformed-json", e.msg, x);
+    return false;
+}
+
+bool srv_api_purge_param(const struct srv_request *req, bool *purge, struct srv_response *r)
+{
+    const char *v = srv_uri_param(&req->uri, "purge");
+    *purge = false;
+    if (!v || !strcmp(v, "false") || !strcmp(v, "0")) return true;
+    if (!strcmp(v, "true") || !strcmp(v, "1")) {
+        *purge = true;
+        return true;
+    }
+    srv_response_problem(r, 400, "invalid-parameter", "purge must be true or false",
+                         json_pack("{s:s}", "field", "purge"));
     return false;
 }

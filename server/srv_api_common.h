@@ -45,6 +45,10 @@ void srv_api_weights_path(struct srv_app *app, struct srv_job *j, int32_t epoch,
 
 /* Parse req's body as JSON into *out (new reference); false with r set to
  * 400 "malformed-json" (with the "line" and "column" where known). */
+/* ?purge=true|1|false|0 (absent: false) into *purge; false with r set to
+ * a 400 naming the field when it is anything else. */
+bool srv_api_purge_param(const struct srv_request *req, bool *purge, struct srv_response *r);
+
 bool srv_api_parse_body(const struct srv_request *req, json_t **out, struct srv_response *r);
 
 /* The job a /api/jobs/{id}/... request names (new reference), or NULL

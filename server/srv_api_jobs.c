@@ -502,7 +502,6 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 void srv_api_job_delete(struct srv_app *app, const struct srv_request *req, struct srv_response *r)
 {
-    const char *purge_s = srv_uri_param(&req->uri, "purge");
     bool purge = false;
     struct srv_job *j = NULL, *gone;
     struct ae_err e = {0};
@@ -510,15 +509,7 @@ void srv_api_job_delete(struct srv_app *app, const struct srv_request *req, stru
     enum srv_status st;
     char run_dir[4400];
 
-    if (purge_s) {
-        if (!strcmp(purge_s, "true") || !strcmp(purge_s, "1"))
-            purge = true;
-        else if (strcmp(purge_s, "false") != 0 && strcmp(purge_s, "0") != 0) {
-            srv_response_problem(r, 400, "invalid-parameter", "purge must be true or false",
-                        json_pack("{s:s}", "field", "purge"));
-            return;
-        }
-    }
+    if (!srv_api_purge_param(req, &purge, r)) return;
     j = srv_api_find_job(app, req, r);
     if (!j) return;
     now = srv_job_get_state(j);

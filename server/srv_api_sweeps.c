@@ -137,20 +137,11 @@ void srv_api_sweep_cancel(struct srv_app *app, const struct srv_request *req,
 void srv_api_sweep_delete(struct srv_app *app, const struct srv_request *req,
                           struct srv_response *r)
 {
-    const char *purge_s = srv_uri_param(&req->uri, "purge");
     struct ae_err e = {0};
     enum srv_status st;
     bool purge = false;
 
-    if (purge_s) {
-        if (!strcmp(purge_s, "true") || !strcmp(purge_s, "1"))
-            purge = true;
-        else if (strcmp(purge_s, "false") != 0 && strcmp(purge_s, "0") != 0) {
-            srv_response_problem(r, 400, "invalid-parameter", "purge must be true or false",
-                        json_pack("{s:s}", "field", "purge"));
-            return;
-        }
-    }
+    if (!srv_api_purge_param(req, &purge, r)) return;
     st = srv_sweeps_delete(app, req->route.job_id, purge, &e);
     if (st != SRV_OK) {
         status_problem(req, r, st, e.msg);
