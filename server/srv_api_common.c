@@ -1,7 +1,7 @@
 /*
  * srv_api_common.c - the look-ups the API handlers share (see
  * srv_api_common.h): the job a request names, the epoch it asks for, the
- * weights file of that epoch.
+ * weights file of that epoch, the Idempotency-Key of a creating POST.
  *
  * Owns turning those request parts into a job/epoch/path or a 400/404
  * problem.  It calls no handler, so the handlers depend on it and never on
@@ -9,8 +9,10 @@
  */
 #include "srv_api_common.h"
 
+#include <nettle/sha2.h>
 #include <string.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "srv_response.h"
 
@@ -104,4 +106,54 @@ bool srv_api_purge_param(const struct srv_request *req, bool *purge, struct srv_
     srv_response_problem(r, 400, "invalid-parameter", "purge must be true or false",
                          json_pack("{s:s}", "field", "purge"));
     return false;
+}
+
+#define IDEM_KEY_MAX 200
+
+static bool idem_key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n < 1 || n > IDEM_KEY_MAX) return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)k[i] < 0x20 || (unsigned char)k[i] > 0x7e) return false;
+    return true;
+}
+
+static void sha256_hex(const char *data, size_t len, char out[65])
+{
+    struct sha256_ctx ctx;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_init(&ctx);
+    sha256_update(&ctx, len, (const uint8_t *)data);
+    sha256_digest(&ctx, sizeof d, d);
+    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* See srv_api_common.h. */
+bool srv_api_idempotency(const struct srv_request *req, const json_t *body, char hash[65],
+                         struct srv_response *r)
+{
+    const char *key = req->idempotency_key;
+    char *canon;
+    hash[0] = '\0';
+    if (!key) return true;
+    if (!idem_key_ok(key)) {
+        srv_response_problem(r, 400, "invalid-parameter",
+                             "Idempotency-Key must be 1 to 200 printable ASCII characters", NULL);
+        return false;
+    }
+    canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!canon) {
+        srv_response_problem(r, 500, "internal-error", "out of memory", NULL);
+        return false;
+    }
+    sha256_hex(canon, strlen(canon), hash);
+    free(canon);
+    return true;
+}
+
+/* See srv_api_common.h. */
+void srv_api_replayed(struct srv_response *r)
+{
+    srv_response_header(r, "Idempotent-Replayed", "true");
 }

@@ -43,13 +43,26 @@ int32_t srv_api_pick_epoch(struct srv_job *j, const struct srv_request *req, str
 void srv_api_weights_path(struct srv_app *app, struct srv_job *j, int32_t epoch, char *buf,
                           size_t len);
 
-/* Parse req's body as JSON into *out (new reference); false with r set to
- * 400 "malformed-json" (with the "line" and "column" where known). */
 /* ?purge=true|1|false|0 (absent: false) into *purge; false with r set to
  * a 400 naming the field when it is anything else. */
 bool srv_api_purge_param(const struct srv_request *req, bool *purge, struct srv_response *r);
 
+/* Parse req's body as JSON into *out (new reference); false with r set to
+ * 400 "malformed-json" (with the "line" and "column" where known). */
 bool srv_api_parse_body(const struct srv_request *req, json_t **out, struct srv_response *r);
+
+/* The Idempotency-Key of a POST that creates something (a job, a sweep).
+ * Without the header: true, hash "".  With a well-formed key (1 to 200
+ * printable ASCII characters): true, hash the SHA-256 (64 hex digits) of
+ * body's canonical form (compact, keys sorted), so that spacing and key
+ * order don't make a retry look like another request.  Otherwise false
+ * with r set: 400 "invalid-parameter" for a malformed key, 500 when out of
+ * memory.  The store keeps (key, hash) with what was created; a replay
+ * answers like the first time plus srv_api_replayed. */
+bool srv_api_idempotency(const struct srv_request *req, const json_t *body, char hash[65],
+                         struct srv_response *r);
+/* Mark r as the answer of an earlier request with the same key. */
+void srv_api_replayed(struct srv_response *r);
 
 /* The job a /api/jobs/{id}/... request names (new reference), or NULL
  * with r set to 404. */

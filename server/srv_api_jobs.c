@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <ftw.h>
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +25,6 @@
 #include "srv_sweeps.h"
 
 #define LIST_MAX 500
-#define IDEM_KEY_MAX 200
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
@@ -66,25 +64,6 @@ static void job_response_done(struct srv_app *app, struct srv_job *j, int status
                  (long long)j->id, srv_job_state_name(srv_job_get_state(j)), (long long)j->id,
                  (long long)j->id);
     srv_response_text(r, status, "application/json", b, (size_t)n);
-}
-
-static void sha256_hex(const char *data, size_t len, char out[65])
-{
-    struct sha256_ctx ctx;
-    uint8_t d[SHA256_DIGEST_SIZE];
-    sha256_init(&ctx);
-    sha256_update(&ctx, len, (const uint8_t *)data);
-    sha256_digest(&ctx, sizeof d, d);
-    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
-static bool idem_key_ok(const char *k)
-{
-    size_t n = strlen(k);
-    if (n < 1 || n > IDEM_KEY_MAX) return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)k[i] < 0x20 || (unsigned char)k[i] > 0x7e) return false;
-    return true;
 }
 
 /* Seconds a client should wait before retrying a full queue: the soonest
@@ -127,7 +106,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
     bool installed[SRV_DATA_N_SETS];
     const char *inst_names[SRV_DATA_N_SETS];
     size_t n_inst = 0;
-    char *settings_txt = NULL, *canon = NULL, hash[65] = "";
+    char *settings_txt = NULL, hash[65] = "";
     const char *key = req->idempotency_key;
     bool reserved = false, replayed = false, locked = false;
     int64_t id = 0;
@@ -158,20 +137,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
         goto out;
     }
 
-    if (key && !idem_key_ok(key)) {
-        srv_response_problem(r, 400, "invalid-parameter",
-                    "Idempotency-Key must be 1 to 200 printable ASCII characters", NULL);
-        goto out;
-    }
-    if (key) {
-        /* Hash the canonical form so whitespace and key order don't matter. */
-        canon = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
-        if (!canon) {
-            srv_response_problem(r, 500, "internal-error", "out of memory", NULL);
-            goto out;
-        }
-        sha256_hex(canon, strlen(canon), hash);
-    }
+    if (!srv_api_idempotency(req, spec, hash, r)) goto out;
 
     if (!srv_queue_reserve(app->queue)) {
         /* A retry of a submission that already succeeded is still a replay. */
@@ -179,7 +145,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
         if (key && srv_store_idem_find(app->store, key, &id, old, NULL) == SRV_OK &&
             strcmp(old, hash) == 0 && (j = srv_registry_get(app->registry, id))) {
             srv_response_header(r, "Location", "/api/jobs/%lld", (long long)id);
-            srv_response_header(r, "Idempotent-Replayed", "true");
+            srv_api_replayed(r);
             job_response_done(app, j, 201, r);
             goto out;
         }
@@ -229,7 +195,7 @@ void srv_api_jobs_create(struct srv_app *app, const struct srv_request *req, str
                 goto out;
             }
             srv_response_header(r, "Location", "/api/jobs/%lld", (long long)id);
-            srv_response_header(r, "Idempotent-Replayed", "true");
+            srv_api_replayed(r);
             job_response_done(app, j, 201, r);
             goto out;
         }
@@ -263,7 +229,6 @@ out:
     if (reserved) srv_queue_unreserve(app->queue);
     srv_job_unref(j);
     free(settings_txt);
-    free(canon);
     json_decref(settings);
     json_decref(problem);
     json_decref(spec);

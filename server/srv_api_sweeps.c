@@ -30,11 +30,18 @@ void srv_api_sweeps_create(struct srv_app *app, const struct srv_request *req,
     json_t *body = NULL, *problem = NULL, *out = NULL;
     struct ae_err e = {0};
     enum srv_status st;
+    char hash[65];
+    bool replayed = false;
 
     if (!srv_api_parse_body(req, &body, r)) {
         return;
     }
-    st = srv_sweeps_create(app, body, &out, &problem, &e);
+    if (!srv_api_idempotency(req, body, hash, r)) {
+        json_decref(body);
+        return;
+    }
+    st = srv_sweeps_create(app, body, req->idempotency_key, req->idempotency_key ? hash : NULL,
+                           &out, &replayed, &problem, &e);
     if (st == SRV_ERR_ARG) {
         const char *code = "invalid-sweep";
         json_t *c = problem ? json_object_get(problem, "code") : NULL;
@@ -43,10 +50,12 @@ void srv_api_sweeps_create(struct srv_app *app, const struct srv_request *req,
         problem = NULL;
     } else if (st != SRV_OK) {
         srv_response_problem_status(r, st, e.msg);
-        srv_log(SRV_LOG_ERROR, 0, "msg=\"sweep submit failed\" error=\"%s\"", e.msg);
+        if (st != SRV_ERR_CONFLICT)
+            srv_log(SRV_LOG_ERROR, 0, "msg=\"sweep submit failed\" error=\"%s\"", e.msg);
     } else {
         srv_response_header(r, "Location", "/api/sweeps/%lld",
                             (long long)json_integer_value(json_object_get(out, "id")));
+        if (replayed) srv_api_replayed(r);
         srv_response_json(r, 201, out);
     }
     json_decref(out);

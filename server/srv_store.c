@@ -65,8 +65,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "FROM jobs ORDER BY id",
 };
 
-/* The sweeps' tables (schema version 3 here; v5 once the steps of the
- * metric renames (v3) and the executors (v4) are merged before it).
+/* The sweeps' tables (schema version 3, with the Idempotency-Key columns
+ * of version 5: a database the v3 step makes has them from the start).
  * sweep_decisions holds every epoch result of every trial in the order
  * they arrived (seq), with the decision taken then: the table a restart
  * replays to take the same decisions. */
@@ -78,7 +78,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     " state TEXT NOT NULL CHECK (state IN ('running','succeeded','cancelled'))," \
     " seed INTEGER NOT NULL," \
     " created_at REAL NOT NULL," \
-    " finished_at REAL);" \
+    " finished_at REAL," \
+    " idempotency_key TEXT," \
+    " request_sha256 TEXT);" \
     "CREATE TABLE IF NOT EXISTS sweep_trials(" \
     " sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE," \
     " trial INTEGER NOT NULL," \
@@ -93,6 +95,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     " value REAL," \
     " decision TEXT NOT NULL CHECK (decision IN ('none','continue','stop'))," \
     " UNIQUE (sweep_id, trial, epoch));"
+
+/* A POST /api/sweeps Idempotency-Key names at most one sweep (NULLs, the
+ * sweeps made without a key, are all distinct).  Deleting the sweep frees
+ * its key, as deleting a job frees the job's. */
+#define SWEEP_IDEM_INDEX_SQL \
+    "CREATE UNIQUE INDEX IF NOT EXISTS sweeps_idempotency_key ON sweeps(idempotency_key);"
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS jobs("
@@ -123,7 +131,8 @@ static const char schema_sql[] =
     " request_sha256 TEXT NOT NULL,"
     " job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
     " created_at REAL NOT NULL);"
-    SWEEP_TABLES_SQL;
+    SWEEP_TABLES_SQL
+    SWEEP_IDEM_INDEX_SQL;
 
 /* The schema's version in PRAGMA user_version, and the step from each
  * older one (migrate_step(v) brings version v to v + 1).  A new database is
@@ -140,7 +149,9 @@ static const char schema_sql[] =
  *           tables.
  *   3 -> 4  executors (CONTRACTS C's v4, after the sweeps' step that landed
  *           first): where a job runs, jobs.executor ('local' or 'slurm'),
- *           jobs.slurm_job_id and jobs.node. */
+ *           jobs.slurm_job_id and jobs.node.
+ *   4 -> 5  the Idempotency-Key of POST /api/sweeps: sweeps.idempotency_key
+ *           and sweeps.request_sha256, and a unique index on the key. */
 enum { SCHEMA_VERSION = SRV_STORE_SCHEMA_VERSION };
 
 static const char migrate_1_to_2[] =
@@ -239,6 +250,23 @@ static int rebuild_jobs_with_stopped(sqlite3 *db, char **emsg)
     return rc;
 }
 
+/* The sweeps' Idempotency-Key step: columns of sweeps, added when
+ * missing, and their index. */
+static const char *const idem_sweep_columns[][2] = {
+    {"idempotency_key", "TEXT"},
+    {"request_sha256", "TEXT"},
+};
+
+static int migrate_sweep_idem(sqlite3 *db, char **emsg)
+{
+    int rc = SQLITE_OK;
+    size_t n = sizeof idem_sweep_columns / sizeof *idem_sweep_columns;
+    for (size_t i = 0; rc == SQLITE_OK && i < n; i++)
+        rc = add_column_if_missing(db, "sweeps", idem_sweep_columns[i][0],
+                                   idem_sweep_columns[i][1], emsg);
+    return rc == SQLITE_OK ? sqlite3_exec(db, SWEEP_IDEM_INDEX_SQL, NULL, NULL, emsg) : rc;
+}
+
 static int schema_version(sqlite3 *db)
 {
     sqlite3_stmt *q;
@@ -259,6 +287,7 @@ static int migrate_step(sqlite3 *db, int v, char **emsg)
         rc = rebuild_jobs_with_stopped(db, emsg);
         return rc == SQLITE_OK ? migrate_sweeps(db, emsg) : rc;
     case 3: return migrate_executors(db, emsg);
+    case 4: return migrate_sweep_idem(db, emsg);
     default: return SQLITE_MISMATCH;
     }
 }
@@ -343,6 +372,15 @@ static enum srv_status db_error(struct srv_store *s, int rc, const char *what, s
     if ((rc & 0xff) == SQLITE_NOMEM) st = SRV_ERR_NOMEM;
     return srv_err_set(err, st, "database %s: %s failed: %s (SQLite code %d)", s->path, what, msg,
                        ext);
+}
+
+enum srv_status srv_store_idem_conflict(struct ae_err *err, const char *key, const char *what,
+                                        int64_t id)
+{
+    return srv_err_set(err, SRV_ERR_CONFLICT,
+                       "Idempotency-Key '%.80s' was already used for %s %lld with a different "
+                       "request body; use a new key for a new %s",
+                       key, what, (long long)id, what);
 }
 
 enum srv_status srv_store_db_error(struct srv_store *s, int rc, const char *what,
@@ -502,10 +540,7 @@ enum srv_status srv_store_job_insert(struct srv_store *s, const struct srv_store
             if (same) {
                 *replayed = true;
             } else {
-                st = srv_err_set(err, SRV_ERR_CONFLICT,
-                                 "Idempotency-Key '%.80s' was already used for job %lld with a "
-                                 "different request body; use a new key for a new job",
-                                 idem_key, (long long)*id);
+                st = srv_store_idem_conflict(err, idem_key, "job", *id);
                 *id = 0;
             }
             goto out;

@@ -17,7 +17,7 @@
 
 /* The schema version this aelabd writes (PRAGMA user_version); older
  * databases are upgraded in place, step by step, when opened. */
-#define SRV_STORE_SCHEMA_VERSION 4
+#define SRV_STORE_SCHEMA_VERSION 5
 
 struct srv_store;
 
@@ -131,9 +131,16 @@ struct srv_store_decision {
     const char *decision; /* "none" (not a rung), "continue", "stop" */
 };
 
-/* Insert a sweep (sw->id ignored); *id receives its id. */
+/* Insert a sweep (sw->id ignored); *id receives its id.  With idem_key
+ * (not NULL) the key and the request's SHA-256 (64 hex chars) are stored
+ * with the sweep, and a key stored already is answered as in
+ * srv_store_job_insert: with the same hash nothing is inserted, *id is the
+ * earlier sweep and *replayed is true; with another, SRV_ERR_CONFLICT.
+ * Keys of sweeps and of jobs are apart (one string may be both).  A
+ * deleted sweep's key is free again. */
 enum srv_status srv_store_sweep_insert(struct srv_store *s, const struct srv_store_sweep *sw,
-                                       int64_t *id, struct ae_err *err);
+                                       const char *idem_key, const char *request_sha256,
+                                       int64_t *id, bool *replayed, struct ae_err *err);
 /* Set a sweep's state and finished_at. */
 enum srv_status srv_store_sweep_update(struct srv_store *s, int64_t id, const char *state,
                                        double finished_at, struct ae_err *err);

@@ -26,4 +26,9 @@ int srv_store_trial_put_locked(struct srv_store *s, int64_t sweep_id, int32_t tr
 enum srv_status srv_store_db_error(struct srv_store *s, int rc, const char *what,
                                    struct ae_err *err);
 
+/* SRV_ERR_CONFLICT: key was used before for what ("job", "sweep") id with
+ * another request body.  The one wording of that error for every kind. */
+enum srv_status srv_store_idem_conflict(struct ae_err *err, const char *key, const char *what,
+                                        int64_t id);
+
 #endif /* SRV_STORE_PRIV_H */

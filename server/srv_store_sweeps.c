@@ -40,16 +40,61 @@ int srv_store_trial_put_locked(struct srv_store *s, int64_t sweep_id, int32_t tr
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-enum srv_status srv_store_sweep_insert(struct srv_store *s, const struct srv_store_sweep *sw,
-                                       int64_t *id, struct ae_err *err)
+/* The sweep an Idempotency-Key was stored with: SQLITE_ROW with *id and
+ * same (the stored hash equals request_sha256), SQLITE_DONE when the key is
+ * new, else an SQLite error.  The caller holds the lock. */
+static int idem_lookup(struct srv_store *s, const char *key, const char *request_sha256,
+                       int64_t *id, bool *same)
 {
     sqlite3_stmt *q = NULL;
-    enum srv_status st;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT request_sha256, id FROM sweeps "
+                                       "WHERE idempotency_key = ?1", -1, &q, NULL);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *h = sqlite3_column_text(q, 0);
+        *same = h && request_sha256 && strcmp((const char *)h, request_sha256) == 0;
+        *id = sqlite3_column_int64(q, 1);
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+enum srv_status srv_store_sweep_insert(struct srv_store *s, const struct srv_store_sweep *sw,
+                                       const char *idem_key, const char *request_sha256,
+                                       int64_t *id, bool *replayed, struct ae_err *err)
+{
+    sqlite3_stmt *q = NULL;
+    enum srv_status st = SRV_OK;
     int rc;
 
     *id = 0;
+    *replayed = false;
     pthread_mutex_lock(&s->lock);
-    st = prep(s, "INSERT INTO sweeps(name, spec, state, seed, created_at) VALUES (?1,?2,?3,?4,?5)",
+    /* The look-up and the insert under one hold of the lock (the store's
+     * only connection), so two requests with one key make one sweep; the
+     * unique index would refuse a second row anyway. */
+    if (idem_key) {
+        bool same = false;
+        int64_t old = 0;
+        rc = idem_lookup(s, idem_key, request_sha256, &old, &same);
+        if (rc == SQLITE_ROW) {
+            if (same) {
+                *id = old;
+                *replayed = true;
+            } else {
+                st = srv_store_idem_conflict(err, idem_key, "sweep", old);
+            }
+            goto out;
+        }
+        if (rc != SQLITE_DONE) {
+            st = srv_store_db_error(s, rc, "reading an idempotency key", err);
+            goto out;
+        }
+    }
+    st = prep(s, "INSERT INTO sweeps(name, spec, state, seed, created_at, idempotency_key, "
+                 "request_sha256) VALUES (?1,?2,?3,?4,?5,?6,?7)",
               &q, "preparing a sweep insert", err);
     if (st == SRV_OK) {
         sqlite3_bind_text(q, 1, sw->name, -1, SQLITE_STATIC);
@@ -57,12 +102,20 @@ enum srv_status srv_store_sweep_insert(struct srv_store *s, const struct srv_sto
         sqlite3_bind_text(q, 3, sw->state ? sw->state : "running", -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 4, (sqlite3_int64)sw->seed);
         sqlite3_bind_double(q, 5, sw->created_at);
+        if (idem_key) {
+            sqlite3_bind_text(q, 6, idem_key, -1, SQLITE_STATIC);
+            sqlite3_bind_text(q, 7, request_sha256 ? request_sha256 : "", -1, SQLITE_STATIC);
+        } else {
+            sqlite3_bind_null(q, 6);
+            sqlite3_bind_null(q, 7);
+        }
         rc = sqlite3_step(q);
         if (rc != SQLITE_DONE)
             st = srv_store_db_error(s, rc, "inserting a sweep", err);
         else
             *id = sqlite3_last_insert_rowid(s->db);
     }
+out:
     sqlite3_finalize(q);
     pthread_mutex_unlock(&s->lock);
     return st;

@@ -415,7 +415,8 @@ void srv_sweeps_set_id(struct sweep *sw, int64_t id)
     snprintf(sw->dir, sizeof sw->dir, "sweep-%04lld-%s", (long long)id, sw->name);
 }
 
-enum srv_status srv_sweeps_create(struct srv_app *app, const json_t *body, json_t **out,
+enum srv_status srv_sweeps_create(struct srv_app *app, const json_t *body, const char *idem_key,
+                                  const char *request_sha256, json_t **out, bool *replayed,
                                   json_t **problem, struct ae_err *err)
 {
     struct srv_sweeps *m = app->sweeps;
@@ -427,6 +428,7 @@ enum srv_status srv_sweeps_create(struct srv_app *app, const json_t *body, json_
     int64_t id = 0;
 
     *out = NULL;
+    *replayed = false;
     srv_sweeps_make_env(app, &env, false);
     st = srv_sweepspec_validate(body, &env.env, &spec, problem, err);
     if (st != SRV_OK) return st;
@@ -445,9 +447,23 @@ enum srv_status srv_sweeps_create(struct srv_app *app, const json_t *body, json_
     {
         struct srv_store_sweep rec = {.name = sw->name, .spec = text, .state = "running",
                                       .seed = spec.seed, .created_at = sw->created_at};
-        st = srv_store_sweep_insert(app->store, &rec, &id, err);
+        st = srv_store_sweep_insert(app->store, &rec, idem_key, request_sha256, &id, replayed,
+                                    err);
     }
     free(text);
+    if (st == SRV_OK && *replayed) {
+        /* A retry of a sweep made already: that sweep, nothing new. */
+        struct sweep *old = srv_sweeps_find(m, id);
+        srv_sweeps_sweep_free(sw);
+        if (!old) {
+            pthread_mutex_unlock(&m->lock);
+            return srv_err_set(err, SRV_ERR_NOTFOUND, "the sweep of this Idempotency-Key "
+                               "(%lld) is gone", (long long)id);
+        }
+        *out = srv_sweeps_json(app, old);
+        pthread_mutex_unlock(&m->lock);
+        return *out ? SRV_OK : srv_err_set(err, SRV_ERR_NOMEM, "out of memory building the sweep");
+    }
     if (st != SRV_OK || !srv_sweeps_add(m, sw)) {
         pthread_mutex_unlock(&m->lock);
         srv_sweeps_sweep_free(sw);

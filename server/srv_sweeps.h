@@ -37,8 +37,12 @@ enum srv_status srv_sweeps_load(struct srv_app *app, struct ae_err *err);
 
 /* POST /api/sweeps: validate body, commit the sweep and its first trials.
  * On success *out is the sweep's JSON (new reference).  On a bad sweep
- * SRV_ERR_ARG with *problem {code, field, errors} (new reference). */
-enum srv_status srv_sweeps_create(struct srv_app *app, const json_t *body, json_t **out,
+ * SRV_ERR_ARG with *problem {code, field, errors} (new reference).  With
+ * idem_key (not NULL; request_sha256 the body's hash, srv_api_idempotency),
+ * a key stored with the same hash gives the earlier sweep with *replayed
+ * true and nothing new; with another hash SRV_ERR_CONFLICT. */
+enum srv_status srv_sweeps_create(struct srv_app *app, const json_t *body, const char *idem_key,
+                                  const char *request_sha256, json_t **out, bool *replayed,
                                   json_t **problem, struct ae_err *err);
 
 /* The sweep's JSON (new reference) or NULL when there is no such sweep. */

@@ -89,9 +89,9 @@ def event_check(run_dir, n_files, epochs):
     check_eq(shown, sorted(set(shown)), "no step twice, in order")
 
 
-# The schema version this aelabd writes, and the columns the executors' step
-# (3 -> 4) added.
-SCHEMA_VERSION = 4
+# The schema version this aelabd writes (5: the sweeps' Idempotency-Key),
+# and the columns the executors' step (3 -> 4) added.
+SCHEMA_VERSION = 5
 EXECUTOR_COLUMNS = ("executor", "slurm_job_id", "node")
 
 

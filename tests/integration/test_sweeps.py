@@ -4,7 +4,8 @@ end (API shape, ?sweep=, metrics JSON/CSV, SSE, disk with keep=final, the
 TensorBoard experiment at the sweep's root and the trials' hparams), a
 random ASHA sweep with stopped trials (decisions replayed here against the
 rule), keep=all, kill -9 mid-sweep and a restart, cancel, delete (+purge),
-bad sweeps, and the upgrade of a database from the schema before sweeps."""
+bad sweeps, the upgrade of a database from the schema before sweeps, and
+Idempotency-Key on POST /api/sweeps (across a restart)."""
 import glob
 import json
 import math
@@ -596,10 +597,105 @@ def test_upgrade(root):
     c.close()
 
 
+def test_idempotency(root):
+    """POST /api/sweeps with an Idempotency-Key, as POST /api/jobs: a retry
+    with the same key and body (spelled differently) is the same sweep,
+    trained once; another body is the jobs' 422; a malformed key is 400;
+    the key is still honoured after a restart."""
+    d = Daemon(root, "--workers", "2").start()
+    body = {"name": "retried", "job": dict(JOB, epochs=1),
+            "parameters": {"learning_rate": {"values": [0.001, 0.002]}},
+            "method": "grid", "max_trials": 2}
+    # The same object with other key order and spacing.
+    respelled = ('{ "method" : "grid", "max_trials": 2, "parameters": {"learning_rate":'
+                 ' {"values": [0.001, 0.002]}}, "job": {"threads": 1, "test_size": 100,'
+                 ' "train_size": 600, "epochs": 1, "model": "simple"}, "name": "retried" }')
+    other = dict(body, parameters={"learning_rate": {"values": [0.003, 0.004]}})
+    key = {"Idempotency-Key": "sweep-retry-1"}
+    json_ct = {"Content-Type": "application/json"}
+    try:
+        r1 = post_sweep(d, body, headers=key)
+        check_eq(r1.status, 201, "first sweep with a key")
+        sid = (r1.json() or {}).get("id")
+        check_eq(r1.header("idempotent-replayed"), None, "a new sweep is no replay")
+        r2 = post_sweep(d, respelled, headers=dict(key, **json_ct))
+        check_eq(r2.status, 201, "the retry")
+        check_eq((r2.json() or {}).get("id"), sid, "same key and body: the same sweep")
+        check_eq(r2.header("idempotent-replayed"), "true", "replay header")
+        check_eq(r2.header("location"), "/api/sweeps/%d" % sid, "replay's Location")
+        lst = d.get("/api/sweeps").json()
+        check_eq(([s["id"] for s in lst["sweeps"]], lst["total"]), ([sid], 1),
+                 "one sweep after the retry")
+
+        # Another body under the key: the error POST /api/jobs gives.
+        r3 = post_sweep(d, other, headers=key)
+        p3 = r3.json() or {}
+        jkey = {"Idempotency-Key": "job-retry-1"}
+        tiny = dict(JOB, epochs=1, train_size=100)
+        rj = d.post("/api/jobs", tiny, headers=jkey)
+        check_eq(rj.status, 201, "a job with a key")
+        jid = (rj.json() or {}).get("id")
+        rj = d.post("/api/jobs", dict(tiny, epochs=2), headers=jkey)
+        pj = rj.json() or {}
+        check_eq((r3.status, r3.header("content-type"), p3.get("code")),
+                 (rj.status, rj.header("content-type"), pj.get("code")),
+                 "same key, other body: as the jobs")
+        check_eq((r3.status, p3.get("code")), (422, "idempotency-conflict"), "the conflict")
+        check("sweep-retry-1" in p3.get("detail", "") and
+              "different request body" in p3.get("detail", "") and
+              "sweep %d" % sid in p3.get("detail", ""), "conflict detail: %r" % p3)
+        check_eq(p3.get("detail"), pj.get("detail", "").replace("job-retry-1", "sweep-retry-1")
+                 .replace("job %s" % jid, "sweep %d" % sid)
+                 .replace("new job", "new sweep"), "the jobs' wording")
+
+        # Malformed keys: 400 as for jobs, and nothing made.
+        for bad in ("", "x" * 201, "caf\xe9"):
+            r = post_sweep(d, body, headers={"Idempotency-Key": bad})
+            rj = d.post("/api/jobs", tiny, headers={"Idempotency-Key": bad})
+            pb = r.json() or {}
+            check_eq((r.status, pb.get("code")), (400, "invalid-parameter"),
+                     "bad key %r" % bad[:20])
+            check_eq((r.status, pb.get("code"), pb.get("detail")),
+                     (rj.status, (rj.json() or {}).get("code"), (rj.json() or {}).get("detail")),
+                     "bad key %r: as the jobs" % bad[:20])
+        # A key of 200 characters is fine; a job's key does not touch sweeps.
+        r = post_sweep(d, dict(body, name="long-key"), headers={"Idempotency-Key": "k" * 200})
+        check_eq(r.status, 201, "a 200-character key")
+        long_id = (r.json() or {}).get("id")
+        r = post_sweep(d, body, headers=jkey)
+        check_eq(r.status, 201, "a job's key used for a sweep")
+        check(r.header("idempotent-replayed") is None and (r.json() or {}).get("id") not in
+              (sid, long_id), "a new sweep for a job's key")
+        third = (r.json() or {}).get("id")
+        check_eq(d.get("/api/sweeps").json()["total"], 3, "no sweep from the bad keys")
+
+        s = wait_sweep(d, sid)
+        check_eq(s["state"], "succeeded", "the retried sweep ran")
+        jobs = d.get("/api/jobs?sweep=%d" % sid).json()
+        check_eq(jobs["total"], 2, "its two trials trained once")
+        wait_sweep(d, long_id)
+        wait_sweep(d, third)
+        d.stop()
+
+        # Restart on the same root: the key is stored, not in memory.
+        d.start()
+        r4 = post_sweep(d, body, headers=key)
+        check_eq((r4.status, (r4.json() or {}).get("id"), r4.header("idempotent-replayed")),
+                 (201, sid, "true"), "the key after a restart")
+        check_eq((r4.json() or {}).get("state"), "succeeded", "the replay shows the sweep")
+        r5 = post_sweep(d, other, headers=key)
+        check_eq((r5.status, (r5.json() or {}).get("code")), (422, "idempotency-conflict"),
+                 "the conflict after a restart")
+        check_eq(d.get("/api/sweeps").json()["total"], 3, "no new sweep after the restart")
+        check_eq(d.get("/api/jobs?sweep=%d" % sid).json()["total"], 2, "nor new trials")
+    finally:
+        d.stop()
+
+
 def main():
     root = tmpdir("sweeps")
     try:
-        for sub in ("a", "b", "c"):
+        for sub in ("a", "b", "c", "d"):
             os.makedirs(os.path.join(root, sub))
         d = Daemon(os.path.join(root, "a"), "--workers", "2").start()
         try:
@@ -616,6 +712,7 @@ def main():
             d.stop()
         test_kill9(os.path.join(root, "b"))
         test_upgrade(os.path.join(root, "c"))
+        test_idempotency(os.path.join(root, "d"))
     finally:
         cleanup(root)
     return summary("test_sweeps")

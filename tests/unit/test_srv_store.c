@@ -1,6 +1,7 @@
 /*
  * test_srv_store.c - the SQLite store (srv_store.c) on a real file in a
- * fresh temp dir: jobs, metrics, idempotency keys, reopen, read-only dir.
+ * fresh temp dir: jobs, metrics, idempotency keys (of jobs and of sweeps),
+ * reopen, read-only dir.
  */
 #include <ftw.h>
 #include <math.h>
@@ -113,8 +114,8 @@ static void test_sweeps(const char *path)
                                  .seed = 42, .created_at = 1000};
 
     CHECK_EQ_INT(srv_store_open(path, &s, &e), SRV_OK);
-    CHECK_EQ_INT(srv_store_sweep_insert(s, &sw, &sid, &e), SRV_OK);
-    CHECK(sid > 0);
+    CHECK_EQ_INT(srv_store_sweep_insert(s, &sw, NULL, NULL, &sid, &replayed, &e), SRV_OK);
+    CHECK(sid > 0 && !replayed);
     {
         struct srv_store_job j = {.name = "lr-0", .model = "simple", .dataset = "mnist",
                                   .settings = "{}", .state = "queued", .sweep_id = sid,
@@ -162,6 +163,63 @@ static void test_sweeps(const char *path)
     CHECK_EQ_INT(srv_store_sweeps_load(s, on_sweep, on_trial, on_decision, &x, &e), SRV_OK);
     CHECK_EQ_INT(x.n_sweeps + x.n_trials + x.n_decisions, 0);
     CHECK_EQ_INT(srv_store_job_delete(s, jid, &e), SRV_OK);
+    srv_store_close(s);
+}
+
+/* Sweeps' Idempotency-Keys: a key and hash stored with the sweep; the
+ * same pair again is the earlier sweep with nothing inserted, another hash
+ * a conflict naming the key and the sweep; sweeps without a key never
+ * collide; the key outlives a reopen; a job may use the same string; a
+ * deleted sweep's key is free again. */
+static void test_sweep_keys(const char *path)
+{
+    const char *h1 = "1111111111111111111111111111111111111111111111111111111111111111";
+    const char *h2 = "2222222222222222222222222222222222222222222222222222222222222222";
+    struct srv_store_sweep sw = {.name = "k", .spec = "{\"name\":\"k\"}", .state = "running",
+                                 .seed = 7, .created_at = 1000};
+    struct srv_store *s = NULL;
+    struct ae_err e = {0};
+    struct sweeps_seen x = {0};
+    int64_t a = 0, b = 0, c = 0, r = 0, jid = 0;
+    bool replayed = true;
+
+    CHECK_EQ_INT(srv_store_open(path, &s, &e), SRV_OK);
+    if (!s) return;
+    CHECK_EQ_INT(srv_store_sweep_insert(s, &sw, "sweep-key", h1, &a, &replayed, &e), SRV_OK);
+    CHECK(a > 0 && !replayed);
+    CHECK_EQ_INT(srv_store_sweep_insert(s, &sw, "sweep-key", h1, &r, &replayed, &e), SRV_OK);
+    CHECK(replayed);
+    CHECK(r == a);
+    r = 99;
+    CHECK_EQ_INT(srv_store_sweep_insert(s, &sw, "sweep-key", h2, &r, &replayed, &e),
+                 SRV_ERR_CONFLICT);
+    CHECK(r == 0 && !replayed);
+    CHECK(strstr(e.msg, "sweep-key") != NULL && strstr(e.msg, "different request body") != NULL);
+    CHECK(strstr(e.msg, "sweep") != NULL);
+    CHECK_EQ_INT(srv_store_sweep_insert(s, &sw, NULL, NULL, &b, &replayed, &e), SRV_OK);
+    CHECK_EQ_INT(srv_store_sweep_insert(s, &sw, NULL, NULL, &c, &replayed, &e), SRV_OK);
+    CHECK(b > a && c > b && !replayed);
+    {
+        /* The jobs' keys are apart from the sweeps'. */
+        struct srv_store_job j = {.name = "j", .model = "simple", .dataset = "mnist",
+                                  .settings = "{}", .state = "queued"};
+        CHECK_EQ_INT(srv_store_job_insert(s, &j, "sweep-key", h2, &jid, &replayed, &e), SRV_OK);
+        CHECK(jid > 0 && !replayed);
+    }
+    CHECK_EQ_INT(srv_store_sweeps_load(s, on_sweep, NULL, NULL, &x, &e), SRV_OK);
+    CHECK_EQ_INT(x.n_sweeps, 3);
+    srv_store_close(s);
+    s = NULL;
+
+    CHECK_EQ_INT(srv_store_open(path, &s, &e), SRV_OK);
+    if (!s) return;
+    CHECK_EQ_INT(srv_store_sweep_insert(s, &sw, "sweep-key", h1, &r, &replayed, &e), SRV_OK);
+    CHECK(replayed && r == a);
+    CHECK_EQ_INT(srv_store_sweep_insert(s, &sw, "sweep-key", h2, &r, &replayed, &e),
+                 SRV_ERR_CONFLICT);
+    CHECK_EQ_INT(srv_store_sweep_delete(s, a, &e), SRV_OK);
+    CHECK_EQ_INT(srv_store_sweep_insert(s, &sw, "sweep-key", h2, &r, &replayed, &e), SRV_OK);
+    CHECK(!replayed && r > c);
     srv_store_close(s);
 }
 
@@ -251,6 +309,8 @@ int main(void)
         char sp[400];
         snprintf(sp, sizeof sp, "%s/sweeps.db", dir);
         test_sweeps(sp);
+        snprintf(sp, sizeof sp, "%s/sweep_keys.db", dir);
+        test_sweep_keys(sp);
     }
 
     /* A directory we cannot write: a clear error naming the path. */

@@ -3,7 +3,9 @@
  * ae_metrics(): a version-2 database file written here with the v2 schema
  * as it was shipped opens with its rows intact, and a metrics table that
  * lacks a column of the table (a metric added since) gets it, old rows
- * reading back NaN there.  Real SQLite files in a fresh temp dir.
+ * reading back NaN there; a version-4 file gains the sweeps' Idempotency-Key
+ * columns (step 4 -> 5) with its sweeps intact.  Real SQLite files in a
+ * fresh temp dir.
  */
 #include <ftw.h>
 #include <math.h>
@@ -66,6 +68,52 @@ static int user_version(const char *path)
     sqlite3_finalize(q);
     sqlite3_close(db);
     return v;
+}
+
+/* Does the file's sweeps table have the Idempotency-Key columns of
+ * version 5 and their unique index? */
+static bool has_sweep_keys(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    int n = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db,
+                           "SELECT (SELECT count(*) FROM pragma_table_info('sweeps') WHERE name IN"
+                           " ('idempotency_key', 'request_sha256')) + (SELECT count(*) FROM"
+                           " pragma_index_list('sweeps') WHERE name = 'sweeps_idempotency_key'"
+                           " AND \"unique\" = 1)",
+                           -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n == 3;
+}
+
+static bool exec_sql(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    bool ok = sqlite3_open(path, &db) == SQLITE_OK &&
+              sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK;
+    if (msg) fprintf(stderr, "%s: %s\n", sql, msg);
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    return ok;
+}
+
+struct sweep_seen {
+    int n;
+    char name[32];
+};
+
+static int on_sweep(void *user, const struct srv_store_sweep *sw)
+{
+    struct sweep_seen *x = user;
+    x->n++;
+    snprintf(x->name, sizeof x->name, "%s", sw->name);
+    return 0;
 }
 
 struct got {
@@ -138,6 +186,7 @@ int main(void)
         CHECK_NEAR(g.m.val_reconstruction_loss, 0.45, 0);
         CHECK_NEAR(g.m.val_kl_loss, 0.15, 0);
         CHECK_EQ_INT(user_version(path), SRV_STORE_SCHEMA_VERSION);
+        CHECK(has_sweep_keys(path)); /* through every step, 2 -> 3 -> 4 -> 5 */
     }
 
     /* 2. A metrics table that lacks two of the table's columns: they are
@@ -169,6 +218,46 @@ int main(void)
         CHECK_EQ_INT(srv_store_open(path, &s, &e), SRV_OK);
         srv_store_close(s);
         CHECK_EQ_INT(user_version(path), SRV_STORE_SCHEMA_VERSION);
+        CHECK(has_sweep_keys(path));
+    }
+
+    /* 4. A version-4 database (sweeps without the Idempotency-Key columns
+     * of step 4 -> 5) holding a sweep: the step adds the columns and the
+     * index, the old sweep is kept, and keys work on it at once. */
+    snprintf(path, sizeof path, "%s/v4.db", dir);
+    {
+        struct srv_store *s = NULL;
+        struct ae_err e = {0};
+        struct srv_store_sweep sw = {.name = "old-sweep", .spec = "{}", .state = "succeeded",
+                                     .seed = 3, .created_at = 1700000000};
+        const char *h = "abababababababababababababababababababababababababababababababab";
+        int64_t id = 0, old = 0, again = 0;
+        bool replayed = false;
+        struct sweep_seen x = {0};
+        CHECK_EQ_INT(srv_store_open(path, &s, &e), SRV_OK);
+        CHECK_EQ_INT(srv_store_sweep_insert(s, &sw, NULL, NULL, &old, &replayed, &e), SRV_OK);
+        srv_store_close(s);
+        s = NULL;
+        CHECK(exec_sql(path, "DROP INDEX sweeps_idempotency_key;"
+                             "ALTER TABLE sweeps DROP COLUMN idempotency_key;"
+                             "ALTER TABLE sweeps DROP COLUMN request_sha256;"
+                             "PRAGMA user_version = 4;"));
+        CHECK(!has_sweep_keys(path));
+        CHECK_EQ_INT(user_version(path), 4);
+        CHECK_MSG(srv_store_open(path, &s, &e) == SRV_OK, "open v4: %s", e.msg);
+        if (s) {
+            CHECK_EQ_INT(srv_store_sweeps_load(s, on_sweep, NULL, NULL, &x, &e), SRV_OK);
+            CHECK_EQ_INT(x.n, 1);
+            CHECK_EQ_STR(x.name, "old-sweep");
+            sw.name = "new-sweep";
+            CHECK_EQ_INT(srv_store_sweep_insert(s, &sw, "k5", h, &id, &replayed, &e), SRV_OK);
+            CHECK(id > old && !replayed);
+            CHECK_EQ_INT(srv_store_sweep_insert(s, &sw, "k5", h, &again, &replayed, &e), SRV_OK);
+            CHECK(replayed && again == id);
+            srv_store_close(s);
+        }
+        CHECK_EQ_INT(user_version(path), SRV_STORE_SCHEMA_VERSION);
+        CHECK(has_sweep_keys(path));
     }
     nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
     return check_summary("test_srv_store_schema");
