@@ -4,8 +4,9 @@ end (API shape, ?sweep=, metrics JSON/CSV, SSE, disk with keep=final, the
 TensorBoard experiment at the sweep's root and the trials' hparams), a
 random ASHA sweep with stopped trials (decisions replayed here against the
 rule), keep=all, kill -9 mid-sweep and a restart, cancel, delete (+purge),
-bad sweeps, the upgrade of a database from the schema before sweeps, and
-Idempotency-Key on POST /api/sweeps (across a restart)."""
+bad sweeps, the upgrade of a database from the schema before sweeps,
+Idempotency-Key on POST /api/sweeps (across a restart), and a trial that
+fails."""
 import glob
 import json
 import math
@@ -692,10 +693,45 @@ def test_idempotency(root):
         d.stop()
 
 
+def test_failed_trial(root):
+    """A trial that fails (its first allocation refused, through the test
+    hook's X-Aelab-Test-Fault: the next job a worker takes) is final: ASHA
+    goes on with the others, the failed one never becomes the best, and the
+    sweep ends succeeded."""
+    d = Daemon(root, "--workers", "1", env=dict(os.environ, AELABD_TEST_FAULTS="1")).start()
+    try:
+        body = {"name": "one-fails", "job": dict(JOB),
+                "parameters": {"learning_rate": {"values": [0.001, 0.002, 0.004]}},
+                "method": "grid", "max_concurrent": 1,
+                "early_stopping": {"type": "asha", "min_epochs": 1, "max_epochs": 3,
+                                   "reduction_factor": 3}}
+        r = post_sweep(d, body, headers={"X-Aelab-Test-Fault": "job-core=1"})
+        check_eq(r.status, 201, "sweep created with the next job armed")
+        s = wait_sweep(d, r.json()["id"])
+        check_eq(s["state"], "succeeded", "a failed trial does not end the sweep")
+        states = [t["state"] for t in s["trials"]]
+        check_eq(len(states), 3, "every trial was started: %r" % states)
+        check_eq(states[0], "failed", "the armed (first) trial failed: %r" % states)
+        check(all(x in ("succeeded", "stopped") for x in states[1:]),
+              "the other trials went on: %r" % states)
+        failed = d.get("/api/jobs/%d" % s["trials"][0]["job"]).json()
+        check("memory" in (failed.get("error") or ""), "its error says why: %r" % failed.get("error"))
+        check_eq(s["trials"][0]["epochs"], 0, "the failed trial trained no epoch")
+        check(s["best"] is not None and s["best"]["trial"] != 0, "best is a trial that trained: %r"
+              % s["best"])
+        check(all(x["trial"] != 0 for x in s["decisions"]), "no decision for the failed trial")
+        check_eq(s["epochs_trained"], sum(t["epochs"] for t in s["trials"]),
+                 "epochs trained count the trials that trained")
+        check_eq(asha_replay(s["decisions"], 1, 3, 3)[1], [],
+                 "ASHA's decisions without it follow the rule")
+    finally:
+        d.stop()
+
+
 def main():
     root = tmpdir("sweeps")
     try:
-        for sub in ("a", "b", "c", "d"):
+        for sub in ("a", "b", "c", "d", "e"):
             os.makedirs(os.path.join(root, sub))
         d = Daemon(os.path.join(root, "a"), "--workers", "2").start()
         try:
@@ -713,6 +749,7 @@ def main():
         test_kill9(os.path.join(root, "b"))
         test_upgrade(os.path.join(root, "c"))
         test_idempotency(os.path.join(root, "d"))
+        test_failed_trial(os.path.join(root, "e"))
     finally:
         cleanup(root)
     return summary("test_sweeps")
