@@ -1,7 +1,8 @@
 /*
  * srv_sweeps_priv.h - the sweep manager's insides, shared by srv_sweeps.c
- * (trials, decisions, cancel, delete), srv_sweeps_json.c (what the API
- * shows) and srv_sweeps_load.c (start-up).  Nothing else includes it.
+ * (trials, decisions, the observer), srv_sweeps_actions.c (create, cancel,
+ * delete), srv_sweeps_json.c (what the API shows) and srv_sweeps_load.c
+ * (start-up).  Nothing else includes it.
  * Every function here expects the manager's lock held unless it says so.
  */
 #ifndef SRV_SWEEPS_PRIV_H
