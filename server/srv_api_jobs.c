@@ -10,12 +10,9 @@
  * commits before it answers.  So a 201 means the job is on disk and has a
  * place in the queue; a full queue is a 429 before anything is written.
  */
-#include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "srv_api_handlers.h"
 #include "srv_response.h"
@@ -459,12 +456,6 @@ out:
     srv_job_unref(j);
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
 void srv_api_job_delete(struct srv_app *app, const struct srv_request *req, struct srv_response *r)
 {
     bool purge = false;
@@ -473,6 +464,7 @@ void srv_api_job_delete(struct srv_app *app, const struct srv_request *req, stru
     enum srv_job_state now;
     enum srv_status st;
     char run_dir[4400];
+    int rc;
 
     if (!srv_api_purge_param(req, &purge, r)) return;
     j = srv_api_find_job(app, req, r);
@@ -489,10 +481,10 @@ void srv_api_job_delete(struct srv_app *app, const struct srv_request *req, stru
     }
     srv_app_run_dir(app, j, run_dir, sizeof run_dir);
     /* Purge first: if it fails, the record stays and the client can retry. */
-    if (purge && nftw(run_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT) {
+    if (purge && (rc = srv_app_remove_tree(run_dir)) != 0) {
         char d[600];
         snprintf(d, sizeof d, "could not delete the run directory %.400s: %s; the job was kept",
-                 run_dir, strerror(errno));
+                 run_dir, strerror(rc));
         srv_response_problem(r, 500, "io-error", d, NULL);
         goto out;
     }

@@ -65,5 +65,8 @@ struct srv_app {
 
 /* The run directory of job j: <logdir>/<run_name>. */
 int srv_app_run_dir(const struct srv_app *app, const struct srv_job *j, char *buf, size_t len);
+/* Delete dir and everything under it (a job's run directory or a sweep's
+ * directory).  0 when done or when dir does not exist, else the errno. */
+int srv_app_remove_tree(const char *dir);
 
 #endif /* SRV_APP_H */

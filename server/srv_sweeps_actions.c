@@ -11,8 +11,6 @@
  */
 #include "srv_sweeps_priv.h"
 
-#include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,12 +158,6 @@ enum srv_status srv_sweeps_cancel(struct srv_app *app, int64_t id, struct ae_err
     return SRV_OK;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
 enum srv_status srv_sweeps_delete(struct srv_app *app, int64_t id, bool purge,
                                   struct ae_err *err)
 {
@@ -174,6 +166,7 @@ enum srv_status srv_sweeps_delete(struct srv_app *app, int64_t id, bool purge,
     struct sweep *sw;
     enum srv_status st;
     int32_t n = 0;
+    int rc;
     char dir[4400];
 
     pthread_mutex_lock(&m->lock);
@@ -190,9 +183,9 @@ enum srv_status srv_sweeps_delete(struct srv_app *app, int64_t id, bool purge,
     }
     snprintf(dir, sizeof dir, "%s/%s", app->logdir, sw->dir);
     /* Purge first: if it fails, the records stay and the client can retry. */
-    if (purge && nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT) {
+    if (purge && (rc = srv_app_remove_tree(dir)) != 0) {
         st = srv_err_set(err, SRV_ERR_IO, "could not delete the sweep's directory %.400s: %s; "
-                         "the sweep was kept", dir, strerror(errno));
+                         "the sweep was kept", dir, strerror(rc));
         pthread_mutex_unlock(&m->lock);
         return st;
     }
