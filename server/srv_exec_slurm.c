@@ -45,6 +45,7 @@
 #include "srv_slurm_submit.h"
 
 #define BACKOFF_MAX 30.0
+#define MAX_COPIES 16 /* Slurm jobs of one aelab job looked at after a lost sbatch */
 
 /* ---- shared with the monitor and the checks ------------------------------------- */
 
@@ -106,12 +107,86 @@ bool srv_exec_slurm_follow(struct slurm *s, struct srv_job *j, const char *slurm
 
 /* ---- submission -------------------------------------------------------- */
 
+/* j is Slurm job id (new, or found after a lost answer): store the id and
+ * count it. */
+static void place(struct slurm *s, struct srv_job *j, const char *id)
+{
+    struct ae_err e = {0};
+    char q[700];
+    srv_exec_slurm_set_controller(s, true, NULL);
+    if (srv_job_set_placement(j, s->app->store, s->app->feed, "slurm", id, "", &e) != SRV_OK)
+        srv_log(SRV_LOG_ERROR, j->id,
+                "msg=\"could not store the Slurm job id\" slurm_job_id=%s error=\"%s\"", id,
+                srv_log_quote(q, sizeof q, e.msg));
+    atomic_fetch_add(&s->submitted, 1);
+}
+
+/* Follow j's Slurm job id (after place). */
+static void follow_placed(struct slurm *s, struct srv_job *j, const char *id)
+{
+    if (!srv_exec_slurm_follow(s, j, id))
+        srv_log(SRV_LOG_ERROR, j->id, "msg=\"out of memory following the Slurm job; it "
+                                      "is re-attached on the next start\"");
+}
+
+/* A Slurm command failed (what: the log line, msg: why; down: the
+ * controller did not answer): note it, log it, wait backoff seconds and
+ * double it. */
+static void back_off(struct slurm *s, struct srv_job *j, const char *what, const char *msg,
+                     bool down, double *backoff)
+{
+    char q[1700];
+    pthread_mutex_lock(&s->lock);
+    snprintf(s->last_error, sizeof s->last_error, "%.500s", msg);
+    pthread_mutex_unlock(&s->lock);
+    if (down) srv_exec_slurm_set_controller(s, false, msg);
+    srv_log(SRV_LOG_WARN, j->id, "msg=\"%s\" in_seconds=%.0f error=\"%s\"", what, *backoff,
+            srv_log_quote(q, sizeof q, msg));
+    srv_exec_slurm_nap(s, *backoff);
+    *backoff = fmin(*backoff * 2, BACKOFF_MAX);
+}
+
+/* A copy of j's Slurm job beside the one kept: scancel it. */
+static void cancel_copy(struct slurm *s, struct srv_job *j, long long id, const char *kept,
+                        struct srv_cmd *cmd)
+{
+    struct sjob tmp = {.job = j};
+    snprintf(tmp.slurm_id, sizeof tmp.slurm_id, "%lld", id);
+    srv_log(SRV_LOG_WARN, j->id,
+            "msg=\"Slurm holds more than one job for this job; scancel the extra\" "
+            "slurm_job_id=%s kept=%s",
+            tmp.slurm_id, kept);
+    srv_slurm_monitor_scancel(s, &tmp, cmd);
+}
+
+/* An sbatch for j got no answer: did Slurm take it anyway?  1: yes, and it
+ * is followed now (the lowest id; other copies scancelled); 0: no, submit
+ * again; -1: squeue failed as well (msg says why; *down: no answer). */
+static int adopt_lost(struct slurm *s, struct srv_job *j, struct srv_cmd *cmd, bool *down,
+                      char *msg, size_t msg_len)
+{
+    long long ids[MAX_COPIES];
+    char id[32];
+    int n = srv_slurm_submit_find(s->app, j, cmd, ids, MAX_COPIES, down, msg, msg_len);
+    if (n <= 0) return n;
+    snprintf(id, sizeof id, "%lld", ids[0]);
+    place(s, j, id);
+    srv_log(SRV_LOG_INFO, j->id,
+            "msg=\"sbatch timed out but Slurm had taken the job; following it\" "
+            "slurm_job_id=%s",
+            id);
+    for (int i = 1; i < n && i < MAX_COPIES; i++) cancel_copy(s, j, ids[i], id, cmd);
+    follow_placed(s, j, id);
+    return 1;
+}
+
 static void submit_one(struct slurm *s, struct srv_job *j, struct srv_cmd *cmd)
 {
     struct srv_app *app = s->app;
-    char data_dir[PATH_MAX] = "", dir[PATH_MAX], msg[1600], id[32], q[1700];
+    char data_dir[PATH_MAX] = "", dir[PATH_MAX], msg[1600], id[32];
     struct ae_err e = {0};
     double backoff = 1.0;
+    bool lost = false; /* an sbatch got no answer: Slurm may hold the job already */
 
     if (srv_data_resolve(j->dataset, app->cfg.data_dir, dir, sizeof dir, &e) != AE_OK ||
         !realpath(dir, data_dir)) {
@@ -124,34 +199,33 @@ static void submit_one(struct slurm *s, struct srv_job *j, struct srv_cmd *cmd)
         enum srv_submit_result r;
         if (atomic_load(&s->quit) || atomic_load(&app->stopping)) return; /* stays queued */
         if (srv_job_state_final(srv_job_get_state(j))) return;              /* cancelled */
+        if (lost) {
+            bool down = false;
+            int a = adopt_lost(s, j, cmd, &down, msg, sizeof msg);
+            if (a > 0) return;
+            if (a < 0) {
+                back_off(s, j, "could not ask Slurm whether it took the job; retrying", msg,
+                         down, &backoff);
+                continue;
+            }
+        }
         r = srv_slurm_submit(app, j, s->aelab, data_dir, cmd, id, sizeof id, msg, sizeof msg);
         if (r == SRV_SUBMIT_OK) {
-            srv_exec_slurm_set_controller(s, true, NULL);
-            if (srv_job_set_placement(j, app->store, app->feed, "slurm", id, "", &e) != SRV_OK)
-                srv_log(SRV_LOG_ERROR, j->id,
-                        "msg=\"could not store the Slurm job id\" slurm_job_id=%s error=\"%s\"", id,
-                        srv_log_quote(q, sizeof q, e.msg));
-            atomic_fetch_add(&s->submitted, 1);
+            place(s, j, id);
             srv_log(SRV_LOG_INFO, j->id,
                     "msg=\"submitted to Slurm\" slurm_job_id=%s mem_mb=%d cpus=%d",
                     id, srv_slurm_mem_mb(&j->cfg), j->cfg.threads);
-            if (!srv_exec_slurm_follow(s, j, id))
-                srv_log(SRV_LOG_ERROR, j->id, "msg=\"out of memory following the Slurm job; it "
-                                              "is re-attached on the next start\"");
+            follow_placed(s, j, id);
             return;
+        }
+        if (r == SRV_SUBMIT_UNREACHABLE) {
+            lost = true;
+            back_off(s, j, "sbatch failed; retrying", msg, true, &backoff);
+            continue;
         }
         pthread_mutex_lock(&s->lock);
         snprintf(s->last_error, sizeof s->last_error, "%.500s", msg);
         pthread_mutex_unlock(&s->lock);
-        if (r == SRV_SUBMIT_UNREACHABLE) {
-            srv_exec_slurm_set_controller(s, false, msg);
-            srv_log(SRV_LOG_WARN, j->id,
-                    "msg=\"sbatch failed; retrying\" in_seconds=%.0f error=\"%s\"",
-                    backoff, srv_log_quote(q, sizeof q, msg));
-            srv_exec_slurm_nap(s, backoff);
-            backoff = fmin(backoff * 2, BACKOFF_MAX);
-            continue;
-        }
         if (r == SRV_SUBMIT_REFUSED) {
             srv_exec_slurm_set_controller(s, true, NULL);
             atomic_fetch_add(&s->refused, 1);

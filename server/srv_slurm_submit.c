@@ -20,6 +20,7 @@
 
 #define SBATCH_TIMEOUT 15.0 /* seconds; sbatch retries a dead controller ~MessageTimeout */
 #define MAX_ARGS 96
+#define FIND_TIMEOUT 10.0   /* seconds; as every squeue of the executor */
 
 int srv_slurm_mem_mb(const struct ae_config *cfg)
 {
@@ -227,4 +228,54 @@ out:
     free(extra);
     json_decref(settings);
     return res;
+}
+
+/* Insert id into ids[0..*n), kept ascending; when full, the lowest max stay. */
+static void put_sorted(long long *ids, int *n, int max, long long id)
+{
+    int i;
+    if (*n == max) {
+        if (ids[max - 1] <= id) return;
+        i = max - 1;
+    } else {
+        i = (*n)++;
+    }
+    while (i > 0 && ids[i - 1] > id) {
+        ids[i] = ids[i - 1];
+        i--;
+    }
+    ids[i] = id;
+}
+
+int srv_slurm_submit_find(struct srv_app *app, struct srv_job *j, struct srv_cmd *cmd,
+                          long long *ids, int max, bool *unreachable, char *msg, size_t msg_len)
+{
+    char name[64], user[32], run_dir[4400];
+    char *argv[] = {"squeue", "-h", "-t", "all", "-u", user, "-n", name, "-o", "%i|%Z", NULL};
+    int n = 0, total = 0;
+
+    snprintf(name, sizeof name, "aelab-%lld", (long long)j->id);
+    snprintf(user, sizeof user, "%ld", (long)getuid());
+    srv_app_run_dir(app, j, run_dir, sizeof run_dir);
+    srv_cmd_run(argv, FIND_TIMEOUT, cmd);
+    if (cmd->status != 0) {
+        char m[1500];
+        srv_cmd_message(cmd, m, sizeof m);
+        snprintf(msg, msg_len, "squeue: %s", m);
+        *unreachable = srv_cmd_unreachable(cmd);
+        return -1;
+    }
+    for (char *line = cmd->out; *line;) {
+        char *end = strchr(line, '\n'), *bar;
+        if (end) *end = '\0';
+        errno = 0;
+        long long id = strtoll(line, &bar, 10);
+        if (!errno && id > 0 && *bar == '|' && !strcmp(bar + 1, run_dir)) {
+            total++;
+            if (max > 0) put_sorted(ids, &n, max, id);
+        }
+        if (!end) break;
+        line = end + 1;
+    }
+    return total;
 }

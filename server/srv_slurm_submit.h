@@ -6,6 +6,7 @@
 #ifndef SRV_SLURM_SUBMIT_H
 #define SRV_SLURM_SUBMIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "srv_app.h"
@@ -30,5 +31,16 @@ enum srv_submit_result {
 enum srv_submit_result srv_slurm_submit(struct srv_app *app, struct srv_job *j, const char *aelab,
                                         const char *data_dir, struct srv_cmd *cmd,
                                         char *slurm_id, size_t id_len, char *msg, size_t msg_len);
+
+/* After an sbatch for j that got no answer (SRV_SUBMIT_UNREACHABLE): the
+ * Slurm jobs it may have made anyway, in any state.  A Slurm job is j's
+ * when it belongs to this user, is named aelab-<id> (as for orphan
+ * reaping) and works in j's run directory (the --chdir given to sbatch),
+ * so another aelabd's job of the same id never counts.  Fills ids (lowest
+ * first, at most max) and returns how many there are (0: none); -1 when
+ * squeue itself failed (msg says why; *unreachable tells whether the
+ * controller did not answer).  cmd is scratch space. */
+int srv_slurm_submit_find(struct srv_app *app, struct srv_job *j, struct srv_cmd *cmd,
+                          long long *ids, int max, bool *unreachable, char *msg, size_t msg_len);
 
 #endif /* SRV_SLURM_SUBMIT_H */
