@@ -16,6 +16,7 @@ is tests/support/slurm_cluster.py's.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -322,6 +323,88 @@ def test_sweep(c, d):
             check_eq((j["state"], j["epoch"]), ("succeeded", 80), "a promoted trial finishes")
 
 
+# aelabd's deadline for sbatch (SBATCH_TIMEOUT in server/srv_slurm_submit.c).
+SBATCH_DEADLINE = 15
+# The first sbatch through the shim: the real sbatch with a begin time (the
+# cluster forgets a finished job MinJobAge=5 s after its end, so a tiny job
+# must still be pending when aelabd asks), then silence past the deadline.
+LOST_SBATCH_SHIM = """#!/bin/sh
+dir='%(dir)s'
+n=$(cat "$dir/calls" 2>/dev/null || echo 0)
+n=$((n + 1))
+echo "$n" > "$dir/calls"
+if [ "$n" != 1 ]; then exec '%(real)s' "$@"; fi
+out=$('%(real)s' --begin=now+%(begin)d "$@") || exit $?
+printf '%%s\\n' "$out" > "$dir/first"
+sleep %(sleep)d
+printf '%%s\\n' "$out"
+"""
+
+
+def lost_sbatch_env(c, shim_dir):
+    """c.env with PATH starting at a dir whose sbatch accepts the first job
+    but answers only after aelabd's deadline."""
+    real = shutil.which("sbatch", path=c.env.get("PATH"))
+    check(real, "the real sbatch is on the PATH")
+    path = os.path.join(shim_dir, "sbatch")
+    with open(path, "w") as f:
+        f.write(LOST_SBATCH_SHIM % {"dir": shim_dir, "real": real, "begin": SBATCH_DEADLINE + 10,
+                                    "sleep": SBATCH_DEADLINE + 3})
+    os.chmod(path, 0o755)
+    return dict(c.env, PATH=shim_dir + os.pathsep + c.env.get("PATH", ""))
+
+
+def slurm_jobs_named(c, name, run_dir):
+    """Ids of the Slurm jobs (any state) of this name working in run_dir."""
+    r = c.run(["squeue", "-h", "-t", "all", "-n", name, "-o", "%i|%Z"])
+    check_eq(r.returncode, 0, "squeue: %s" % r.stderr[-300:])
+    return [line.split("|", 1)[0] for line in r.stdout.splitlines()
+            if line.split("|", 1)[-1] == run_dir]
+
+
+def test_lost_sbatch(c):
+    """sbatch accepted by the controller but its answer lost (it ran past
+    aelabd's deadline): before trying again aelabd finds the Slurm job by
+    squeue and follows it; no second Slurm job is made, and the job ends
+    with the losses of the same spec on the local executor."""
+    spec = dict(SPEC, model="simple", epochs=1, train_size=300, test_size=100)
+    lroot, root, shim = tmpdir("slurm-lost-local"), tmpdir("slurm-lost"), tmpdir("slurm-shim")
+    try:
+        ld = local_daemon(lroot)
+        lj = ld.wait_state(ld.submit(spec)["id"], FINAL, timeout=120)
+        ld.stop()
+        check_eq(lj["state"], "succeeded", "local reference: %r" % lj.get("error"))
+
+        d = Daemon(root, "--executor", "slurm", env=lost_sbatch_env(c, shim)).start()
+        jid = d.submit(spec)["id"]
+        adopt = 'msg="sbatch timed out but Slurm had taken the job; following it"'
+        check(wait_for(lambda: adopt in d.log_text(), SBATCH_DEADLINE + 30, 0.2),
+              "the log says the lost sbatch's job is followed:\n%s" % d.log_text()[-2000:])
+        j = job(d, jid)
+        with open(os.path.join(shim, "first")) as f:
+            first = f.read().strip().split(";")[0]
+        check_eq(j["slurm_job_id"], first, "the job keeps the Slurm id of the lost sbatch")
+        check_eq(slurm_jobs_named(c, "aelab-%d" % jid, j["run_dir"]), [first],
+                 "one Slurm job of this name in the run directory")
+        j = d.wait_state(jid, FINAL, timeout=120)
+        check_eq(j["state"], "succeeded", "the adopted job: %r" % j.get("error"))
+        check_eq(job_losses(j), job_losses(lj), "adopted job's losses = the local run's")
+        check_eq(len(job_losses(j)), spec["epochs"], "every epoch recorded")
+        with open(os.path.join(shim, "calls")) as f:
+            check_eq(f.read().strip(), "1", "sbatch ran once")
+        log = d.log_text()
+        check_eq(log.count(adopt), 1, "one adopt line")
+        check('msg="sbatch failed; retrying"' in log, "the lost answer was logged as a failure")
+        check('msg="submitted to Slurm"' not in log, "nothing submitted a second time")
+        m = d.get("/metrics").body.decode()
+        check("aelab_slurm_submitted_total 1\n" in m, "metrics: one submission")
+        d.stop()
+    finally:
+        cleanup(lroot)
+        cleanup(root)
+        cleanup(shim)
+
+
 def test_refusals(c):
     """Unknown partition: aelabd refuses to start naming it; a job whose
     sbatch options name one fails with Slurm's message; no sbatch on the
@@ -374,7 +457,7 @@ def main():
         return not only or f.__name__ in only
 
     with SlurmCluster() as c:
-        for f in (test_refusals, test_models):
+        for f in (test_refusals, test_lost_sbatch, test_models):
             if want(f):
                 f(c)
         for f in (test_live_sse, test_cancel, test_sweep, test_restart, test_controller_down):
