@@ -15,7 +15,9 @@
  * - submit: pops app->queue in order, writes the batch script and runs
  *   sbatch (srv_slurm_submit.c).  The Slurm job id is stored at once.  When
  *   the controller does not answer, the job it holds stays at the head of
- *   the line and is retried with backoff (1 s doubling to 30 s); when Slurm
+ *   the line and is retried with backoff (1 s doubling to 30 s); each retry
+ *   first asks squeue whether Slurm took the job anyway (the answer lost)
+ *   and then follows that Slurm job instead of making a second; when Slurm
  *   refuses it (unknown partition, a limit), the job fails with Slurm's
  *   own message.
  * - monitor (srv_slurm_monitor.c): follows each job's progress file and

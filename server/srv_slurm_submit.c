@@ -1,5 +1,6 @@
 /*
- * srv_slurm_submit.c - the batch script and sbatch (see srv_slurm_submit.h).
+ * srv_slurm_submit.c - the batch script and sbatch, and the squeue look-up
+ * for a job whose sbatch got no answer (see srv_slurm_submit.h).
  *
  * DESIGN: the script only `exec`s the aelab CLI; every word of it is
  * single-quoted (a ' inside becomes '\''), so paths and names with spaces

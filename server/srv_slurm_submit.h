@@ -1,7 +1,8 @@
 /*
  * srv_slurm_submit.h - handing one job to Slurm: its batch script (in the
  * run directory) and the sbatch command line, built as argv arrays (no
- * shell ever sees an aelabd string unquoted).
+ * shell ever sees an aelabd string unquoted); and finding the Slurm job a
+ * lost sbatch answer may have left.
  */
 #ifndef SRV_SLURM_SUBMIT_H
 #define SRV_SLURM_SUBMIT_H

@@ -5,7 +5,9 @@ jobs spread over node1 and node2 and end with exactly the losses of the
 same specs on the local executor, with the same TensorBoard records; epochs
 reach the SSE stream live while the Slurm job runs; cancel of a pending and
 of a running Slurm job; a sweep's stopped trial is scancelled and ends
-"stopped"; kill -9 of aelabd (re-attach, nothing resubmitted or lost); the
+"stopped"; kill -9 of aelabd (re-attach, nothing resubmitted or lost); an
+sbatch whose answer comes past aelabd's deadline (the Slurm job it made is
+followed, none is submitted twice); the
 controller stopped (jobs wait, health says so); an unknown partition and a
 missing sbatch are clear errors, never a hang.  Skips (77) when not root or Slurm is not installed.
 
