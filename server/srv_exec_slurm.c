@@ -148,16 +148,13 @@ static void back_off(struct slurm *s, struct srv_job *j, const char *what, const
     *backoff = fmin(*backoff * 2, BACKOFF_MAX);
 }
 
-/* A copy of j's Slurm job beside the one kept: scancel it. */
-static void cancel_copy(struct slurm *s, struct srv_job *j, long long id, const char *kept,
+/* A Slurm job of j that must not run (why: the log line's msg): scancel it. */
+static void cancel_copy(struct slurm *s, struct srv_job *j, long long id, const char *why,
                         struct srv_cmd *cmd)
 {
     struct sjob tmp = {.job = j};
     snprintf(tmp.slurm_id, sizeof tmp.slurm_id, "%lld", id);
-    srv_log(SRV_LOG_WARN, j->id,
-            "msg=\"Slurm holds more than one job for this job; scancel the extra\" "
-            "slurm_job_id=%s kept=%s",
-            tmp.slurm_id, kept);
+    srv_log(SRV_LOG_WARN, j->id, "msg=\"%s\" slurm_job_id=%s", why, tmp.slurm_id);
     srv_slurm_monitor_scancel(s, &tmp, cmd);
 }
 
@@ -174,12 +171,32 @@ static int adopt_lost(struct slurm *s, struct srv_job *j, struct srv_cmd *cmd, b
     snprintf(id, sizeof id, "%lld", ids[0]);
     place(s, j, id);
     srv_log(SRV_LOG_INFO, j->id,
-            "msg=\"sbatch timed out but Slurm had taken the job; following it\" "
+            "msg=\"Slurm had taken the job though sbatch's answer was lost; following it\" "
             "slurm_job_id=%s",
             id);
-    for (int i = 1; i < n && i < MAX_COPIES; i++) cancel_copy(s, j, ids[i], id, cmd);
+    for (int i = 1; i < n && i < MAX_COPIES; i++)
+        cancel_copy(s, j, ids[i], "Slurm holds more than one job for this job; scancel the extra",
+                    cmd);
     follow_placed(s, j, id);
     return 1;
+}
+
+/* j was cancelled while the answer of an sbatch for it was lost: scancel
+ * the Slurm jobs that sbatch may have made, so none trains unfollowed. */
+static void cancel_lost(struct slurm *s, struct srv_job *j, struct srv_cmd *cmd)
+{
+    long long ids[MAX_COPIES];
+    bool down = false;
+    char msg[600], q[700];
+    int n = srv_slurm_submit_find(s->app, j, cmd, ids, MAX_COPIES, &down, msg, sizeof msg);
+    if (n < 0)
+        srv_log(SRV_LOG_WARN, j->id,
+                "msg=\"cancelled after an sbatch got no answer, and Slurm could not be asked "
+                "whether it took the job\" error=\"%s\"",
+                srv_log_quote(q, sizeof q, msg));
+    for (int i = 0; i < n && i < MAX_COPIES; i++)
+        cancel_copy(s, j, ids[i], "cancelled while an sbatch answer was lost; scancel its Slurm job",
+                    cmd);
 }
 
 static void submit_one(struct slurm *s, struct srv_job *j, struct srv_cmd *cmd)
@@ -188,7 +205,10 @@ static void submit_one(struct slurm *s, struct srv_job *j, struct srv_cmd *cmd)
     char data_dir[PATH_MAX] = "", dir[PATH_MAX], msg[1600], id[32];
     struct ae_err e = {0};
     double backoff = 1.0;
-    bool lost = false; /* an sbatch got no answer: Slurm may hold the job already */
+    /* Slurm may hold the job already: an sbatch got no answer, or the job
+     * was queued under an earlier aelabd, which may have died between its
+     * sbatch and storing the id. */
+    bool lost = j->created_at < s->started_unix;
 
     if (srv_data_resolve(j->dataset, app->cfg.data_dir, dir, sizeof dir, &e) != AE_OK ||
         !realpath(dir, data_dir)) {
@@ -200,7 +220,10 @@ static void submit_one(struct slurm *s, struct srv_job *j, struct srv_cmd *cmd)
     for (;;) {
         enum srv_submit_result r;
         if (atomic_load(&s->quit) || atomic_load(&app->stopping)) return; /* stays queued */
-        if (srv_job_state_final(srv_job_get_state(j))) return;              /* cancelled */
+        if (srv_job_state_final(srv_job_get_state(j))) { /* cancelled */
+            if (lost) cancel_lost(s, j, cmd);
+            return;
+        }
         if (lost) {
             bool down = false;
             int a = adopt_lost(s, j, cmd, &down, msg, sizeof msg);
@@ -282,6 +305,7 @@ static enum srv_status slurm_start(struct srv_executor *ex, struct ae_err *err)
     enum srv_status st;
     struct reattach_ctx rc = {0};
 
+    s->started_unix = srv_log_now_unix();
     if ((st = srv_slurm_checks_run(s, err)) != SRV_OK) return st;
     srv_log(SRV_LOG_INFO, 0,
             "msg=\"executor\" executor=slurm aelab=%s partition=%s account=%s controller=%s",

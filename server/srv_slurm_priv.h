@@ -66,6 +66,7 @@ struct slurm {
     atomic_int controller;     /* 1 answers, 0 unreachable, -1 not asked yet */
     atomic_ulong submitted, refused;
     char last_error[600];      /* guarded by lock */
+    double started_unix;       /* when this aelabd started (set before the threads) */
 };
 
 /* ---- srv_exec_slurm.c --------------------------------------------------- */

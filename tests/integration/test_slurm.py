@@ -379,7 +379,7 @@ def test_lost_sbatch(c):
 
         d = Daemon(root, "--executor", "slurm", env=lost_sbatch_env(c, shim)).start()
         jid = d.submit(spec)["id"]
-        adopt = 'msg="sbatch timed out but Slurm had taken the job; following it"'
+        adopt = 'msg="Slurm had taken the job though sbatch\'s answer was lost; following it"'
         check(wait_for(lambda: adopt in d.log_text(), SBATCH_DEADLINE + 30, 0.2),
               "the log says the lost sbatch's job is followed:\n%s" % d.log_text()[-2000:])
         j = job(d, jid)
