@@ -183,13 +183,21 @@ static int add_column_if_missing(sqlite3 *db, const char *table, const char *col
     return sqlite3_exec(db, sql, NULL, NULL, emsg);
 }
 
-static int migrate_sweeps(sqlite3 *db, char **emsg)
+/* Each {name, declaration} of cols[0..n) that table lacks, added. */
+static int add_columns(sqlite3 *db, const char *table, const char *const (*cols)[2], size_t n,
+                       char **emsg)
 {
     int rc = SQLITE_OK;
-    size_t n = sizeof sweep_job_columns / sizeof *sweep_job_columns;
     for (size_t i = 0; rc == SQLITE_OK && i < n; i++)
-        rc = add_column_if_missing(db, "jobs", sweep_job_columns[i][0], sweep_job_columns[i][1],
-                                   emsg);
+        rc = add_column_if_missing(db, table, cols[i][0], cols[i][1], emsg);
+    return rc;
+}
+
+#define N_COLUMNS(cols) (sizeof cols / sizeof *cols)
+
+static int migrate_sweeps(sqlite3 *db, char **emsg)
+{
+    int rc = add_columns(db, "jobs", sweep_job_columns, N_COLUMNS(sweep_job_columns), emsg);
     return rc == SQLITE_OK ? sqlite3_exec(db, SWEEP_TABLES_SQL, NULL, NULL, emsg) : rc;
 }
 
@@ -202,12 +210,7 @@ static const char *const executor_job_columns[][2] = {
 
 static int migrate_executors(sqlite3 *db, char **emsg)
 {
-    int rc = SQLITE_OK;
-    size_t n = sizeof executor_job_columns / sizeof *executor_job_columns;
-    for (size_t i = 0; rc == SQLITE_OK && i < n; i++)
-        rc = add_column_if_missing(db, "jobs", executor_job_columns[i][0],
-                                   executor_job_columns[i][1], emsg);
-    return rc;
+    return add_columns(db, "jobs", executor_job_columns, N_COLUMNS(executor_job_columns), emsg);
 }
 
 /* SQLite cannot change a CHECK constraint in place: make a copy of jobs
@@ -259,11 +262,7 @@ static const char *const idem_sweep_columns[][2] = {
 
 static int migrate_sweep_idem(sqlite3 *db, char **emsg)
 {
-    int rc = SQLITE_OK;
-    size_t n = sizeof idem_sweep_columns / sizeof *idem_sweep_columns;
-    for (size_t i = 0; rc == SQLITE_OK && i < n; i++)
-        rc = add_column_if_missing(db, "sweeps", idem_sweep_columns[i][0],
-                                   idem_sweep_columns[i][1], emsg);
+    int rc = add_columns(db, "sweeps", idem_sweep_columns, N_COLUMNS(idem_sweep_columns), emsg);
     return rc == SQLITE_OK ? sqlite3_exec(db, SWEEP_IDEM_INDEX_SQL, NULL, NULL, emsg) : rc;
 }
 
