@@ -29,8 +29,6 @@
 #include "srv_executor.h"
 #include "srv_jobspec.h"
 #include "srv_log.h"
-#include "srv_response.h"
-#include "srv_run.h"
 #include "srv_sweepspec.h"
 
 const char *const srv_sweeps_state_names[3] = {"running", "succeeded", "cancelled"};
