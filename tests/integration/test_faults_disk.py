@@ -41,26 +41,27 @@ def free_bytes(path):
 
 def fill(dir_path, leave):
     """Make dir_path's file system have about `leave` bytes free (0: write
-    until ENOSPC).  Returns the filler's path."""
+    until ENOSPC).  Returns the filler's path.
+
+    Unbuffered, so a write that meets ENOSPC leaves nothing behind in a
+    buffer for close() to fail on: the daemon writes to the same file
+    system meanwhile, so the last write may land only in part."""
     filler = os.path.join(dir_path, "filler")
     if os.path.exists(filler):
         os.unlink(filler)
     want = max(0, free_bytes(dir_path) - leave)
-    with open(filler, "wb") as f:
-        chunk = b"\0" * 65536
+    chunk = b"\0" * 65536
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
         written = 0
-        try:
-            while leave > 0 and written + len(chunk) <= want:
-                f.write(chunk)
-                written += len(chunk)
-            if leave > 0 and want - written > 0:
-                f.write(b"\0" * (want - written))
-            while leave == 0:
-                f.write(chunk)
-                f.flush()
-        except OSError as e:
-            if e.errno != errno.ENOSPC:
-                raise
+        while leave == 0 or written < want:
+            n = len(chunk) if leave == 0 else min(len(chunk), want - written)
+            written += os.write(fd, chunk[:n])
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+    finally:
+        os.close(fd)
     return filler
 
 
