@@ -24,6 +24,7 @@ import tempfile
 import time
 
 NODES = ("node1", "node2")
+PARTITION = "debug"
 # The scheduler's passes: every second (Slurm's defaults are sched_interval=60,
 # bf_interval=30; a submission or a job's end also starts a pass unless
 # "defer" is set).  bench/bench_slurm.py compares with other values.
@@ -77,7 +78,7 @@ BatchStartTimeout=5
 UnkillableStepTimeout=10
 NodeName=node1 NodeHostname=localhost NodeAddr=127.0.0.1 Port={port_node1} CPUs=2 RealMemory=4000 State=UNKNOWN
 NodeName=node2 NodeHostname=localhost NodeAddr=127.0.0.1 Port={port_node2} CPUs=2 RealMemory=4000 State=UNKNOWN
-PartitionName=debug Nodes=node1,node2 Default=YES MaxTime=INFINITE State=UP
+PartitionName={partition} Nodes=node1,node2 Default=YES MaxTime=INFINITE State=UP
 """
 
 
@@ -285,6 +286,7 @@ class SlurmCluster:
             self.ports[n] = free_port(self.ports.values())
         with open(self.conf, "w") as f:
             f.write(CONF.format(cluster=self.cluster, tmp=self.tmp, sock=self.sock,
+                                partition=PARTITION,
                                 sched=self.sched,
                                 ctld_port=self.ports["ctld"],
                                 port_node1=self.ports["node1"],

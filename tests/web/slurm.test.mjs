@@ -11,7 +11,10 @@
  *
  * Design: tests/web/slurm_env.py starts the cluster and aelabd and prints
  * one JSON line with the base URL; closing its stdin (or SIGTERM) tears it
- * all down by pid.  A recorder in the page notes every (state, executor,
+ * all down by pid.  The job is submitted while the partition is held
+ * (slurm_env.py's `hold`: Slurm takes it but starts nothing) and released
+ * once the page follows the job's stream, so the page is there when the job
+ * starts however fast the cluster is.  A recorder in the page notes every (state, executor,
  * Slurm job, node) the page shows, so the "while running" check sees what a
  * person would have seen, not a later re-render.  Expectations come from
  * the API's answers.  Skips (exit 77) when not root or Slurm is missing.
@@ -49,7 +52,7 @@ const chromium = loadChromium(WEB_ROOT);
 
 startWatchdog('slurm.test.mjs', 200_000, cleanup);
 
-let env, envInfo, envErr = '', tmp, base, context, page;
+let env, envInfo, envErr = '', lines, tmp, base, context, page;
 const offsite = [], pageErrors = [], badResponses = [], consoleLines = [];
 
 // A deadline for a race: unref'd, so a lost race does not hold the process.
@@ -70,6 +73,22 @@ async function cleanup() {
 
 const api = (p, opts) => apiCall(base, p, opts);
 
+/** One command to slurm_env.py (hold, release); fails the test unless done. */
+async function envCommand(cmd) {
+    const answer = new Promise(r => lines.once('line', l => {
+        try { r(JSON.parse(l)); } catch { r({ error: `not JSON: ${l}` }); }
+    }));
+    env.stdin.write(`${cmd}\n`);
+    const a = await Promise.race([answer, deadline(30_000).then(() => ({ error: 'no answer in 30 s' }))]);
+    assert.equal(a.ok, cmd, `slurm_env.py ${cmd}: ${JSON.stringify(a)}`);
+}
+
+/** The end of aelabd's log, printed when the test fails. */
+function daemonLogTail() {
+    try { return fs.readFileSync(envInfo.log, 'utf8').split('\n').slice(-60).join('\n'); }
+    catch (e) { return `(no log: ${e.message})`; }
+}
+
 /** The job page's facts (term -> text) and its state badge, as shown. */
 async function shownFacts() {
     return page.evaluate(() => {
@@ -89,7 +108,7 @@ before(async () => {
     env = spawn(PYTHON, [path.join(SOURCE, 'tests', 'web', 'slurm_env.py'),
         '--aelabd', AELABD, '--source-root', SOURCE], { stdio: ['pipe', 'pipe', 'pipe'] });
     env.stderr.on('data', d => { envErr += d; });
-    const lines = readline.createInterface({ input: env.stdout });
+    lines = readline.createInterface({ input: env.stdout });
     envInfo = await Promise.race([
         new Promise((r, rej) => lines.once('line', l => { try { r(JSON.parse(l)); } catch { rej(new Error(`slurm_env.py said: ${l}`)); } })),
         new Promise((_, rej) => env.once('exit', c => rej(new Error(`slurm_env.py exited with ${c}: ${envErr}`)))),
@@ -110,8 +129,18 @@ after(async () => {
 });
 
 test('a Slurm job page shows executor, Slurm job id and node, live and after success', { timeout: 150_000 }, async () => {
+    try {
+        await slurmJobPage();
+    } catch (e) {
+        console.error(`--- aelabd's log, last lines ---\n${daemonLogTail()}`);
+        throw e;
+    }
+});
+
+async function slurmJobPage() {
     const health = (await api('/api/health')).body;
     assert.equal(health.executor, 'slurm', 'aelabd runs the Slurm executor');
+    await envCommand('hold');
     const r = await api('/api/jobs', { method: 'POST', body: JSON.stringify(SPEC) });
     assert.equal(r.status, 201, `submit: ${JSON.stringify(r.body)}`);
     const id = r.body.id;
@@ -135,8 +164,13 @@ test('a Slurm job page shows executor, Slurm job id and node, live and after suc
     // The page follows the job's event stream from here on, so it renders
     // every state change, however short the running stretch is.
     await page.waitForSelector('#conn[data-state="live"]');
-    const atOpen = (await api(`/api/jobs/${id}`)).body;
-    assert.ok(!FINAL.includes(atOpen.state), `the stream opened before the job ended (it is ${atOpen.state})`);
+    // Handed to Slurm, which holds it pending: the job is queued, not gone.
+    const pending = await waitFor(`job ${id} to be handed to Slurm`, async () => {
+        const j = (await api(`/api/jobs/${id}`)).body;
+        return j.slurm_job_id || FINAL.includes(j.state) ? j : null;
+    }, 30_000, 100);
+    assert.equal(pending.state, 'queued', `the job waits while the partition is held: ${JSON.stringify(pending)}`);
+    await envCommand('release');
 
     // The API's answers until the job ends; the running stretch may be too
     // short for this poll to catch, so the page is checked against the
@@ -186,7 +220,7 @@ test('a Slurm job page shows executor, Slurm job id and node, live and after suc
     }, done.epochs);
     await page.evaluate(() => document.activeElement && document.activeElement.blur());
     await page.screenshot({ path: path.join(SHOTS, 'slurm-job-page.png'), fullPage: true });
-});
+}
 
 test('nothing came from elsewhere, no script errors, no HTTP errors', () => {
     assert.deepEqual(offsite, [], 'requests that left aelabd');

@@ -9,7 +9,14 @@ then prints one JSON line on stdout:
 
   {"base": "http://127.0.0.1:PORT", "nodes": ["node1", "node2"]}
 
-and waits.  When its stdin closes, or on SIGTERM/SIGINT, it stops aelabd,
+and then reads commands, one a line, answering each with a JSON line:
+
+  hold      the partition goes DOWN: Slurm takes jobs but starts none
+  release   the partition goes UP again
+  -> {"ok": "hold"} or {"error": "..."}
+
+so a test can have a job wait in Slurm's queue until it is ready to watch
+it start.  When its stdin closes, or on SIGTERM/SIGINT, it stops aelabd,
 then every process of the cluster (by pid, as SlurmCluster.close does), and
 removes its temp dirs.  On a start failure it prints {"error": "..."} and
 exits 1; when not root or Slurm/munge is missing it prints {"skip": "..."}
@@ -34,6 +41,18 @@ def on_signal(signum, _frame):
     raise SystemExit(128 + signum)
 
 
+def command(cluster, partition, cmd):
+    """One command from the test; the answer to print."""
+    states = {"hold": "DOWN", "release": "UP"}
+    if cmd not in states:
+        return {"error": "unknown command %r (hold, release)" % cmd}
+    r = cluster.run(["scontrol", "update", "PartitionName=%s" % partition,
+                     "State=%s" % states[cmd]])
+    if r.returncode != 0:
+        return {"error": "scontrol: %s" % (r.stderr or r.stdout).strip()}
+    return {"ok": cmd}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--aelabd", required=True)
@@ -48,7 +67,7 @@ def main():
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                     "..", "support"))
     from aelabd_harness import Daemon, cleanup, tmpdir
-    from slurm_cluster import NODES, SlurmCluster
+    from slurm_cluster import NODES, PARTITION, SlurmCluster
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -67,9 +86,13 @@ def main():
             return 1
         say({"base": "http://127.0.0.1:%d" % daemon.port, "nodes": list(NODES),
              "log": daemon.log_path})
-        # Block until the test closes our stdin (or dies: the pipe closes too).
-        while sys.stdin.buffer.read(4096):
-            pass
+        # Commands until the test closes our stdin (or dies: the pipe
+        # closes too).
+        for line in sys.stdin:
+            try:
+                say(command(cluster, PARTITION, line.strip()))
+            except Exception as e:  # noqa: BLE001 - the test reports it
+                say({"error": "%s: %s" % (type(e).__name__, e)})
         return 0
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
