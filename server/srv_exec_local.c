@@ -45,7 +45,7 @@ static void hook_start(void *user, int32_t start_epoch)
 {
     struct run_ctx *c = user;
     /* Memory only (the store has said running since run_one's start). */
-    srv_job_start(c->job, NULL, c->app->feed, start_epoch, NULL);
+    srv_job_start(c->job, NULL, c->app->feed, start_epoch, 0, NULL);
     if (start_epoch > 0)
         srv_log(SRV_LOG_INFO, c->job->id, "msg=\"job resumed from checkpoint\" epoch=%d",
                 start_epoch);
@@ -80,7 +80,7 @@ static enum srv_run_next hook_next(void *user)
 
 static void finish(struct srv_app *app, struct srv_job *j, enum srv_job_state to, const char *error)
 {
-    srv_exec_job_finish(app, j, to, error);
+    srv_exec_job_finish(app, j, to, error, 0);
 }
 
 static void run_one(struct srv_app *app, struct srv_job *j)
@@ -94,7 +94,7 @@ static void run_one(struct srv_app *app, struct srv_job *j)
     /* Popped while shutting down: it stays queued in the database. */
     if (atomic_load(&app->stopping)) return;
     {
-        enum srv_status st = srv_job_start(j, app->store, app->feed, 0, &e);
+        enum srv_status st = srv_job_start(j, app->store, app->feed, 0, 0, &e);
         if (st == SRV_ERR_STATE) return; /* cancelled while it waited */
         atomic_fetch_add(&app->metrics.workers_busy, 1);
         if (st != SRV_OK) {

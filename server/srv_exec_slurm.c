@@ -214,7 +214,7 @@ static void submit_one(struct slurm *s, struct srv_job *j, struct srv_cmd *cmd)
         !realpath(dir, data_dir)) {
         snprintf(msg, sizeof msg, "data set %s: %s", j->dataset,
                  e.msg[0] ? e.msg : strerror(errno));
-        srv_exec_job_finish(app, j, SRV_JOB_FAILED, msg);
+        srv_exec_job_finish(app, j, SRV_JOB_FAILED, msg, 0);
         return;
     }
     for (;;) {
@@ -255,7 +255,7 @@ static void submit_one(struct slurm *s, struct srv_job *j, struct srv_cmd *cmd)
             srv_exec_slurm_set_controller(s, true, NULL);
             atomic_fetch_add(&s->refused, 1);
         }
-        srv_exec_job_finish(app, j, SRV_JOB_FAILED, msg);
+        srv_exec_job_finish(app, j, SRV_JOB_FAILED, msg, 0);
         return;
     }
 }

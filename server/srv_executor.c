@@ -67,9 +67,9 @@ bool srv_executor_owns(const struct srv_executor *ex, struct srv_job *j)
 }
 
 enum srv_status srv_exec_job_started(struct srv_app *app, struct srv_job *j, int32_t start_epoch,
-                                     const char *node, struct ae_err *err)
+                                     const char *node, double at, struct ae_err *err)
 {
-    enum srv_status st = srv_job_start(j, app->store, app->feed, start_epoch, err);
+    enum srv_status st = srv_job_start(j, app->store, app->feed, start_epoch, at, err);
     if (st != SRV_OK) return st;
     if (node && *node) srv_job_set_placement(j, app->store, app->feed, NULL, NULL, node, NULL);
     if (start_epoch > 0)
@@ -112,7 +112,7 @@ void srv_exec_job_batch(struct srv_app *app, struct srv_job *j, const struct ae_
 }
 
 void srv_exec_job_finish(struct srv_app *app, struct srv_job *j, enum srv_job_state to,
-                         const char *error)
+                         const char *error, double at)
 {
     struct ae_err e = {0};
     char q[600];
@@ -127,7 +127,7 @@ void srv_exec_job_finish(struct srv_app *app, struct srv_job *j, enum srv_job_st
                     srv_log_quote(q, sizeof q, e.msg));
         e = (struct ae_err){0};
     }
-    if (srv_job_finish(j, app->store, app->feed, to, error, &e) != SRV_OK) {
+    if (srv_job_finish(j, app->store, app->feed, to, error, at, &e) != SRV_OK) {
         srv_log(SRV_LOG_ERROR, j->id,
                 "msg=\"could not record the final state\" state=%s error=\"%s\"",
                 srv_job_state_name(to), srv_log_quote(q, sizeof q, e.msg));

@@ -72,9 +72,10 @@ bool srv_executor_owns(const struct srv_executor *ex, struct srv_job *j);
 /* ---- Job-lifecycle helpers shared by every engine --------------------- */
 
 /* The job started (or restarted) training at start_epoch epochs done.
- * node: where (NULL keeps what is known).  Commits, publishes, logs. */
+ * node: where (NULL keeps what is known); at: when, by the clock that saw
+ * it (0: now; see srv_job_start).  Commits, publishes, logs. */
 enum srv_status srv_exec_job_started(struct srv_app *app, struct srv_job *j, int32_t start_epoch,
-                                     const char *node, struct ae_err *err);
+                                     const char *node, double at, struct ae_err *err);
 /* One epoch finished: upsert its row (idempotent, so a replayed progress
  * file is harmless), count it, log it.  A figure the model does not
  * report (ae_metric_applies) is stored as NULL. */
@@ -87,7 +88,7 @@ void srv_exec_job_batch(struct srv_app *app, struct srv_job *j, const struct ae_
 /* The job ended in final state `to` (error text for failed): commit,
  * publish, log.  A job already final is left alone (logged). */
 void srv_exec_job_finish(struct srv_app *app, struct srv_job *j, enum srv_job_state to,
-                         const char *error);
+                         const char *error, double at);
 /* The state a job that stopped because of its flags ends in. */
 enum srv_job_state srv_exec_stop_state(struct srv_job *j);
 

@@ -159,8 +159,16 @@ enum srv_status srv_job_put_row(struct srv_job *j, const struct ae_epoch_stats *
 /* State changes (persisted) and progress (memory only)                     */
 /* ------------------------------------------------------------------------ */
 
+/* `at` (0: now), kept within [lo, now]. */
+static double clamp_time(double at, double lo)
+{
+    double now = srv_log_now_unix();
+    if (!(at > 0) || at > now) return now;
+    return at < lo ? lo : at;
+}
+
 enum srv_status srv_job_start(struct srv_job *j, struct srv_store *st, struct srv_feed *feed,
-                              int32_t start_epoch, struct ae_err *err)
+                              int32_t start_epoch, double at, struct ae_err *err)
 {
     enum srv_status s = SRV_OK;
     double started;
@@ -171,7 +179,7 @@ enum srv_status srv_job_start(struct srv_job *j, struct srv_store *st, struct sr
                         srv_job_state_name(j->state));
         goto out;
     }
-    started = j->started_at > 0 ? j->started_at : srv_log_now_unix();
+    started = j->started_at > 0 ? j->started_at : clamp_time(at, j->created_at);
     if (st) s = srv_store_job_update(st, j->id, "running", started, 0, NULL, err);
     if (s != SRV_OK) goto out;
     j->state = SRV_JOB_RUNNING;
@@ -193,11 +201,11 @@ out:
 }
 
 enum srv_status srv_job_finish(struct srv_job *j, struct srv_store *st, struct srv_feed *feed,
-                               enum srv_job_state to, const char *error, struct ae_err *err)
+                               enum srv_job_state to, const char *error, double at,
+                               struct ae_err *err)
 {
     enum srv_status s = SRV_OK;
-    double finished = srv_log_now_unix();
-
+    double finished;
     bool ended = false;
 
     if (!srv_job_state_final(to))
@@ -210,6 +218,7 @@ enum srv_status srv_job_finish(struct srv_job *j, struct srv_store *st, struct s
                         srv_job_state_name(j->state));
         goto out;
     }
+    finished = clamp_time(at, j->started_at > 0 ? j->started_at : j->created_at);
     if (st)
         s = srv_store_job_update(st, j->id, srv_job_state_name(to), j->started_at, finished,
                                  to == SRV_JOB_FAILED ? (error ? error : "failed") : NULL, err);

@@ -144,14 +144,21 @@ enum srv_status srv_job_put_row(struct srv_job *j, const struct ae_epoch_stats *
  * tests), then changes memory and publishes to feed (may be NULL).  SRV_ERR_STATE when the job is not in the
  * state the change starts from (err says which state it is in). */
 
-/* queued -> running, or a suspended/restarted running job running again. */
+/* Times: `at` is when it happened, by the clock of whoever saw it happen
+ * (a Slurm node's own line in the progress file); 0 means now.  It is kept
+ * between the job's creation and now, so a skewed clock cannot make a job
+ * start before it was made or end in the future. */
+
+/* queued -> running, or a suspended/restarted running job running again.
+ * started_at is set by the first start only. */
 enum srv_status srv_job_start(struct srv_job *j, struct srv_store *st, struct srv_feed *feed,
-                              int32_t start_epoch, struct ae_err *err);
+                              int32_t start_epoch, double at, struct ae_err *err);
 /* running -> succeeded | failed | cancelled | stopped (error text for
  * failed).  "cancelled" becomes "stopped" when stop_requested is set and
  * the job was never cancelled by a user.  Calls the observer's on_final. */
 enum srv_status srv_job_finish(struct srv_job *j, struct srv_store *st, struct srv_feed *feed,
-                               enum srv_job_state to, const char *error, struct ae_err *err);
+                               enum srv_job_state to, const char *error, double at,
+                               struct ae_err *err);
 /* queued -> cancelled (the caller removed it from the queue). */
 enum srv_status srv_job_cancel_queued(struct srv_job *j, struct srv_store *st,
                                       struct srv_feed *feed, struct ae_err *err);

@@ -191,7 +191,7 @@ static int on_load_job(void *user, const struct srv_store_job *r)
     srv_job_set_keep(j, r->keep_final);
     if (bad && !srv_job_state_final(st)) {
         /* Memory only here (the store is busy loading); written below. */
-        srv_job_finish(j, NULL, NULL, SRV_JOB_FAILED, "stored settings could not be read", NULL);
+        srv_job_finish(j, NULL, NULL, SRV_JOB_FAILED, "stored settings could not be read", 0, NULL);
         c->failed++;
         note_id(&c->bad, &c->n_bad, r->id);
     } else if (r->cancel_requested && !srv_job_state_final(st) &&
@@ -203,7 +203,7 @@ static int on_load_job(void *user, const struct srv_store_job *r)
     } else if (r->cancel_requested && !srv_job_state_final(st)) {
         /* Its cancel was answered 202 but the daemon stopped before the job
          * did: the user's request stands.  Written below, as above. */
-        srv_job_finish(j, NULL, NULL, SRV_JOB_CANCELLED, NULL, NULL);
+        srv_job_finish(j, NULL, NULL, SRV_JOB_CANCELLED, NULL, 0, NULL);
         note_id(&c->cancelled, &c->n_cancelled, r->id);
     }
     if (srv_registry_add(c->app->registry, j, &e) != SRV_OK) {

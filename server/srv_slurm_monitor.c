@@ -74,10 +74,13 @@ static void on_line(void *user, json_t *o)
     if (!ev || srv_job_state_final(srv_job_get_state(j))) return;
     if (!strcmp(ev, "start")) {
         const char *node = str(o, "node");
-        double se = num(o, "start_epoch");
+        double se = num(o, "start_epoch"), at = num(o, "time");
         sj->end_seen = false;
         sj->last_samples = 0;
-        if (srv_exec_job_started(app, j, isfinite(se) ? (int32_t)se : 0, node, &e) != SRV_OK)
+        /* The node's clock: the start a late reader (aelabd restarted, or
+         * polling) finds is dated when it happened, not when it was read. */
+        if (srv_exec_job_started(app, j, isfinite(se) ? (int32_t)se : 0, node,
+                                 isfinite(at) ? at : 0, &e) != SRV_OK)
             srv_log(SRV_LOG_WARN, j->id, "msg=\"could not record the start\" error=\"%s\"",
                     srv_log_quote(q, sizeof q, e.msg));
     } else if (!strcmp(ev, "batch")) {
@@ -104,7 +107,9 @@ static void on_line(void *user, json_t *o)
                     srv_log_quote(q, sizeof q, e.msg));
     } else if (!strcmp(ev, "end")) {
         const char *st = str(o, "status"), *err = str(o, "error");
+        double at = num(o, "time");
         sj->end_seen = true;
+        sj->end_time = isfinite(at) ? at : 0;
         snprintf(sj->end_status, sizeof sj->end_status, "%s", st ? st : "");
         snprintf(sj->end_error, sizeof sj->end_error, "%s", err ? err : "");
     }
@@ -267,16 +272,17 @@ static bool decide(struct slurm *s, struct sjob *sj, struct srv_cmd *cmd)
         sj->scancel_sent = srv_slurm_monitor_scancel(s, sj, cmd);
     if (sj->end_seen) {
         if (!strcmp(sj->end_status, "succeeded")) {
-            srv_exec_job_finish(app, j, SRV_JOB_SUCCEEDED, NULL);
+            srv_exec_job_finish(app, j, SRV_JOB_SUCCEEDED, NULL, sj->end_time);
             return true;
         }
         if (!strcmp(sj->end_status, "failed")) {
             srv_exec_job_finish(app, j, SRV_JOB_FAILED,
-                                sj->end_error[0] ? sj->end_error : "aelab train failed");
+                                sj->end_error[0] ? sj->end_error : "aelab train failed",
+                                sj->end_time);
             return true;
         }
         if (stop_asked(j)) {
-            srv_exec_job_finish(app, j, srv_exec_stop_state(j), NULL);
+            srv_exec_job_finish(app, j, srv_exec_stop_state(j), NULL, sj->end_time);
             return true;
         }
         /* Suspended without our asking: Slurm is requeueing it. */
@@ -289,11 +295,11 @@ static bool decide(struct slurm *s, struct sjob *sj, struct srv_cmd *cmd)
     }
     if (sj->gone && srv_log_now_mono() - sj->gone_at >= (stop_asked(j) ? 0.0 : GONE_GRACE)) {
         if (stop_asked(j)) {
-            srv_exec_job_finish(app, j, srv_exec_stop_state(j), NULL);
+            srv_exec_job_finish(app, j, srv_exec_stop_state(j), NULL, 0);
         } else {
             char msg[1200];
             slurm_says(sj, cmd, msg, sizeof msg);
-            srv_exec_job_finish(app, j, SRV_JOB_FAILED, msg);
+            srv_exec_job_finish(app, j, SRV_JOB_FAILED, msg, 0);
         }
         return true;
     }

@@ -45,6 +45,7 @@ struct sjob {
     bool end_seen;
     char end_status[16];
     char end_error[512];
+    double end_time;       /* the end line's "time": the node's clock, Unix seconds */
     bool scancel_sent;
     bool gone;             /* squeue no longer lists it, or it is in a final Slurm state */
     double gone_at;        /* monotonic time gone was first seen */

@@ -116,7 +116,7 @@ static void reconcile(struct srv_app *app, struct sweep *sw)
         free(rows);
         if (stop && !srv_job_state_final(srv_job_get_state(j))) {
             srv_job_request_stop(j, app->feed);
-            if (srv_job_finish(j, app->store, app->feed, SRV_JOB_CANCELLED, NULL, NULL) == SRV_OK &&
+            if (srv_job_finish(j, app->store, app->feed, SRV_JOB_CANCELLED, NULL, 0, NULL) == SRV_OK &&
                 srv_queue_remove(app->queue, j))
                 srv_job_unref(j);
             srv_log(SRV_LOG_INFO, j->id, "msg=\"trial was stopped before the restart\" sweep=%lld",

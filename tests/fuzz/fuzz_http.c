@@ -284,25 +284,25 @@ static void open_state(void)
 
     /* 1: succeeded after 2 epochs (weights on disk). */
     j = add_job("simple", "first", &c);
-    srv_job_start(j, app.store, app.feed, 0, &e);
+    srv_job_start(j, app.store, app.feed, 0, 0, &e);
     srv_job_epoch(j, app.store, app.feed, &m, &e);
     m.epoch = 2, m.loss = 0.2, m.val_loss = 0.21;
     srv_job_epoch(j, app.store, app.feed, &m, &e);
-    srv_job_finish(j, app.store, app.feed, SRV_JOB_SUCCEEDED, NULL, &e);
+    srv_job_finish(j, app.store, app.feed, SRV_JOB_SUCCEEDED, NULL, 0, &e);
     srv_job_unref(j);
     /* 2: vae that failed after epoch 1 (weights on disk). */
     cv = job2_cfg();
     j = add_job("vae", "v \"quoted\" \xc3\xa9", &cv);
-    srv_job_start(j, app.store, app.feed, 0, &e);
+    srv_job_start(j, app.store, app.feed, 0, 0, &e);
     m.epoch = 1, m.loss = 190.5, m.val_loss = 185.25, m.reconstruction_loss = 180.0;
     m.kl_loss = 10.5, m.val_reconstruction_loss = 176.0, m.val_kl_loss = 9.25;
     srv_job_epoch(j, app.store, app.feed, &m, &e);
-    srv_job_finish(j, app.store, app.feed, SRV_JOB_FAILED, "data set \"x\" vanished", &e);
+    srv_job_finish(j, app.store, app.feed, SRV_JOB_FAILED, "data set \"x\" vanished", 0, &e);
     srv_job_unref(j);
     /* 3: conv, running mid-epoch. */
     ae_config_defaults(&cv, AE_MODEL_CONV);
     j = add_job("conv", "", &cv);
-    srv_job_start(j, app.store, app.feed, 0, &e);
+    srv_job_start(j, app.store, app.feed, 0, 0, &e);
     srv_job_progress(j, app.feed, &p);
     srv_job_unref(j);
     /* 4: deep, queued. */

@@ -16,6 +16,7 @@ controller down) are at the top: slurm_daemon(), local_daemon(),
 job_losses(), run_records(), slurm_node_of(), wait_slurm_state(); wait_for()
 is tests/support/slurm_cluster.py's.
 """
+import datetime
 import json
 import os
 import shutil
@@ -104,6 +105,26 @@ def run_specs(d, specs):
 # Tests
 # --------------------------------------------------------------------------
 
+def unix_time(iso):
+    """The API's "2026-12-03T15:10:52.123Z" as Unix seconds."""
+    return datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def node_times(run_dir):
+    """(first start line's time, last end line's time) of progress.jsonl:
+    when the node says the job started and ended, by its own clock."""
+    start = end = None
+    with open(os.path.join(run_dir, "progress.jsonl")) as f:
+        for line in f:
+            o = json.loads(line)
+            if o["event"] == "start" and start is None:
+                start = o["time"]
+            elif o["event"] == "end":
+                end = o["time"]
+    return start, end
+
+
 def test_models(c):
     """Every model through Slurm: spread over node1 and node2, the same
     losses and event records as the local executor."""
@@ -147,6 +168,15 @@ def test_models(c):
                      "%s: the run directory's event records = the local job's" % j["model"])
             check(os.path.exists(os.path.join(j["run_dir"], "slurm-%s.out" % j["slurm_job_id"])),
                   "job %d: Slurm's output is in the run directory" % i)
+            # Dated by the node's clock, not by when aelabd read the lines
+            # (the API gives milliseconds, truncated).
+            start, end = node_times(j["run_dir"])
+            check(start is not None and 0 <= start - unix_time(j["started_at"]) < 0.0015,
+                  "job %d: started_at %s is the node's start line (%r)" % (i, j["started_at"],
+                                                                           start))
+            check(end is not None and 0 <= end - unix_time(j["finished_at"]) < 0.0015,
+                  "job %d: finished_at %s is the node's end line (%r)" % (i, j["finished_at"],
+                                                                          end))
         check(len(seen) >= 2, "caught jobs running: %r" % seen)
         check_eq(sorted(set(n for n, _ in seen.values())), list(NODES),
                  "jobs spread over both nodes: %r" % seen)
