@@ -498,10 +498,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "aelabd: %s\n", e.msg);
         goto stop_workers;
     }
-    if (app.cfg.port_file && write_port_file(app.cfg.port_file, app.port, &e) != 0) {
-        fprintf(stderr, "aelabd: %s\n", e.msg);
-        goto stop_workers;
-    }
     {
         const char *scheme = app.cfg.tls_cert ? "https" : "http";
         const char *fmt = strchr(host_for_url, ':') ? "%s://[%s]:%u" : "%s://%s:%u";
@@ -514,7 +510,8 @@ int main(int argc, char **argv)
                 url, url, (unsigned)app.port, srv_executor_name(app.executor), app.cfg.workers,
                 app.cfg.threads_per_job,
                 app.logdir, app.cfg.db_path, app.web_root[0] ? app.web_root : "(none)",
-                app.token[0] ? "bearer" : "none", app.cfg.tls_cert ? "on" : "off");        /* The three addresses a person needs, on stdout (logs go to stderr). */
+                app.token[0] ? "bearer" : "none", app.cfg.tls_cert ? "on" : "off");
+        /* The three addresses a person needs, on stdout (logs go to stderr). */
         printf("aelabd %s is serving\n"
                "  API:         %s/api/  (documented at %s/api/openapi.json)\n"
                "  dashboard:   %s/%s\n"
@@ -525,6 +522,11 @@ int main(int argc, char **argv)
                app.logdir, app.tensorboard_url,
                have_tb ? "" : "               (no tensorboard on the PATH: " TB_INSTALL_LINE ")\n");
         fflush(stdout);
+    }
+    /* Last: whoever waits for the port file finds the start-up lines said. */
+    if (app.cfg.port_file && write_port_file(app.cfg.port_file, app.port, &e) != 0) {
+        fprintf(stderr, "aelabd: %s\n", e.msg);
+        goto stop_workers;
     }
 
     while (sigwait(&sigs, &sig) != 0) {
