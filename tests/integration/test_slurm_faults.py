@@ -217,9 +217,9 @@ def test_node_failure(c, ref):
 
 
 def test_restart(c, ref):
-    """kill -9 aelabd with J1, J2 running (a whole node each), J3 pending in
-    Slurm and J4, J5 queued in aelabd (the controller down); J1 finishes
-    while aelabd is down."""
+    """kill -9 aelabd with J1, J2 running (a whole node each; J1 suspended
+    in Slurm), J3 pending in Slurm and J4, J5 queued in aelabd (the
+    controller down); J1 is resumed and finishes while aelabd is down."""
     root = tmpdir("slurmre")
     specs = RESTART
     try:
@@ -233,6 +233,12 @@ def test_restart(c, ref):
         j1 = wait_running_after(d, ids["j1"], 1)
         check(j1 and job(d, ids["j3"]).get("state") == "queued", "j3 pending in Slurm")
         check_eq(c.squeue_state(job(d, ids["j3"]).get("slurm_job_id")), "PENDING", "j3 in squeue")
+        # j1 is suspended (SIGSTOP on the node) until aelabd is dead, so it
+        # is still running at the kill however fast the machine trains, and
+        # it ends while aelabd is down.
+        j1_sid = job(d, ids["j1"]).get("slurm_job_id")
+        r = c.run(["scontrol", "suspend", j1_sid])
+        check_eq(r.returncode, 0, "scontrol suspend j1: %s" % (r.stderr or r.stdout).strip())
         c.stop_controller()
         for name, spec in specs[3:]:
             ids[name] = d.submit(dict(spec, name=name))["id"]
@@ -246,6 +252,8 @@ def test_restart(c, ref):
         d.kill9()
         t = time.monotonic()
         c.start_controller()
+        r = c.run(["scontrol", "resume", j1_sid])
+        check_eq(r.returncode, 0, "scontrol resume j1: %s" % (r.stderr or r.stdout).strip())
         # J1 ends while aelabd is down: its progress file says so.
         done = wait_for(lambda: any(p["event"] == "end" for p in progress_lines(before["j1"])), 120, 0.2)
         check(done, "j1 finished while aelabd was down")
