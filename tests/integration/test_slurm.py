@@ -272,8 +272,14 @@ def test_restart(c, d):
     a = d.submit(dict(LONG, epochs=400))["id"]  # to cancel while running
     b = d.submit(spec)["id"]                      # runs through the restart
     p = d.submit(dict(LONG, epochs=400))["id"]  # pending behind them
-    check(wait_for(lambda: job(d, b)["epoch"] >= 1 and job(d, a)["state"] == "running" and
-                   job(d, p)["slurm_job_id"], 60), "a and b running, p handed to Slurm")
+    # Held in Slurm as soon as it is there, so it is still pending at its
+    # cancel however soon b ends and frees a node.
+    sid_p = wait_for(lambda: job(d, p)["slurm_job_id"], 60)
+    check(sid_p, "p handed to Slurm")
+    r = c.run(["scontrol", "hold", sid_p or "0"])
+    check_eq(r.returncode, 0, "scontrol hold p: %s" % (r.stderr or r.stdout).strip())
+    check(wait_for(lambda: job(d, b)["epoch"] >= 1 and job(d, a)["state"] == "running", 60),
+          "a and b running")
     before = {x: job(d, x) for x in (a, b, p)}
     check_eq(d.post("/api/jobs/%d/cancel" % a).status, 202, "cancel running a")
     check_eq(d.post("/api/jobs/%d/cancel" % p).status, 200, "cancel pending p")
