@@ -43,9 +43,10 @@ if (process.getuid() !== 0 || !haveCmd('slurmctld') || !haveCmd('munged')) {
 }
 
 const FINAL = ['succeeded', 'failed', 'cancelled', 'stopped'];
-// Tiny, yet long enough on Slurm to be caught running (batch_size 10: 60
-// batches an epoch, each with its progress event).
-const SPEC = { model: 'simple', epochs: 2, train_size: 600, test_size: 200, batch_size: 10,
+// About 2 s of training (0.13 s an epoch on one core), so its start and end
+// lines are read by aelabd in different 0.25 s ticks even on a machine
+// several times faster, and the page has a running stretch to show.
+const SPEC = { model: 'simple', epochs: 16, train_size: 12000, test_size: 200, batch_size: 10,
                threads: 1, name: 'on slurm' };
 
 const chromium = loadChromium(WEB_ROOT);
