@@ -54,14 +54,18 @@ def db_row(db, job_id, column):
 
 
 def wait_mid_epoch(d, jid, epoch, timeout=120):
-    """Wait until epoch-1 epochs are done and `epoch` is partly trained."""
+    """Wait until epoch `epoch`, or a later one, is partly trained (at least
+    10 batches in, the epoch before it committed), short of the last epoch,
+    so a whole epoch is still to come.  An epoch here lasts
+    about 80 ms in a release build: a poll that stalls past one still finds
+    the job in the middle of the next."""
     t0 = time.time()
     while time.time() - t0 < timeout:
         j = d.get("/api/jobs/%d" % jid).json()
-        if j["state"] == "running" and j["epoch"] == epoch - 1 and j["current_epoch"] == epoch \
-                and (j["batch"] or 0) >= 10:
+        if j["state"] == "running" and j["epoch"] >= epoch - 1 and \
+                j["current_epoch"] == j["epoch"] + 1 < j["epochs"] and (j["batch"] or 0) >= 10:
             return j
-        if j["epoch"] >= epoch:
+        if j["state"] not in ("queued", "running"):
             return None
         time.sleep(0.005)
     return None
@@ -104,7 +108,7 @@ def main():
         jid = job["id"]
         queued = d.submit(dict(SPEC, epochs=1, name="waiting"))
         mid = wait_mid_epoch(d, jid, 3)
-        check(mid is not None, "caught the job in the middle of epoch 3")
+        check(mid is not None, "caught the job in the middle of epoch 3 or later")
         d.kill9()
         check_eq(integrity(d.db), "ok", "database intact after kill -9")
 
@@ -130,7 +134,7 @@ def main():
         # --- SIGTERM in the middle of epoch 2 -------------------------------
         job2 = d.submit(SPEC)
         mid = wait_mid_epoch(d, job2["id"], 2)
-        check(mid is not None, "caught job 2 in the middle of epoch 2")
+        check(mid is not None, "caught job 2 in the middle of epoch 2 or later")
         rc, secs = d.stop()
         check_eq(rc, 0, "SIGTERM exit status")
         check(secs < 5, "SIGTERM exit took %.2fs" % secs)
@@ -146,7 +150,7 @@ def main():
         # --- a cancel answered 202, then a crash before the job stopped -----
         # The 202 is on disk before it is sent...
         job3 = d.submit(SPEC)
-        check(wait_mid_epoch(d, job3["id"], 2) is not None, "caught job 3 in epoch 2")
+        check(wait_mid_epoch(d, job3["id"], 2) is not None, "caught job 3 in epoch 2 or later")
         r = d.post("/api/jobs/%d/cancel" % job3["id"])
         check_eq(r.status, 202, "cancel of a running job: %r" % r)
         check_eq(db_row(d.db, job3["id"], "cancel_requested"), 1, "the cancel is in the database")
@@ -166,7 +170,7 @@ def main():
         # The same with a real kill right after the 202 (whichever side of
         # the job's own stop it lands on, the job ends cancelled).
         job4 = d.submit(SPEC)
-        check(wait_mid_epoch(d, job4["id"], 2) is not None, "caught job 4 in epoch 2")
+        check(wait_mid_epoch(d, job4["id"], 2) is not None, "caught job 4 in epoch 2 or later")
         check_eq(d.post("/api/jobs/%d/cancel" % job4["id"]).status, 202, "cancel job 4")
         d.kill9()
         d.start()

@@ -348,6 +348,8 @@ def test_asha(d):
     for ev, data, _ in sse.events():
         seen.append(ev)
         payload = json.loads(data)
+        if ev == "snapshot":  # epochs done before the stream opened
+            epochs |= {(x["trial"], x["epoch"]) for x in payload["decisions"]}
         if ev == "epoch":
             epochs.add((payload["trial"], payload["epoch"]))
             check("val_loss" in payload and "job" in payload, "epoch event fields")
