@@ -152,10 +152,10 @@ static void back_off(struct slurm *s, struct srv_job *j, const char *what, const
 static void cancel_copy(struct slurm *s, struct srv_job *j, long long id, const char *why,
                         struct srv_cmd *cmd)
 {
-    struct sjob tmp = {.job = j};
-    snprintf(tmp.slurm_id, sizeof tmp.slurm_id, "%lld", id);
-    srv_log(SRV_LOG_WARN, j->id, "msg=\"%s\" slurm_job_id=%s", why, tmp.slurm_id);
-    srv_slurm_monitor_scancel(s, &tmp, cmd);
+    char sid[32];
+    snprintf(sid, sizeof sid, "%lld", id);
+    srv_log(SRV_LOG_WARN, j->id, "msg=\"%s\" slurm_job_id=%s", why, sid);
+    srv_slurm_monitor_scancel(s, j, sid, cmd);
 }
 
 /* An sbatch for j got no answer: did Slurm take it anyway?  1: yes, and it

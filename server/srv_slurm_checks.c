@@ -138,14 +138,12 @@ void srv_slurm_checks_reap_orphans(struct slurm *s)
                 pthread_mutex_unlock(&j->lock);
             }
             if (over) {
-                struct sjob tmp = {.job = j};
-                snprintf(tmp.slurm_id, sizeof tmp.slurm_id, "%s", id);
                 srv_log(SRV_LOG_INFO, j->id,
                         "msg=\"the job ended but its Slurm job is still there; scancel\" "
                         "slurm_job_id=%s",
                         id);
                 struct srv_cmd *c2 = malloc(sizeof *c2);
-                if (c2) srv_slurm_monitor_scancel(s, &tmp, c2);
+                if (c2) srv_slurm_monitor_scancel(s, j, id, c2);
                 free(c2);
             }
             srv_job_unref(j);

@@ -195,20 +195,21 @@ static void poll_squeue(struct slurm *s, struct sjob **v, size_t n, struct srv_c
 
 /* ---- acting on Slurm jobs ---------------------------------------------------- */
 
-bool srv_slurm_monitor_scancel(struct slurm *s, struct sjob *sj, struct srv_cmd *cmd)
+bool srv_slurm_monitor_scancel(struct slurm *s, struct srv_job *j, const char *slurm_id,
+                               struct srv_cmd *cmd)
 {
-    char *argv[] = {"scancel", sj->slurm_id, NULL};
+    char *argv[] = {"scancel", (char *)slurm_id, NULL};
     srv_cmd_run(argv, SRV_SLURM_CMD_TIMEOUT, cmd);
     if (cmd->status == 0) {
-        srv_log(SRV_LOG_INFO, sj->job->id, "msg=\"scancel sent\" slurm_job_id=%s", sj->slurm_id);
+        srv_log(SRV_LOG_INFO, j->id, "msg=\"scancel sent\" slurm_job_id=%s", slurm_id);
         return true;
     }
     char m[600], q[700];
     srv_cmd_message(cmd, m, sizeof m);
     if (srv_cmd_unreachable(cmd)) srv_exec_slurm_set_controller(s, false, m);
-    srv_log(SRV_LOG_WARN, sj->job->id,
+    srv_log(SRV_LOG_WARN, j->id,
             "msg=\"scancel failed; retrying\" slurm_job_id=%s error=\"%s\"",
-            sj->slurm_id, srv_log_quote(q, sizeof q, m));
+            slurm_id, srv_log_quote(q, sizeof q, m));
     return false;
 }
 
@@ -265,11 +266,11 @@ static bool decide(struct slurm *s, struct sjob *sj, struct srv_cmd *cmd)
     if (srv_job_state_final(st)) {
         /* Cancelled while pending in Slurm (or deleted): make Slurm forget it. */
         if (!sj->gone && !sj->scancel_sent)
-            sj->scancel_sent = srv_slurm_monitor_scancel(s, sj, cmd);
+            sj->scancel_sent = srv_slurm_monitor_scancel(s, j, sj->slurm_id, cmd);
         return sj->gone || sj->scancel_sent;
     }
     if (stop_asked(j) && !sj->scancel_sent && !sj->gone)
-        sj->scancel_sent = srv_slurm_monitor_scancel(s, sj, cmd);
+        sj->scancel_sent = srv_slurm_monitor_scancel(s, j, sj->slurm_id, cmd);
     if (sj->end_seen) {
         if (!strcmp(sj->end_status, "succeeded")) {
             srv_exec_job_finish(app, j, SRV_JOB_SUCCEEDED, NULL, sj->end_time);

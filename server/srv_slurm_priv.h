@@ -88,9 +88,11 @@ bool srv_exec_slurm_follow(struct slurm *s, struct srv_job *j, const char *slurm
 /* The monitor thread (arg: the struct slurm); returns on quit. */
 void *srv_slurm_monitor_main(void *arg);
 
-/* scancel sj's Slurm job (cmd: scratch, the caller's).  True when scancel
- * succeeded; a failure is logged, and an unreachable controller noted. */
-bool srv_slurm_monitor_scancel(struct slurm *s, struct sjob *sj, struct srv_cmd *cmd);
+/* scancel Slurm job slurm_id of aelab job j (cmd: scratch, the caller's).
+ * True when scancel succeeded; a failure is logged, and an unreachable
+ * controller noted. */
+bool srv_slurm_monitor_scancel(struct slurm *s, struct srv_job *j, const char *slurm_id,
+                               struct srv_cmd *cmd);
 
 /* ---- srv_slurm_checks.c ------------------------------------------------- */
 
